@@ -1,0 +1,1 @@
+"""Parts of the invoker: per-function import namespaces, the Lambda context, handler loops."""
