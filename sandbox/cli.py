@@ -1,0 +1,160 @@
+"""`arc-sandbox`: start an app, scaffold one, reset its data, fire a function by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox import __version__
+from sandbox.config import DATA_DIR, DEFAULT_PORTS, SandboxConfig
+from sandbox.errors import StartupError
+
+APP_DIR = click.Path(file_okay=False, path_type=Path)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="arc-sandbox")
+def cli() -> None:
+    """A local sandbox for Architect-style Python serverless apps."""
+
+
+@cli.command()
+@click.argument("app_dir", type=APP_DIR, default=".")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), help="HTTP port (default 3333; 0 picks a free one).")
+@click.option("-h", "--host", default="127.0.0.1", show_default=True, help="Address to bind every service to.")
+@click.option("--events-port", type=click.IntRange(0, 65535), help="Events/queues port (default 4444).")
+@click.option("--tables-port", type=click.IntRange(0, 65535), help="DynamoDB port (default 5555).")
+@click.option("--internal-port", type=click.IntRange(0, 65535), help="SSM discovery / livereload port (default 2222).")
+@click.option("--memory", is_flag=True, help="Keep tables and queues in memory only: nothing is written to disk.")
+@click.option("--no-watch", is_flag=True, help="Do not reload on file changes.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail, ports included.")
+def start(
+    app_dir: Path,
+    port: int | None,
+    host: str,
+    events_port: int | None,
+    tables_port: int | None,
+    internal_port: int | None,
+    memory: bool,
+    no_watch: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Start the app in APP_DIR (default: the current folder)."""
+    config = SandboxConfig(
+        app_dir=app_dir.resolve(),
+        host=host,
+        http_port=port,
+        events_port=events_port,
+        tables_port=tables_port,
+        internal_port=internal_port,
+        memory=memory,
+        quiet=quiet or bool(os.environ.get("ARC_QUIET") or os.environ.get("QUIET")),
+        verbose=verbose,
+        watch=not no_watch,
+    )
+    run_sandbox(config)
+
+
+def run_sandbox(config: SandboxConfig) -> None:
+    """Run until Ctrl-C or SIGTERM; a start-up failure is one line and a non-zero exit."""
+    from sandbox.console import setup_logging
+
+    setup_logging(quiet=config.quiet, verbose=config.verbose)
+    try:
+        asyncio.run(_serve_until_signalled(config))
+    except StartupError as error:
+        raise click.ClickException(error.message) from None
+
+
+async def _serve_until_signalled(config: SandboxConfig) -> None:
+    from sandbox.console import banner
+    from sandbox.sandbox import Sandbox
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sandbox = Sandbox(config)
+    try:
+        async with sandbox:
+            if not config.quiet:
+                click.echo(banner(sandbox, verbose=config.verbose), err=True)
+            await stop.wait()
+            click.echo("Stopping: finishing in-flight work…", err=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+@cli.command()
+@click.argument("dest", type=APP_DIR, default=".")
+@click.option("--name", "app_name", help="The @app name (default: the folder's name).")
+def init(dest: Path, app_name: str | None) -> None:
+    """Scaffold a project in DEST: app.arc and a Python handler per function (never overwrites)."""
+    from sandbox.scaffold import init_project
+
+    written = init_project(dest.resolve(), app_name=app_name)
+    for path in written:
+        click.echo(f"  created {path}")
+    click.echo(f"{len(written)} file(s) written" if written else "Nothing to do: every handler already exists.")
+
+
+@cli.command()
+@click.argument("app_dir", type=APP_DIR, default=".")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(app_dir: Path, yes: bool) -> None:
+    """Delete the app's stored tables and queued messages (APP_DIR/.sandbox)."""
+    data = app_dir.resolve() / DATA_DIR
+    if not data.exists():
+        click.echo(f"Nothing to reset: {data} does not exist.")
+        return
+    if not yes:
+        click.confirm(f"Delete {data} (all tables and queued messages)?", abort=True)
+    shutil.rmtree(data)
+    click.echo(f"Deleted {data}")
+
+
+@cli.command()
+@click.argument("pragma", type=click.Choice(["events", "queues", "scheduled"]))
+@click.argument("name")
+@click.argument("payload", default="{}")
+@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
+def invoke(pragma: str, name: str, payload: str, events_port: int | None) -> None:
+    """Fire one event, queue message or scheduled function in a running sandbox, by hand."""
+    try:
+        data = json.loads(payload)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="PAYLOAD") from None
+    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
+    result = _post(port, "/_sandbox/invoke", {"pragma": pragma, "name": name, "payload": data})
+    click.echo(json.dumps(result, indent=2))
+    if not result.get("ok", False):
+        raise SystemExit(1)
+
+
+def _post(port: int, path: str, body: dict[str, Any], *, opener: Callable[..., Any] = urllib.request.urlopen) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with opener(request, timeout=60) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise click.ClickException(json.loads(error.read() or b"{}").get("error", str(error))) from None
+    except urllib.error.URLError as error:
+        raise click.ClickException(f"no sandbox answers on port {port}: {error.reason}") from None

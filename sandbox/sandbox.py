@@ -1,0 +1,245 @@
+"""Sandbox: every emulated service for one app folder, started in dependency order, stopped in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from sandbox.apigw import Router
+from sandbox.bus import DeliveryResult, EventBus, bus_routes
+from sandbox.clock import Clock, FakeClock, SystemClock
+from sandbox.config import SandboxConfig
+from sandbox.control import control_routes
+from sandbox.db import Database
+from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.environment import EnvironmentPatch, lambda_environment
+from sandbox.errors import ManifestError
+from sandbox.invoker import Invoker
+from sandbox.livereload import LiveReload
+from sandbox.manifest import load_manifest
+from sandbox.model import Manifest
+from sandbox.ports import resolve_ports
+from sandbox.reload import Reloader, ReloadPlan
+from sandbox.runtime import Services
+from sandbox.server import build_http_app, build_service_app, serve
+from sandbox.ssm import Discovery, ssm_routes
+from sandbox.store import TableStore
+
+SEED_FILE = "sandbox-seed.json"
+ROOT_HANDLER_PATHS = ("/", "/*")
+
+
+class Sandbox:
+    """Every emulated service for one app directory.
+
+    Example:
+        async with Sandbox(SandboxConfig(app_dir=Path("example-app"), http_port=0, memory=True)) as sb:
+            print(sb.ports["http"])
+    """
+
+    def __init__(self, config: SandboxConfig, *, clock: Clock | None = None, logger: logging.Logger | None = None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.logger = logger or logging.getLogger("arc_sandbox")
+        self.manifest: Manifest = load_manifest(config.app_dir)
+        self.arc_env = config.arc_env or self.manifest.prefs.env or "testing"
+        self.router = Router(self.manifest.http)
+        self.db = Database(config.database_path)
+        region = self.manifest.aws.region
+        self.store = TableStore(
+            self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
+        )
+        self.invoker = Invoker(
+            shared_dir=self.manifest.shared_dir,
+            views_dir=self.manifest.views_dir,
+            region=region,
+            services=self._services,
+            logger=self.logger.getChild("invoke"),
+        )
+        self.bus = EventBus(
+            self.manifest,
+            self.invoker,
+            db=self.db,
+            clock=self.clock,
+            logger=self.logger.getChild("bus"),
+            run_schedules=config.run_schedules,
+        )
+        self.livereload = LiveReload()
+        self.reloader: Reloader | None = None
+        self.ports: dict[str, int] = {}
+        self.started_in: float | None = None  # seconds, for the banner
+        self._environment = EnvironmentPatch()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        started = time.perf_counter()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        self.started_in = time.perf_counter() - started
+
+    async def _start(self) -> None:
+        stack = self._stack
+        self._loop = asyncio.get_running_loop()
+        await stack.enter_async_context(self.db)
+        await self.store.start()
+        stack.push_async_callback(self.store.stop)
+        await self._seed()
+        await self.invoker.start()
+        stack.push_async_callback(self.invoker.stop)
+        await self._listen()
+        self._environment.apply(self._lambda_env())
+        stack.callback(self._environment.restore)
+        await self.bus.start()
+        stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
+        stack.push_async_callback(self.livereload.close)
+        if self.config.watch:
+            self.reloader = Reloader(
+                self.config.app_dir, manifest=lambda: self.manifest, on_change=self.apply_reload, logger=self.logger
+            )
+            await self.reloader.start()
+            stack.push_async_callback(self.reloader.stop)
+
+    async def _listen(self) -> None:
+        choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
+        host = self.config.host
+        discovery = Discovery(
+            app_name=lambda: self.manifest.app,
+            arc_env=self.arc_env,
+            tables=self.store.logical_tables,
+            ports=lambda: self.ports,
+        )
+        apps = {
+            "tables": build_service_app(dynamo_routes(self.store)),
+            "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
+            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
+            "http": build_http_app(self, logger=self.logger.getChild("http")),
+        }
+        for service, app in apps.items():
+            choice = choices[service]
+            self.ports[service] = await self._stack.enter_async_context(
+                serve(app, service=service, host=host, port=choice.port, fixed=choice.fixed)
+            )
+        self.ports["_arc"] = self.ports["internal"]
+
+    async def stop(self) -> None:
+        """Stop taking work, let in-flight work finish (bounded), close the database. Safe to call twice."""
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # --- what the rest of the sandbox asks -------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.config.host in ("127.0.0.1", "0.0.0.0", "::") else self.config.host
+        return f"http://{host}:{self.ports['http']}"
+
+    @property
+    def serves_static_root(self) -> bool:
+        """No get/any route on /, /* or /:param: unmatched GETs are served from public/ (Architect's ASAP)."""
+        return not any(
+            route.method in ("get", "any")
+            and (route.path in ROOT_HANDLER_PATHS or route.path.count("/") == 1 and route.path.startswith("/:"))
+            for route in self.manifest.http
+        )
+
+    @property
+    def livereload_port(self) -> int | None:
+        enabled = self.config.livereload if self.config.livereload is not None else self.manifest.prefs.livereload
+        return self.ports.get("internal") if enabled and self.config.watch else None
+
+    def _services(self) -> Services | None:
+        return Services(bus=self.bus, store=self.store, loop=self._loop) if self._loop else None
+
+    def _lambda_env(self) -> dict[str, str]:
+        return lambda_environment(self.manifest, arc_env=self.arc_env, ports=self.ports, host_env=os.environ)
+
+    async def _seed(self) -> None:
+        if self.arc_env != "testing":
+            return
+        seed = self.manifest.prefs.seed_data
+        path = (self.manifest.root / seed) if seed else (self.manifest.root / SEED_FILE)
+        if path.is_file():
+            started = time.perf_counter()
+            tables, rows = await self.store.seed(path)
+            ms = (time.perf_counter() - started) * 1000
+            self.logger.info("Seeded %d tables with %d rows from %s in %.0fms", tables, rows, path.name, ms)
+
+    # --- tests and tools ---------------------------------------------------------------------
+
+    async def settle(self, *, raise_on_failure: bool = True, max_rounds: int = 10_000) -> list[DeliveryResult]:
+        """Return once every event, queue message and retry has been handled.
+
+        With a FakeClock, time is advanced to each next due delivery (a retry's backoff, a delayed
+        message), so work that would take minutes settles at once. Schedules fire only when due now.
+        """
+        results: list[DeliveryResult] = []
+        for _ in range(max_rounds):
+            results += await self.bus.drain(raise_on_failure=raise_on_failure)
+            due = self.bus.next_due()
+            if due is None or not isinstance(self.clock, FakeClock):
+                return results
+            self.clock.advance(max(0.0, due - self.clock.now()))
+        raise RuntimeError(f"the bus did not settle after {max_rounds} rounds (a message loop?)")
+
+    async def apply_reload(self, plan: ReloadPlan) -> None:
+        started = time.perf_counter()
+        what: list[str] = []
+        if plan.manifest:
+            if not await self._reload_manifest():
+                return
+            what.append("manifest")
+        elif plan.shared:
+            self.invoker.invalidate()
+            what.append("shared code")
+        elif plan.functions:
+            self.invoker.invalidate(set(plan.functions))
+            what.append(", ".join(sorted(_relative(p, self.manifest.root) for p in plan.functions)))
+        if plan.static:
+            what.append("static files")
+        told = await self.livereload.broadcast()
+        ms = (time.perf_counter() - started) * 1000
+        if what:
+            extra = f", {told} browser tab(s) told" if told else ""
+            self.logger.info("Reloaded %s in %.0fms%s", " and ".join(what), ms, extra)
+
+    async def _reload_manifest(self) -> bool:
+        try:
+            manifest = load_manifest(self.config.app_dir)
+        except ManifestError as error:
+            self.logger.error("Manifest not reloaded, keeping the last good one: %s", error)
+            return False
+        self.manifest = manifest
+        self.router = Router(manifest.http)
+        self.invoker.shared_dir, self.invoker.views_dir = manifest.shared_dir, manifest.views_dir
+        self.invoker.invalidate()
+        await self.store.sync_manifest(manifest.app, manifest.tables)
+        self.bus.update_manifest(manifest)
+        self._environment.apply(self._lambda_env())
+        return True
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
