@@ -1,0 +1,17 @@
+"""@events background-task: record the task as `received`, then schedule its next step on a delayed queue."""
+
+import time
+
+from sandbox import arc
+from shared.tasks import NEXT, RECEIVED, delay_before
+
+
+def record(task):
+    arc.tables().tasks.put({"taskID": task["taskID"], "name": task["name"], "status": RECEIVED, "created": time.time_ns()})
+    next_status = NEXT[RECEIVED]
+    arc.queues.publish(
+        "task-progress", {"taskID": task["taskID"], "status": next_status}, delay_seconds=delay_before(next_status)
+    )
+
+
+handler = arc.events.subscribe(record)

@@ -1,0 +1,48 @@
+"""GET /: the page with the form and the task list; it refreshes the list from GET /tasks by itself."""
+
+import html
+
+from sandbox import arc
+
+PAGE = """<!doctype html>
+<html>
+<head>
+  <meta charset="utf-8">
+  <title>Background tasks</title>
+  <style>
+    body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }}
+    .received {{ color: #b26a00; }} .processing {{ color: #0057b3; }} .complete {{ color: #137333; }}
+  </style>
+</head>
+<body>
+  <h1>Background tasks</h1>
+  <form method="post" action="/background">
+    <input name="background" placeholder="Task name" required autofocus>
+    <button>Start a background task</button>
+  </form>
+  <ul id="tasks">{items}</ul>
+  <script>
+    async function refresh() {{
+      const tasks = await (await fetch('/tasks')).json();
+      const list = document.getElementById('tasks');
+      list.replaceChildren(...tasks.map(t => {{
+        const li = document.createElement('li');
+        li.textContent = `${{t.name}}: `;
+        const s = document.createElement('span');
+        s.className = t.status; s.textContent = t.status; li.append(s);
+        return li;
+      }}));
+    }}
+    setInterval(refresh, 1000);
+  </script>
+</body>
+</html>
+"""
+
+
+def handler(event, context):
+    tasks = sorted(arc.tables().tasks.scan_all(), key=lambda t: t["created"], reverse=True)
+    items = "".join(
+        f'<li>{html.escape(t["name"])}: <span class="{t["status"]}">{t["status"]}</span></li>' for t in tasks
+    )
+    return arc.http.response(html=PAGE.format(items=items))
