@@ -1,0 +1,69 @@
+"""pytest plugin (entry point `pytest11`): start an app in-process for a test, drive it, settle it.
+
+Fixtures:
+    arc_app_dir   the app folder: the `arc_sandbox_app` ini option, else the folder of the rootdir
+                  holding app.arc. Override the fixture to point elsewhere.
+    arc_clock     the FakeClock the sandbox reads; `arc_sandbox.settle()` advances it to each next
+                  due delivery, so delays of minutes pass at once.
+    arc_sandbox   a started `Sandbox`: free ports, a throw-away in-memory database, no file watching.
+    arc_client    an aiohttp.ClientSession on the app's URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from sandbox.sandbox import Sandbox
+
+INI_APP = "arc_sandbox_app"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(INI_APP, "the app folder the arc_sandbox fixture starts (holds app.arc)", default="")
+
+
+@pytest.fixture
+def arc_app_dir(request: pytest.FixtureRequest) -> Path:
+    configured = str(request.config.getini(INI_APP))
+    root = request.config.rootpath
+    if configured:
+        return (root / configured).resolve()
+    if (root / "app.arc").is_file():
+        return root
+    raise pytest.UsageError(
+        f"arc_sandbox: set `{INI_APP} = path/to/app` in the pytest ini options, or override the arc_app_dir fixture"
+    )
+
+
+@pytest.fixture
+def arc_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest_asyncio.fixture
+async def arc_sandbox(arc_app_dir: Path, arc_clock: FakeClock) -> AsyncIterator[Sandbox]:
+    config = SandboxConfig(
+        app_dir=arc_app_dir,
+        http_port=0,
+        events_port=0,
+        tables_port=0,
+        internal_port=0,
+        memory=True,
+        quiet=True,
+        watch=False,
+    )
+    async with Sandbox(config, clock=arc_clock) as sandbox:
+        yield sandbox
+
+
+@pytest_asyncio.fixture
+async def arc_client(arc_sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(arc_sandbox.url) as session:
+        yield session
