@@ -1,0 +1,104 @@
+"""The click CLI: options become the SandboxConfig, init/reset/invoke, and start-up errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sandbox import cli as cli_module
+from sandbox.cli import cli
+from sandbox.config import SandboxConfig
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SandboxConfig]]:
+    configs: list[SandboxConfig] = []
+    monkeypatch.setattr(cli_module, "run_sandbox", configs.append)
+    yield configs
+
+
+def test_cli_start_builds_the_config_from_its_options(started: list[SandboxConfig], tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["start", str(tmp_path), "--port", "0", "--host", "0.0.0.0", "--memory", "--verbose", "--no-watch"]
+    )
+    assert result.exit_code == 0, result.output
+    (config,) = started
+    assert config.app_dir == tmp_path.resolve()
+    assert (config.http_port, config.host, config.memory, config.verbose, config.watch) == (
+        0,
+        "0.0.0.0",
+        True,
+        True,
+        False,
+    )
+
+
+def test_cli_start_defaults_to_loopback_and_watching(started: list[SandboxConfig], tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["start", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (config,) = started
+    assert (config.host, config.http_port, config.watch, config.memory) == ("127.0.0.1", None, True, False)
+
+
+def test_cli_start_rejects_a_port_out_of_range(started: list[SandboxConfig]) -> None:
+    result = CliRunner().invoke(cli, ["start", "--port", "70000"])
+    assert result.exit_code == 2
+    assert "70000" in result.output and not started
+
+
+def test_cli_start_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "app.arc").write_text("@app\nbusy-app\n@http\nget /\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["start", str(tmp_path), "--port", str(port), "--memory", "--no-watch"])
+    assert result.exit_code == 1
+    assert f"http port {port} on 127.0.0.1 is already in use" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_start_reports_a_bad_manifest_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "app.arc").write_text("@app\nmy-app\n@http\nfetch /x\n")
+    result = CliRunner().invoke(cli, ["start", str(tmp_path), "--memory", "--no-watch", "--port", "0"])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'app.arc'}:4" in result.output
+
+
+def test_cli_reset_deletes_the_data_folder(tmp_path: Path) -> None:
+    data = tmp_path / ".sandbox"
+    data.mkdir()
+    (data / "data.db").write_bytes(b"x")
+    result = CliRunner().invoke(cli, ["reset", str(tmp_path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert not data.exists()
+    again = CliRunner().invoke(cli, ["reset", str(tmp_path), "--yes"])
+    assert "Nothing to reset" in again.output
+
+
+def test_cli_invoke_rejects_a_payload_that_is_not_json() -> None:
+    result = CliRunner().invoke(cli, ["invoke", "events", "x", "{nope"])
+    assert result.exit_code == 2
+    assert "not JSON" in result.output
+
+
+def test_cli_invoke_says_when_no_sandbox_answers() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    result = CliRunner().invoke(cli, ["invoke", "events", "x", json.dumps({}), "--events-port", str(free)])
+    assert result.exit_code == 1
+    assert f"no sandbox answers on port {free}" in result.output
+
+
+def test_cli_runs_as_python_dash_m() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "sandbox", "--version"], capture_output=True, text=True, check=True)
+    assert "arc-sandbox" in out.stdout
