@@ -17,11 +17,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sandbox.config import SandboxConfig
+from sandbox.sandbox import Sandbox
 
-from sandbox.config import SandboxConfig  # noqa: E402
-from sandbox.sandbox import Sandbox  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PING = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
 

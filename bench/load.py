@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 
-async def worker(session: aiohttp.ClientSession, url: str, until: float, latencies: list[float], errors: list[int]):
+async def worker(
+    session: aiohttp.ClientSession, url: str, until: float, latencies: list[float], errors: list[int]
+) -> None:
     while time.perf_counter() < until:
         started = time.perf_counter()
         try:
