@@ -1,0 +1,65 @@
+"""The example app, booted on real sockets through the pytest plugin: the Background Tasks path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from sandbox.clock import FakeClock
+from sandbox.sandbox import Sandbox
+
+EXAMPLE_APP = Path(__file__).resolve().parent.parent / "example-app"
+
+
+@pytest.fixture
+def arc_app_dir() -> Path:
+    return EXAMPLE_APP
+
+
+async def statuses(sandbox: Sandbox) -> list[tuple[str, str]]:
+    tasks = await sandbox.tables().tasks.scan_all()
+    return sorted((t["name"], t["status"]) for t in tasks)
+
+
+async def test_example_app_index_lists_tasks(arc_client: aiohttp.ClientSession) -> None:
+    async with arc_client.get("/") as r:
+        assert r.status == 200
+        assert r.headers["content-type"].startswith("text/html")
+        assert "<form" in await r.text()
+
+
+async def test_example_app_background_task_moves_through_its_statuses(
+    arc_sandbox: Sandbox, arc_client: aiohttp.ClientSession, arc_clock: FakeClock
+) -> None:
+    async with arc_client.post("/background", data={"background": "report"}, allow_redirects=False) as r:
+        assert r.status == 302
+        assert r.headers["location"] == "/"
+    await arc_sandbox.bus.drain(raise_on_failure=True)
+    assert await statuses(arc_sandbox) == [("report", "received")]
+    arc_clock.advance(10)  # received -> processing takes 3-10 s
+    await arc_sandbox.bus.drain(raise_on_failure=True)
+    assert await statuses(arc_sandbox) == [("report", "processing")]
+    arc_clock.advance(20)  # processing -> complete takes another 10-20 s
+    await arc_sandbox.bus.drain(raise_on_failure=True)
+    assert await statuses(arc_sandbox) == [("report", "complete")]
+
+
+async def test_example_app_settle_drives_every_task_to_complete(
+    arc_sandbox: Sandbox, arc_client: aiohttp.ClientSession
+) -> None:
+    for name in ("a", "b", "c"):
+        async with arc_client.post("/background", data={"background": name}, allow_redirects=False) as r:
+            assert r.status == 302
+    await arc_sandbox.settle()
+    assert await statuses(arc_sandbox) == [("a", "complete"), ("b", "complete"), ("c", "complete")]
+    async with arc_client.get("/tasks") as r:
+        assert {t["name"] for t in await r.json()} == {"a", "b", "c"}
+
+
+async def test_example_app_rejects_an_empty_task(arc_sandbox: Sandbox, arc_client: aiohttp.ClientSession) -> None:
+    async with arc_client.post("/background", data={"background": "  "}, allow_redirects=False) as r:
+        assert r.status == 400
+    await arc_sandbox.settle()
+    assert await statuses(arc_sandbox) == []
