@@ -1,0 +1,185 @@
+"""The single-item operations: PutItem, GetItem, DeleteItem, UpdateItem.
+
+Each one validates the whole request before it touches data, then reads the current item, checks
+the condition and writes inside one `db.transaction()`, so a failed check or a bad request changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.dynamo.expressions import Condition, Names, Projection, apply_update, evaluate, project, updated_paths
+from sandbox.dynamo.types import Item, item_size, validate_item
+
+from sandbox.dynamo import capacity, storage
+from sandbox.dynamo.context import Context
+from sandbox.dynamo.request import (
+    check_item_keys,
+    check_key,
+    check_size,
+    names_for,
+    on_failure_returns_old,
+    return_values,
+)
+from sandbox.errors import ConditionalCheckFailedError, ValidationError
+
+UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+LEGACY = ("Expected", "AttributeUpdates", "AttributesToGet", "ConditionalOperator")
+
+
+def reject_legacy(request: Mapping[str, Any]) -> None:
+    for name in LEGACY:
+        if name in request:
+            raise ValidationError(f"{name} (a legacy parameter) is not supported by the sandbox; use expressions")
+
+
+def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "ConditionExpression") -> Condition | None:
+    text = request.get(param)
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text:
+        raise ValidationError(f"Invalid {param}: The expression can not be empty;")
+    return ctx.expressions.condition(text)
+
+
+def projection_of(ctx: Context, request: Mapping[str, Any]) -> Projection | None:
+    text = request.get("ProjectionExpression")
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text:
+        raise ValidationError("Invalid ProjectionExpression: The expression can not be empty;")
+    return ctx.expressions.projection(text)
+
+
+def check_condition(cond: Condition | None, old: Item | None, names: Names, *, return_old: bool) -> None:
+    """Evaluate, then insist every name and value was used (DynamoDB reports that before a failed check)."""
+    ok = cond is None or evaluate(cond, old, names)
+    names.check_all_used()
+    if not ok:
+        raise ConditionalCheckFailedError(item=old if return_old and old is not None else None)
+
+
+def live(item: Item | None, expires: float | None, now: float) -> Item | None:
+    return item if expires is None or expires > now else None
+
+
+async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    reject_legacy(request)
+    table = ctx.catalog.get(request.get("TableName"))
+    item = validate_item(request.get("Item"), param="Item")
+    check_item_keys(table, item)
+    size = item_size(item)
+    check_size(size)
+    returns = return_values(request, ("NONE", "ALL_OLD"))
+    cap = capacity.mode(request)
+    cond = condition_of(ctx, request)
+    names = names_for(request)
+    return_old = on_failure_returns_old(request)
+    key = storage.row_key(table, item)
+    async with ctx.db.transaction() as conn:
+        raw, expires = await storage.load(conn, table, *key)
+        old = live(raw, expires, ctx.clock.now())
+        check_condition(cond, old, names, return_old=return_old)
+        await storage.write(conn, table, key, raw, item, size)
+    out: dict[str, Any] = {}
+    if returns == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    units = capacity.write_units(max(size, item_size(old) if old else 0))
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    return out
+
+
+async def get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    reject_legacy(request)
+    table = ctx.catalog.get(request.get("TableName"))
+    key = check_key(table, request.get("Key"))
+    proj = projection_of(ctx, request)
+    names = names_for(request)
+    cap = capacity.mode(request)
+    if proj is not None:
+        project(proj, {}, names)  # records the names the projection uses, item or not
+    names.check_all_used()
+    pk, sk = storage.row_key(table, key)
+    async with ctx.db.reading() as conn:
+        item = await storage.load_live(conn, table, pk, sk, ctx.clock.now())
+    out: dict[str, Any] = {}
+    if item is not None:
+        out["Item"] = project(proj, item, names) if proj is not None else item
+    units = capacity.read_units(item_size(item) if item else 0, consistent=bool(request.get("ConsistentRead")))
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    return out
+
+
+async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    reject_legacy(request)
+    table = ctx.catalog.get(request.get("TableName"))
+    key = check_key(table, request.get("Key"))
+    returns = return_values(request, ("NONE", "ALL_OLD"))
+    cap = capacity.mode(request)
+    cond = condition_of(ctx, request)
+    names = names_for(request)
+    return_old = on_failure_returns_old(request)
+    row = storage.row_key(table, key)
+    async with ctx.db.transaction() as conn:
+        raw, expires = await storage.load(conn, table, *row)
+        old = live(raw, expires, ctx.clock.now())
+        check_condition(cond, old, names, return_old=return_old)
+        if raw is not None:
+            await storage.remove(conn, table, row, raw)
+    out: dict[str, Any] = {}
+    if returns == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    units = capacity.write_units(item_size(old) if old else 0)
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    return out
+
+
+def _returned(returns: str, old: Item | None, new: Item, touched: list[str]) -> Item | None:
+    if returns == "ALL_OLD":
+        return old
+    if returns == "ALL_NEW":
+        return new
+    if returns == "UPDATED_OLD":
+        return {k: old[k] for k in touched if old and k in old} or None
+    if returns == "UPDATED_NEW":
+        return {k: new[k] for k in touched if k in new} or None
+    return None
+
+
+async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    reject_legacy(request)
+    table = ctx.catalog.get(request.get("TableName"))
+    key = check_key(table, request.get("Key"))
+    returns = return_values(request, UPDATE_RETURNS)
+    cap = capacity.mode(request)
+    text = request.get("UpdateExpression")
+    if text is not None and (not isinstance(text, str) or not text):
+        raise ValidationError("Invalid UpdateExpression: The expression can not be empty;")
+    update = ctx.expressions.update(text) if text else None
+    cond = condition_of(ctx, request)
+    names = names_for(request)
+    return_old = on_failure_returns_old(request)
+    row = storage.row_key(table, key)
+    async with ctx.db.transaction() as conn:
+        raw, expires = await storage.load(conn, table, *row)
+        old = live(raw, expires, ctx.clock.now())
+        new = updated_item(update, old or dict(key), names, table.key_names())
+        check_condition(cond, old, names, return_old=return_old)
+        check_item_keys(table, new)
+        size = item_size(new)
+        check_size(size, update=True)
+        await storage.write(conn, table, row, raw, new, size)
+    touched = updated_paths(update, names) if update is not None else []
+    out: dict[str, Any] = {}
+    attributes = _returned(returns, old, new, touched)
+    if attributes:
+        out["Attributes"] = attributes
+    units = capacity.write_units(max(size, item_size(old) if old else 0))
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    return out
+
+
+def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...]) -> Item:
+    return apply_update(update, base, names, key_attributes=key_names) if update is not None else dict(base)

@@ -1,0 +1,71 @@
+"""One page of a Query or Scan: an index range read in chunks, stopped by Limit or the 1 MB budget.
+
+A `ReadPlan` is the SQL of one ordered range (table or GSI, forwards or backwards) and the order
+columns that locate a row in it; the position of the last row read is how the next chunk (and the
+next page, through ExclusiveStartKey) continues, so the work is O(log n + page) at any depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+from sandbox.dynamo.types import Item
+
+from sandbox.dynamo import storage
+
+PAGE_BYTES = 1024 * 1024
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    source: str  # "SELECT <order cols>, item, size FROM ... " without WHERE
+    where: list[str]
+    params: list[Any]
+    order: tuple[str, ...]  # columns that locate a row, in index order
+    forward: bool = True
+    start: tuple[Any, ...] | None = None  # position to continue after (exclusive)
+
+
+@dataclass
+class Page:
+    rows: list[Item] = field(default_factory=list)  # every item read, before any filter
+    sizes: int = 0
+    more: bool = False  # stopped by Limit or the size budget with rows left
+
+
+def _sql(plan: ReadPlan, position: tuple[Any, ...] | None, count: int) -> tuple[str, list[Any]]:
+    where = list(plan.where)
+    params = list(plan.params)
+    if position is not None:
+        cols = ", ".join(plan.order)
+        marks = ", ".join("?" * len(position))
+        where.append(f"({cols}) {'>' if plan.forward else '<'} ({marks})")
+        params.extend(position)
+    direction = "" if plan.forward else " DESC"
+    order = ", ".join(f"{c}{direction}" for c in plan.order)
+    return f"{plan.source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {count}", params
+
+
+async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | None) -> Page:
+    """Read rows in order until `limit` rows, the 1 MB budget, or the end of the range."""
+    page = Page()
+    position = plan.start
+    width = len(plan.order)
+    while True:
+        wanted = CHUNK if limit is None else min(CHUNK, limit - len(page.rows) + 1)
+        sql, params = _sql(plan, position, wanted)
+        async with conn.execute(sql, params) as cur:
+            rows = list(await cur.fetchall())
+        for row in rows:
+            if (limit is not None and len(page.rows) >= limit) or page.sizes >= PAGE_BYTES:
+                page.more = True
+                return page
+            item = storage.loads(row[width])
+            position = tuple(row[:width])
+            page.rows.append(item)
+            page.sizes += row[width + 1]
+        if len(rows) < wanted:
+            return page

@@ -1,0 +1,83 @@
+"""DynamoDB's JSON 1.0 wire protocol over aiohttp: one POST route, the hot path of every client call.
+
+Errors become `{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": ...}` with their
+status; the body is checksummed in `x-amz-crc32`, which botocore verifies. Any credentials pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+import zlib
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from sandbox.errors import (
+    AwsError,
+    ConditionalCheckFailedError,
+    SerializationError,
+    TransactionCanceledError,
+    UnknownOperationError,
+)
+
+if TYPE_CHECKING:
+    from sandbox.store import TableStore
+
+TARGET_PREFIX = "DynamoDB_20120810."
+ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+CONTENT_TYPE = "application/x-amz-json-1.0"
+LOGGER = logging.getLogger("arc_sandbox.tables")
+
+
+def _respond(status: int, payload: dict[str, Any]) -> web.Response:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "x-amz-crc32": str(zlib.crc32(body)),
+        "x-amzn-RequestId": uuid.uuid4().hex,
+    }
+    return web.Response(status=status, body=body, headers=headers)
+
+
+def error_body(error: AwsError) -> dict[str, Any]:
+    body: dict[str, Any] = {"__type": ERROR_PREFIX + error.aws_code, "message": error.message}
+    if isinstance(error, ConditionalCheckFailedError) and error.item is not None:
+        body["Item"] = error.item
+    if isinstance(error, TransactionCanceledError):
+        body["CancellationReasons"] = error.reasons
+    return body
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise SerializationError("Start of structure or map found where not expected") from exc
+    if not isinstance(payload, dict):
+        raise SerializationError("Start of structure or map found where not expected")
+    return payload
+
+
+def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
+    """POST / for every operation (X-Amz-Target picks it), GET / for a health check."""
+
+    async def handle(request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        try:
+            if not target.startswith(TARGET_PREFIX):
+                raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
+            payload = _decode(await request.read())
+            result = await store.call(target[len(TARGET_PREFIX) :], payload)
+        except AwsError as error:
+            return _respond(error.status, error_body(error))
+        except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log
+            LOGGER.exception("DynamoDB %s failed", target)
+            return _respond(500, {"__type": ERROR_PREFIX + "InternalServerError", "message": "Internal server error"})
+        return _respond(200, result)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="healthy: dynamodb.local")
+
+    return [web.post("/", handle), web.get("/", health)]

@@ -1,0 +1,264 @@
+"""Query and Scan: request checks, the index range each one reads, and the response shape.
+
+The filter runs on the page after it is read (ScannedCount counts what was read, Count what passed),
+as DynamoDB does, and a GSI read sees only the attributes the index projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
+from sandbox.dynamo.keys import begins_with_range, encode_key
+from sandbox.dynamo.types import AttributeValue, Item, validate_item
+
+from sandbox.dynamo import capacity, storage
+from sandbox.dynamo.context import Context
+from sandbox.dynamo.operations import condition_of, projection_of
+from sandbox.dynamo.paging import ReadPlan, read_page
+from sandbox.dynamo.request import limit_of, names_for
+from sandbox.dynamo.schema import IndexDef, TableDef
+from sandbox.errors import ValidationError
+
+SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
+LEGACY = ("KeyConditions", "QueryFilter", "ScanFilter", "AttributesToGet", "ConditionalOperator")
+PREFIX = "1 validation error detected: "
+BAD_START = "The provided starting key is invalid: The provided key element does not match the schema"
+LIVE = "(i.expires IS NULL OR i.expires > ?)"
+BASE = "SELECT {order}, i.item, i.size FROM dynamo_items i"
+GSI = (
+    "SELECT {order}, i.item, i.size FROM dynamo_gsi g JOIN dynamo_items i "
+    "ON i.table_id = {table} AND i.pk = g.pk AND i.sk = g.sk"
+)
+RANGE_SQL = {"EQ": "{c} = ?", "LT": "{c} < ?", "LE": "{c} <= ?", "GT": "{c} > ?", "GE": "{c} >= ?"}
+
+
+def _reject_legacy(request: Mapping[str, Any]) -> None:
+    for name in LEGACY:
+        if name in request:
+            raise ValidationError(f"{name} (a legacy parameter) is not supported by the sandbox; use expressions")
+
+
+def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexDef | None) -> str:
+    select = request.get("Select")
+    if select is None:
+        return "SPECIFIC_ATTRIBUTES" if proj is not None else "ALL_ATTRIBUTES"
+    if select not in SELECTS:
+        raise ValidationError(
+            f"{PREFIX}Value '{select}' at 'select' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(SELECTS)}]"
+        )
+    if select == "SPECIFIC_ATTRIBUTES" and proj is None:
+        raise ValidationError(
+            f"{PREFIX}Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
+        )
+    if select != "SPECIFIC_ATTRIBUTES" and proj is not None:
+        what = "only the Count" if select == "COUNT" else select
+        raise ValidationError(f"{PREFIX}Cannot specify the ProjectionExpression when choosing to get {what}")
+    if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
+        raise ValidationError(f"{PREFIX}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
+    if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL":
+        raise ValidationError(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global "
+            f"secondary index {index.name} because its projection type is not ALL"
+        )
+    return str(select)
+
+
+def index_view(table: TableDef, index: IndexDef, item: Item) -> Item:
+    """What a GSI holds of an item: everything (ALL) or the keys plus the included attributes."""
+    if index.projection == "ALL":
+        return item
+    keep = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
+    return {k: v for k, v in item.items() if k in keep}
+
+
+def _check_type(table: TableDef, name: str, value: AttributeValue) -> bytes:
+    if next(iter(value)) != table.attribute_types[name]:
+        raise ValidationError(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        )
+    return encode_key(value)
+
+
+def sort_range(table: TableDef, column: str, name: str | None, plan: KeyPlan) -> tuple[list[str], list[Any]]:
+    if plan.sort_op is None or name is None:
+        return [], []
+    values = [_check_type(table, name, v) for v in plan.sort_values]
+    if plan.sort_op == "BETWEEN":
+        return [f"{column} >= ?", f"{column} <= ?"], values
+    if plan.sort_op == "BEGINS_WITH":
+        low, high = begins_with_range(plan.sort_values[0])
+        return ([f"{column} >= ?", f"{column} < ?"], [low, high]) if high else ([f"{column} >= ?"], [low])
+    return [RANGE_SQL[plan.sort_op].format(c=column)], values
+
+
+def start_key(table: TableDef, index: IndexDef | None, request: Mapping[str, Any]) -> Item | None:
+    start = request.get("ExclusiveStartKey")
+    if start is None:
+        return None
+    if not isinstance(start, dict):
+        raise ValidationError(BAD_START)
+    key = validate_item(start, param="ExclusiveStartKey")
+    names = {*table.key_names(), *(index.key_names() if index else ())}
+    if set(key) != names or any(next(iter(key[n])) != table.attribute_types[n] for n in names):
+        raise ValidationError(BAD_START)
+    return key
+
+
+def _index_position(index: IndexDef, key: Item, table: TableDef) -> tuple[bytes, ...]:
+    ipos = storage.index_key(index, key)
+    assert ipos is not None
+    return (*ipos, *storage.row_key(table, key))
+
+
+def query_plan(
+    ctx: Context, table: TableDef, index: IndexDef | None, request: Mapping[str, Any], names: Names
+) -> ReadPlan:
+    text = request.get("KeyConditionExpression")
+    if not isinstance(text, str) or not text:
+        raise ValidationError(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+        )
+    schema: TableDef | IndexDef = index or table
+    plan = key_condition_plan(
+        ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
+    )
+    partition = _check_type(table, schema.partition_key, plan.partition_value)
+    forward = request.get("ScanIndexForward", True) is not False
+    start = start_key(table, index, request)
+    if index is None:
+        where, params = sort_range(table, "i.sk", table.sort_key, plan)
+        position = None if start is None else (storage.row_key(table, start)[1],)
+        return ReadPlan(
+            BASE.format(order="i.sk"),
+            ["i.table_id = ?", "i.pk = ?", *where, LIVE],
+            [table.id, partition, *params, ctx.clock.now()],
+            ("i.sk",),
+            forward,
+            position,
+        )
+    where, params = sort_range(table, "g.gsk", index.sort_key, plan)
+    order = ("g.gsk", "g.pk", "g.sk")
+    position = None if start is None else _index_position(index, start, table)[1:]
+    return ReadPlan(
+        GSI.format(order=", ".join(order), table=table.id),
+        ["g.index_id = ?", "g.gpk = ?", *where, LIVE],
+        [index.id, partition, *params, ctx.clock.now()],
+        order,
+        forward,
+        position,
+    )
+
+
+def _segment(request: Mapping[str, Any]) -> tuple[int, int] | None:
+    segment, total = request.get("Segment"), request.get("TotalSegments")
+    if segment is None and total is None:
+        return None
+    if total is None:
+        raise ValidationError(
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present"
+        )
+    if segment is None:
+        raise ValidationError(
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present"
+        )
+    if not isinstance(total, int) or not 1 <= total <= 1_000_000:
+        raise ValidationError(
+            f"{PREFIX}Value '{total}' at 'totalSegments' failed to satisfy constraint: "
+            "Member must have value less than or equal to 1000000"
+        )
+    if not isinstance(segment, int) or not 0 <= segment < total:
+        raise ValidationError("The Segment parameter is zero-based and must be less than parameter TotalSegments")
+    return segment, total
+
+
+def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Mapping[str, Any]) -> ReadPlan:
+    start = start_key(table, index, request)
+    where = [LIVE]
+    params: list[Any] = [ctx.clock.now()]
+    seg = _segment(request)
+    if seg is not None:
+        # Segments are ranges of a hash of the partition key, so one partition never spans two segments.
+        where += ["i.bucket >= ?", "i.bucket < ?"]
+        params += [seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]]
+    if index is None:
+        position = None if start is None else storage.row_key(table, start)
+        return ReadPlan(
+            BASE.format(order="i.pk, i.sk"),
+            ["i.table_id = ?", *where],
+            [table.id, *params],
+            ("i.pk", "i.sk"),
+            True,
+            position,
+        )
+    order = ("g.gpk", "g.gsk", "g.pk", "g.sk")
+    position = None if start is None else _index_position(index, start, table)
+    return ReadPlan(
+        GSI.format(order=", ".join(order), table=table.id),
+        ["g.index_id = ?", *where],
+        [index.id, *params],
+        order,
+        True,
+        position,
+    )
+
+
+def _mark_used(names: Names, filt: Condition | None, proj: Projection | None) -> None:
+    """Resolve every name and value the filter and projection mention, even if the page turns out empty."""
+    if filt is not None:
+        evaluate(filt, {}, names)
+    if proj is not None:
+        project(proj, {}, names)
+    names.check_all_used()
+
+
+async def _respond(
+    ctx: Context, request: Mapping[str, Any], table: TableDef, index: IndexDef | None, plan: ReadPlan, names: Names
+) -> dict[str, Any]:
+    filt = condition_of(ctx, request, "FilterExpression")
+    proj = projection_of(ctx, request)
+    select = select_of(request, proj, index)
+    cap = capacity.mode(request)
+    limit = limit_of(request)
+    _mark_used(names, filt, proj)
+    async with ctx.db.reading() as conn:
+        page = await read_page(conn, plan, limit=limit)
+    rows = [index_view(table, index, item) for item in page.rows] if index else page.rows
+    kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
+    out: dict[str, Any] = {}
+    if select != "COUNT":
+        out["Items"] = [project(proj, item, names) for item in kept] if proj is not None else kept
+    out["Count"] = len(kept)
+    out["ScannedCount"] = len(rows)
+    if page.more:
+        out["LastEvaluatedKey"] = storage.key_of(table, page.rows[-1], index)
+    units = capacity.read_units(page.sizes, consistent=bool(request.get("ConsistentRead")))
+    entry = capacity.shape(cap, table.name, units, index_read=index.name if index else None)
+    capacity.add(out, "ConsumedCapacity", entry)
+    return out
+
+
+def _target(ctx: Context, request: Mapping[str, Any]) -> tuple[TableDef, IndexDef | None]:
+    _reject_legacy(request)
+    table = ctx.catalog.get(request.get("TableName"))
+    name = request.get("IndexName")
+    index = table.index(name) if isinstance(name, str) else None
+    if index is not None and request.get("ConsistentRead"):
+        raise ValidationError("Consistent reads are not supported on global secondary indexes")
+    return table, index
+
+
+async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table, index = _target(ctx, request)
+    names = names_for(request)
+    plan = query_plan(ctx, table, index, request, names)
+    return await _respond(ctx, request, table, index, plan, names)
+
+
+async def scan(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table, index = _target(ctx, request)
+    names = names_for(request)
+    plan = scan_plan(ctx, table, index, request)
+    return await _respond(ctx, request, table, index, plan, names)

@@ -1,0 +1,269 @@
+"""Table definitions: what CreateTable and the manifest describe, kept as frozen dataclasses.
+
+A definition round-trips through JSON so the catalog can keep it in SQLite beside the items.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sandbox.errors import ValidationError
+from sandbox.model import IndexSpec, TableSpec
+
+PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
+KEY_TYPES = ("S", "N", "B")
+TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+DEFAULT_THROUGHPUT = (5, 5)
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    """A global secondary index; `id` keys its rows in the gsi table."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None
+    projection: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+    id: int = 0
+
+    def key_names(self) -> tuple[str, ...]:
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
+    def same_shape(self, other: IndexDef) -> bool:
+        return replace(self, id=0) == replace(other, id=0)
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    partition_key: str
+    sort_key: str | None
+    attribute_types: dict[str, str]
+    indexes: tuple[IndexDef, ...] = ()
+    ttl_attribute: str | None = None
+    created: float = 0.0
+    billing_mode: str = "PROVISIONED"
+    throughput: tuple[int, int] = DEFAULT_THROUGHPUT
+    table_id: str = ""  # DynamoDB's TableId (a uuid)
+    id: int = 0  # the catalog's row id; keys the items
+    extra: dict[str, Any] = field(default_factory=dict)  # accepted but not emulated: Tags, SSE, Streams...
+
+    def key_names(self) -> tuple[str, ...]:
+        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+
+    def index(self, name: str) -> IndexDef:
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise ValidationError(f"The table does not have the specified index: {name}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "partition_key": self.partition_key,
+            "sort_key": self.sort_key,
+            "attribute_types": self.attribute_types,
+            "indexes": [
+                {
+                    "name": i.name,
+                    "partition_key": i.partition_key,
+                    "sort_key": i.sort_key,
+                    "projection": i.projection,
+                    "non_key_attributes": list(i.non_key_attributes),
+                    "id": i.id,
+                }
+                for i in self.indexes
+            ],
+            "ttl_attribute": self.ttl_attribute,
+            "created": self.created,
+            "billing_mode": self.billing_mode,
+            "throughput": list(self.throughput),
+            "table_id": self.table_id,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, row_id: int) -> TableDef:
+        indexes = tuple(
+            IndexDef(
+                name=i["name"],
+                partition_key=i["partition_key"],
+                sort_key=i["sort_key"],
+                projection=i["projection"],
+                non_key_attributes=tuple(i["non_key_attributes"]),
+                id=i["id"],
+            )
+            for i in data["indexes"]
+        )
+        read, write = data["throughput"]
+        return cls(
+            name=data["name"],
+            partition_key=data["partition_key"],
+            sort_key=data["sort_key"],
+            attribute_types=dict(data["attribute_types"]),
+            indexes=indexes,
+            ttl_attribute=data["ttl_attribute"],
+            created=data["created"],
+            billing_mode=data["billing_mode"],
+            throughput=(read, write),
+            table_id=data["table_id"],
+            id=row_id,
+            extra=dict(data.get("extra", {})),
+        )
+
+
+# --- from the manifest -------------------------------------------------------------------------
+
+
+def index_from_spec(spec: IndexSpec) -> IndexDef:
+    return IndexDef(
+        name=spec.name,
+        partition_key=spec.partition_key.name,
+        sort_key=spec.sort_key.name if spec.sort_key else None,
+        projection=spec.projection,
+        non_key_attributes=spec.non_key_attributes,
+    )
+
+
+def table_from_spec(spec: TableSpec, physical: str) -> TableDef:
+    types = {spec.partition_key.name: spec.partition_key.type}
+    if spec.sort_key:
+        types[spec.sort_key.name] = spec.sort_key.type
+    for index in spec.indexes:
+        types[index.partition_key.name] = index.partition_key.type
+        if index.sort_key:
+            types[index.sort_key.name] = index.sort_key.type
+    return TableDef(
+        name=physical,
+        partition_key=spec.partition_key.name,
+        sort_key=spec.sort_key.name if spec.sort_key else None,
+        attribute_types=types,
+        indexes=tuple(index_from_spec(i) for i in spec.indexes),
+        ttl_attribute=spec.ttl_attribute,
+    )
+
+
+# --- from a CreateTable request ------------------------------------------------------------------
+
+
+def _invalid(problem: str) -> ValidationError:
+    return ValidationError(f"One or more parameter values were invalid: {problem}")
+
+
+def check_table_name(name: object, param: str = "tableName") -> str:
+    if not isinstance(name, str) or not TABLE_NAME.match(name):
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{param}' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+            if isinstance(name, str) and 3 <= len(name) <= 255
+            else f"1 validation error detected: Value '{name}' at '{param}' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 3"
+        )
+    return name
+
+
+def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
+    if not isinstance(schema, list) or not 1 <= len(schema) <= 2:
+        raise _invalid(f"{where}KeySchema must have one HASH key and at most one RANGE key")
+    kinds: dict[str, str] = {}
+    for element in schema:
+        if not isinstance(element, dict) or element.get("KeyType") not in ("HASH", "RANGE"):
+            raise _invalid(f"Invalid KeySchema element in {where}KeySchema")
+        if element["KeyType"] in kinds:
+            raise _invalid(f"Too many {element['KeyType']} keys in {where}KeySchema")
+        kinds[element["KeyType"]] = str(element.get("AttributeName"))
+    if "HASH" not in kinds:
+        raise _invalid(f"No Hash Key specified in {where}KeySchema")
+    if schema[0].get("KeyType") != "HASH":
+        raise _invalid("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    return kinds["HASH"], kinds.get("RANGE")
+
+
+def parse_attribute_definitions(defs: object) -> dict[str, str]:
+    if not isinstance(defs, list):
+        raise ValidationError("AttributeDefinitions must be a list")
+    types: dict[str, str] = {}
+    for d in defs:
+        if not isinstance(d, dict) or d.get("AttributeType") not in KEY_TYPES:
+            raise ValidationError(
+                f"1 validation error detected: Value '{d.get('AttributeType') if isinstance(d, dict) else d}' at "
+                "'attributeDefinitions.member.attributeType' failed to satisfy constraint: "
+                "Member must satisfy enum value set: [B, N, S]"
+            )
+        name = str(d.get("AttributeName"))
+        if name in types:
+            raise _invalid(f"Cannot have two attributes with the same name: {name}")
+        types[name] = d["AttributeType"]
+    return types
+
+
+def parse_index(data: object) -> IndexDef:
+    if not isinstance(data, dict):
+        raise ValidationError("Invalid GlobalSecondaryIndexes element")
+    name = check_table_name(data.get("IndexName"), "globalSecondaryIndexes.member.indexName")
+    pk, sk = parse_key_schema(data.get("KeySchema"), "Index ")
+    projection = data.get("Projection") or {}
+    kind = projection.get("ProjectionType", "ALL") if isinstance(projection, dict) else "ALL"
+    if kind not in PROJECTIONS:
+        raise ValidationError(f"Unknown ProjectionType: {kind}")
+    non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
+    return IndexDef(name=name, partition_key=pk, sort_key=sk, projection=kind, non_key_attributes=non_key)
+
+
+def check_definitions_cover(types: dict[str, str], keys: set[str]) -> None:
+    for key in keys:
+        if key not in types:
+            raise _invalid(
+                "Some index key attributes are not defined in AttributeDefinitions. Keys: "
+                f"[{', '.join(sorted(keys))}], AttributeDefinitions: [{', '.join(types)}]"
+            )
+    if set(types) - keys:
+        raise _invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in "
+            "AttributeDefinitions"
+        )
+
+
+def _throughput(request: dict[str, Any], billing: str) -> tuple[int, int]:
+    given = request.get("ProvisionedThroughput")
+    if billing == "PAY_PER_REQUEST":
+        if given:
+            raise _invalid(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+            )
+        return (0, 0)
+    if not isinstance(given, dict):
+        raise _invalid(
+            "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
+    return int(given.get("ReadCapacityUnits", 0)), int(given.get("WriteCapacityUnits", 0))
+
+
+def table_from_request(request: dict[str, Any]) -> TableDef:
+    name = check_table_name(request.get("TableName"))
+    pk, sk = parse_key_schema(request.get("KeySchema"), "")
+    types = parse_attribute_definitions(request.get("AttributeDefinitions"))
+    indexes = tuple(parse_index(i) for i in request.get("GlobalSecondaryIndexes") or ())
+    if len({i.name for i in indexes}) != len(indexes):
+        raise _invalid("Duplicate index name")
+    keys = {pk, *([sk] if sk else [])}
+    for index in indexes:
+        keys.update(index.key_names())
+    check_definitions_cover(types, keys)
+    billing = request.get("BillingMode") or "PROVISIONED"
+    if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
+        raise ValidationError(f"Invalid BillingMode: {billing}")
+    extra = {k: request[k] for k in ("Tags", "SSESpecification", "StreamSpecification") if k in request}
+    return TableDef(
+        name=name,
+        partition_key=pk,
+        sort_key=sk,
+        attribute_types=types,
+        indexes=indexes,
+        billing_mode=billing,
+        throughput=_throughput(request, billing),
+        extra=extra,
+    )

@@ -1,0 +1,197 @@
+"""The SQLite layout of the tables and the row-level reads and writes every operation shares.
+
+Keys are stored in core's order-preserving encoding (BLOB columns compared with memcmp), so the
+primary key index of `dynamo_items` answers a Query as a range, and `dynamo_gsi` does the same for
+each global secondary index. Items are JSON text in DynamoDB's wire form. The writers here run
+inside the caller's `db.transaction()` so an item and its index rows change together.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import aiosqlite
+from sandbox.dynamo.keys import encode_key
+from sandbox.dynamo.types import Item
+
+from sandbox.dynamo.schema import IndexDef, TableDef
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dynamo_tables (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dynamo_index_ids (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_id INTEGER NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dynamo_items (
+    table_id INTEGER NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    item TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    expires REAL,
+    PRIMARY KEY (table_id, pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dynamo_items_expiry ON dynamo_items (expires) WHERE expires IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dynamo_gsi (
+    index_id INTEGER NOT NULL,
+    gpk BLOB NOT NULL,
+    gsk BLOB NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    PRIMARY KEY (index_id, gpk, gsk, pk, sk)
+) WITHOUT ROWID;
+"""
+
+BUCKETS = 1 << 16  # parallel scan segments are ranges of this hash space
+NO_KEY = b""  # the sort key column of a table (or index) without a sort key
+LIVE = "(expires IS NULL OR expires > ?)"  # an item past its TTL is invisible before the sweep deletes it
+
+
+def dumps(item: Item) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str) -> Item:
+    item: Item = json.loads(text)
+    return item
+
+
+def row_key(table: TableDef, key: Item) -> tuple[bytes, bytes]:
+    pk = encode_key(key[table.partition_key])
+    return pk, encode_key(key[table.sort_key]) if table.sort_key else NO_KEY
+
+
+def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
+    """The index row's key, or None when the item lacks an index key attribute (sparse index)."""
+    gpk = item.get(index.partition_key)
+    if gpk is None:
+        return None
+    if index.sort_key is None:
+        return encode_key(gpk), NO_KEY
+    gsk = item.get(index.sort_key)
+    return None if gsk is None else (encode_key(gpk), encode_key(gsk))
+
+
+def key_of(table: TableDef, item: Item, index: IndexDef | None = None) -> Item:
+    names: Sequence[str] = table.key_names() + (index.key_names() if index else ())
+    return {name: item[name] for name in names if name in item}
+
+
+def expiry(table: TableDef, item: Item) -> float | None:
+    if table.ttl_attribute is None:
+        return None
+    value = item.get(table.ttl_attribute)
+    if not value or "N" not in value:
+        return None
+    try:
+        return float(Decimal(value["N"]))
+    except (InvalidOperation, OverflowError):
+        return None
+
+
+def bucket(pk: bytes) -> int:
+    return zlib.crc32(pk) % BUCKETS
+
+
+async def create_schema(conn: aiosqlite.Connection) -> None:
+    await conn.executescript(SCHEMA)
+
+
+async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes) -> tuple[Item | None, float | None]:
+    """The stored item (expired or not) and its expiry time."""
+    sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
+    async with conn.execute(sql, (table.id, pk, sk)) as cur:
+        row = await cur.fetchone()
+    return (None, None) if row is None else (loads(row[0]), row[1])
+
+
+async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
+    item, expires = await load(conn, table, pk, sk)
+    return item if expires is None or expires > now else None
+
+
+async def _drop_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, old: Item) -> None:
+    for index in table.indexes:
+        key = index_key(index, old)
+        if key is not None:
+            await conn.execute(
+                "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?",
+                (index.id, *key, pk, sk),
+            )
+
+
+async def _add_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, new: Item) -> None:
+    rows = [(index.id, *key, pk, sk) for index in table.indexes if (key := index_key(index, new)) is not None]
+    if rows:
+        await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+
+
+async def write(
+    conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item | None, new: Item, size: int
+) -> None:
+    """Store `new` in place of `old` (the raw stored item, expired or not), index rows included."""
+    pk, sk = key
+    if old is not None and table.indexes:
+        await _drop_index_rows(conn, table, pk, sk, old)
+    await conn.execute(
+        "INSERT OR REPLACE INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (table.id, pk, sk, dumps(new), size, bucket(pk), expiry(table, new)),
+    )
+    if table.indexes:
+        await _add_index_rows(conn, table, pk, sk, new)
+
+
+async def remove(conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item) -> None:
+    pk, sk = key
+    if table.indexes:
+        await _drop_index_rows(conn, table, pk, sk, old)
+    await conn.execute("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table.id, pk, sk))
+
+
+async def rebuild_index(conn: aiosqlite.Connection, table: TableDef, index: IndexDef) -> None:
+    """Backfill a new index from the table's items (UpdateTable, or a manifest edit adding an index)."""
+    await conn.execute("DELETE FROM dynamo_gsi WHERE index_id = ?", (index.id,))
+    async with conn.execute("SELECT pk, sk, item FROM dynamo_items WHERE table_id = ?", (table.id,)) as cur:
+        rows: list[Any] = []
+        async for pk, sk, text in cur:
+            key = index_key(index, loads(text))
+            if key is not None:
+                rows.append((index.id, *key, pk, sk))
+    await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+
+
+async def drop_index(conn: aiosqlite.Connection, index: IndexDef) -> None:
+    await conn.execute("DELETE FROM dynamo_gsi WHERE index_id = ?", (index.id,))
+
+
+async def drop_table(conn: aiosqlite.Connection, table: TableDef) -> None:
+    for index in table.indexes:
+        await drop_index(conn, index)
+    await conn.execute("DELETE FROM dynamo_items WHERE table_id = ?", (table.id,))
+    await conn.execute("DELETE FROM dynamo_tables WHERE id = ?", (table.id,))
+
+
+async def refresh_expiry(conn: aiosqlite.Connection, table: TableDef) -> None:
+    """Recompute every item's expiry after the TTL attribute changed."""
+    async with conn.execute("SELECT pk, sk, item FROM dynamo_items WHERE table_id = ?", (table.id,)) as cur:
+        rows = [(expiry(table, loads(text)), table.id, pk, sk) async for pk, sk, text in cur]
+    await conn.executemany("UPDATE dynamo_items SET expires = ? WHERE table_id = ? AND pk = ? AND sk = ?", rows)
+
+
+async def table_stats(conn: aiosqlite.Connection, table: TableDef) -> tuple[int, int]:
+    """(item count, total size in bytes)."""
+    sql = "SELECT count(*), coalesce(sum(size), 0) FROM dynamo_items WHERE table_id = ?"
+    async with conn.execute(sql, (table.id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])

@@ -1,0 +1,229 @@
+"""Table management: Create/Delete/Update/Describe/ListTables, TTL settings, and the manifest's tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import aiosqlite
+
+from sandbox.dynamo import storage
+from sandbox.dynamo.context import Context
+from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definitions, parse_index, table_from_request
+from sandbox.errors import ResourceNotFoundError, ValidationError
+
+MAX_LIST = 100
+
+
+def _key_schema(pk: str, sk: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": pk, "KeyType": "HASH"}]
+    if sk:
+        schema.append({"AttributeName": sk, "KeyType": "RANGE"})
+    return schema
+
+
+def _throughput(table: TableDef) -> dict[str, int]:
+    read, write = table.throughput
+    return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": read, "WriteCapacityUnits": write}
+
+
+def _index_description(ctx: Context, table: TableDef, index: IndexDef) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": index.projection}
+    if index.projection == "INCLUDE":
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return {
+        "IndexName": index.name,
+        "KeySchema": _key_schema(index.partition_key, index.sort_key),
+        "Projection": projection,
+        "IndexStatus": "ACTIVE",
+        "ProvisionedThroughput": _throughput(table),
+        "IndexSizeBytes": 0,
+        "ItemCount": 0,
+        "IndexArn": f"{ctx.table_arn(table.name)}/index/{index.name}",
+    }
+
+
+def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), status: str = "ACTIVE") -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in table.attribute_types.items()],
+        "TableName": table.name,
+        "KeySchema": _key_schema(table.partition_key, table.sort_key),
+        "TableStatus": status,
+        "CreationDateTime": table.created,
+        "ProvisionedThroughput": _throughput(table),
+        "TableSizeBytes": stats[1],
+        "ItemCount": stats[0],
+        "TableArn": ctx.table_arn(table.name),
+        "TableId": table.table_id,
+        "DeletionProtectionEnabled": False,
+    }
+    if table.billing_mode == "PAY_PER_REQUEST":
+        out["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST"}
+    if table.indexes:
+        out["GlobalSecondaryIndexes"] = [_index_description(ctx, table, i) for i in table.indexes]
+    return out
+
+
+async def _install(ctx: Context, conn: aiosqlite.Connection, table: TableDef) -> TableDef:
+    table = await ctx.catalog.create(conn, table, now=ctx.clock.now())
+    if table.ttl_attribute:
+        await storage.refresh_expiry(conn, table)
+    return table
+
+
+async def create_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table = table_from_request(request)
+    async with ctx.db.transaction() as conn:
+        table = await _install(ctx, conn, table)
+    ctx.catalog.remember(table)
+    return {"TableDescription": describe(ctx, table)}
+
+
+async def delete_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table = ctx.catalog.get(request.get("TableName"))
+    async with ctx.db.transaction() as conn:
+        stats = await storage.table_stats(conn, table)
+        await storage.drop_table(conn, table)
+    ctx.catalog.forget(table.name)
+    return {"TableDescription": describe(ctx, table, stats, status="DELETING")}
+
+
+async def describe_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    name = request.get("TableName")
+    table = ctx.catalog.find(name) if isinstance(name, str) else None
+    if table is None:
+        raise ResourceNotFoundError(f"Requested resource not found: Table: {name} not found")
+    async with ctx.db.reading() as conn:
+        stats = await storage.table_stats(conn, table)
+    return {"Table": describe(ctx, table, stats)}
+
+
+async def list_tables(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    limit = request.get("Limit", MAX_LIST)
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise ValidationError(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+            "Member must have value less than or equal to 100"
+        )
+    start = request.get("ExclusiveStartTableName")
+    names = [n for n in ctx.catalog.names() if start is None or n > start]
+    out: dict[str, Any] = {"TableNames": names[:limit]}
+    if len(names) > limit:
+        out["LastEvaluatedTableName"] = names[limit - 1]
+    return out
+
+
+def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]) -> tuple[IndexDef, ...]:
+    indexes = list(table.indexes)
+    for update in updates if isinstance(updates, list) else ():
+        if "Create" in update:
+            index = parse_index(update["Create"])
+            if any(i.name == index.name for i in indexes):
+                raise ValidationError(f"One or more parameter values were invalid: Index {index.name} already exists")
+            missing = [k for k in index.key_names() if k not in types]
+            if missing:
+                raise ValidationError(
+                    "One or more parameter values were invalid: Global Secondary Index key "
+                    f"attributes {missing} must be defined in AttributeDefinitions"
+                )
+            indexes.append(index)
+        elif "Delete" in update:
+            name = update["Delete"].get("IndexName")
+            if not any(i.name == name for i in indexes):
+                raise ResourceNotFoundError(f"Requested resource not found: Index: {name} not found")
+            indexes = [i for i in indexes if i.name != name]
+    return tuple(indexes)
+
+
+async def change_indexes(ctx: Context, conn: aiosqlite.Connection, old: TableDef, new: TableDef) -> TableDef:
+    """Number, backfill and drop index rows so that `new`'s indexes are exactly what is stored."""
+    new = replace(new, indexes=await ctx.catalog.number(conn, new, new.indexes))
+    kept = {i.id for i in new.indexes}
+    for index in old.indexes:
+        if index.id not in kept:
+            await storage.drop_index(conn, index)
+    for index in new.indexes:
+        if index.id not in {i.id for i in old.indexes}:
+            await storage.rebuild_index(conn, new, index)
+    return await ctx.catalog.save(conn, new)
+
+
+async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table = ctx.catalog.get(request.get("TableName"))
+    types = dict(table.attribute_types)
+    types.update(parse_attribute_definitions(request.get("AttributeDefinitions") or []))
+    new = replace(table, attribute_types=types)
+    new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), types))
+    if request.get("BillingMode") in ("PROVISIONED", "PAY_PER_REQUEST"):
+        new = replace(new, billing_mode=request["BillingMode"])
+    given = request.get("ProvisionedThroughput")
+    if isinstance(given, dict):
+        new = replace(new, throughput=(int(given.get("ReadCapacityUnits", 0)), int(given.get("WriteCapacityUnits", 0))))
+    async with ctx.db.transaction() as conn:
+        new = await change_indexes(ctx, conn, table, new)
+        stats = await storage.table_stats(conn, new)
+    ctx.catalog.remember(new)
+    return {"TableDescription": describe(ctx, new, stats)}
+
+
+async def set_ttl(ctx: Context, table: TableDef, attribute: str | None) -> TableDef:
+    new = replace(table, ttl_attribute=attribute)
+    async with ctx.db.transaction() as conn:
+        await ctx.catalog.save(conn, new)
+        await storage.refresh_expiry(conn, new)
+    ctx.catalog.remember(new)
+    return new
+
+
+async def update_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table = ctx.catalog.get(request.get("TableName"))
+    spec = request.get("TimeToLiveSpecification")
+    if not isinstance(spec, dict) or not isinstance(spec.get("Enabled"), bool) or not spec.get("AttributeName"):
+        raise ValidationError(
+            "1 validation error detected: Value null at 'timeToLiveSpecification' failed to "
+            "satisfy constraint: Member must not be null"
+        )
+    if spec["Enabled"] and table.ttl_attribute:
+        raise ValidationError("TimeToLive is already enabled")
+    if not spec["Enabled"] and not table.ttl_attribute:
+        raise ValidationError("TimeToLive is already disabled")
+    await set_ttl(ctx, table, str(spec["AttributeName"]) if spec["Enabled"] else None)
+    return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
+
+
+async def describe_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    table = ctx.catalog.get(request.get("TableName"))
+    if table.ttl_attribute is None:
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+    return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl_attribute}}
+
+
+async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
+    """Create a manifest table, or bring an existing one's indexes and TTL in line, keeping its items.
+
+    Key schemas never change under existing data (DynamoDB cannot do that either); only indexes and TTL follow.
+    """
+    existing = ctx.catalog.find(wanted.name)
+    async with ctx.db.transaction() as conn:
+        if existing is None:
+            table = await _install(ctx, conn, wanted)
+        else:
+            table = await _reconcile(ctx, conn, existing, wanted)
+    ctx.catalog.remember(table)
+    return table
+
+
+async def _reconcile(ctx: Context, conn: aiosqlite.Connection, existing: TableDef, wanted: TableDef) -> TableDef:
+    by_name = {i.name: i for i in existing.indexes}
+    indexes = tuple(
+        by_name[i.name] if i.name in by_name and by_name[i.name].same_shape(i) else i for i in wanted.indexes
+    )
+    types = {**wanted.attribute_types, **existing.attribute_types}  # stored key types win
+    new = replace(existing, indexes=indexes, attribute_types=types, ttl_attribute=wanted.ttl_attribute)
+    if new == existing:
+        return existing
+    table = await change_indexes(ctx, conn, existing, new)
+    if table.ttl_attribute != existing.ttl_attribute:
+        await storage.refresh_expiry(conn, table)
+    return table

@@ -1,0 +1,68 @@
+"""Time to live: the background sweep that deletes items whose TTL attribute has passed.
+
+Reads hide expired items at once (storage.LIVE); the sweep only reclaims them, in bounded batches so
+a big expiry never holds the shared write lock for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sandbox.dynamo import storage
+from sandbox.dynamo.context import Context
+
+BATCH = 500
+INTERVAL = 1.0
+
+
+async def sweep_expired(ctx: Context) -> int:
+    """Delete every item that has expired by `clock.now()`; returns how many."""
+    tables = {t.id: t for t in (ctx.catalog.get(n) for n in ctx.catalog.names())}
+    deleted = 0
+    while True:
+        async with ctx.db.transaction() as conn:
+            sql = "SELECT table_id, pk, sk, item FROM dynamo_items WHERE expires IS NOT NULL AND expires <= ? LIMIT ?"
+            async with conn.execute(sql, (ctx.clock.now(), BATCH)) as cur:
+                rows = list(await cur.fetchall())
+            for table_id, pk, sk, text in rows:
+                table = tables.get(table_id)
+                if table is not None:
+                    await storage.remove(conn, table, (pk, sk), storage.loads(text))
+                else:  # an orphan (its table is gone): drop it so the loop always progresses
+                    await conn.execute(
+                        "DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table_id, pk, sk)
+                    )
+        deleted += len(rows)
+        if len(rows) < BATCH:
+            return deleted
+
+
+class Sweeper:
+    """Runs `sweep_expired` every `interval` seconds of the injected clock until stopped."""
+
+    def __init__(self, ctx: Context, *, interval: float = INTERVAL, logger: logging.Logger | None = None) -> None:
+        self._ctx = ctx
+        self._interval = interval
+        self._logger = logger or logging.getLogger("arc_sandbox.tables")
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="dynamo-ttl-sweep")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await self._ctx.clock.sleep(self._interval)
+            try:
+                await sweep_expired(self._ctx)
+            except Exception:  # a failed sweep must not end the loop; expired items stay hidden anyway
+                self._logger.exception("TTL sweep failed")

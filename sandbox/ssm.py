@@ -1,0 +1,125 @@
+"""Service discovery the way Architect's sandbox does it: an SSM emulation at POST /_arc/ssm.
+
+`architect-functions` (and any boto3 SSM client pointed at `http://localhost:<_arc port>/_arc/ssm`)
+asks `GetParametersByPath(Path="/<Stack>")`, where `Stack = toLogicalID(f"{app}-{ARC_ENV}")`, and
+gets `/<Stack>/tables/<logical>` and `/<Stack>/ARC_SANDBOX/ports`. The stack `ArcAppTesting` is also
+answered, as Architect does for the "bare module" case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+FALLBACK_STACK = "ArcAppTesting"
+
+
+def to_logical_id(text: str) -> str:
+    """Architect's toLogicalID: PascalCase the dash/underscore words; "Get" becomes "GetIndex"."""
+    text = re.sub(r"([A-Z])", r" \1", text)
+    if len(text) == 1:
+        return text.upper()
+    text = re.sub(r"^[\W_]+|[\W_]+$", "", text).lower()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    text = re.sub(r"[\W_]+(\w|$)", lambda m: m.group(1).upper(), text)
+    return "GetIndex" if text == "Get" else text
+
+
+class Discovery:
+    """The parameters served; every source is a callable so a manifest reload or a late port shows at once."""
+
+    def __init__(
+        self,
+        *,
+        app_name: Callable[[], str],
+        arc_env: str,
+        tables: Callable[[], Mapping[str, str]],
+        ports: Callable[[], Mapping[str, int]],
+    ) -> None:
+        self._app_name = app_name
+        self._arc_env = arc_env
+        self._tables = tables
+        self._ports = ports
+
+    def stacks(self) -> set[str]:
+        return {to_logical_id(f"{self._app_name()}-{self._arc_env}"), FALLBACK_STACK}
+
+    def services(self) -> dict[str, dict[str, str]]:
+        """{type: {key: value}}, as `arc.services()` returns it."""
+        return {
+            "tables": dict(self._tables()),
+            "ARC_SANDBOX": {"ports": json.dumps(dict(self._ports()), separators=(",", ":"))},
+        }
+
+    def parameters(self, stack: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "Name": f"/{stack}/{kind}/{key}",
+                "Type": "String",
+                "Value": value,
+                "Version": 1,
+                "ARN": "Architect Sandbox",
+            }
+            for kind, entries in self.services().items()
+            for key, value in entries.items()
+        ]
+
+    def by_path(self, path: str) -> list[dict[str, Any]]:
+        parts = [p for p in path.split("/") if p]
+        if not parts or len(parts) > 2 or parts[0] not in self.stacks():
+            return []
+        params = self.parameters(parts[0])
+        if len(parts) == 2:
+            prefix = f"/{parts[0]}/{parts[1]}/"
+            params = [p for p in params if p["Name"].startswith(prefix)]
+        return params
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        parts = name.split("/")
+        if len(parts) < 2 or parts[1] not in self.stacks():
+            return None
+        return next((p for p in self.parameters(parts[1]) if p["Name"] == name), None)
+
+
+def _json(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.Response(status=status, body=json.dumps(payload).encode(), content_type=CONTENT_TYPE)
+
+
+def _error(code: str, message: str | None) -> web.Response:
+    return _json(400, {"__type": code, "message": message})
+
+
+def ssm_routes(discovery: Discovery) -> list[web.RouteDef]:
+    """POST /_arc/ssm (and anything below it) with AmazonSSM.GetParametersByPath / GetParameter."""
+
+    async def handle(request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except ValueError:
+            return _error("SerializationException", "Malformed request body")
+        if not isinstance(body, dict):
+            return _error("SerializationException", "Malformed request body")
+        if target == "AmazonSSM.GetParametersByPath":
+            return _json(200, {"Parameters": discovery.by_path(str(body.get("Path", "")))})
+        if target == "AmazonSSM.GetParameter":
+            return _get_parameter(discovery, str(body.get("Name", "")))
+        return _error("InvalidAction", f"Unsupported operation: {target}")
+
+    return [web.post("/_arc/ssm", handle), web.post("/_arc/ssm/{tail:.*}", handle)]
+
+
+def _get_parameter(discovery: Discovery, name: str) -> web.Response:
+    if name.endswith("/"):
+        return _error("ValidationException", f'Parameter name: can\'t be prefixed with "/" or end with "/": {name}')
+    found = discovery.get(name)
+    if found is None:
+        return _error("ParameterNotFound", None)
+    return _json(200, {"Parameter": found})
