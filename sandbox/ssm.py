@@ -100,6 +100,8 @@ def ssm_routes(discovery: Discovery) -> list[web.RouteDef]:
     """POST /_arc/ssm (and anything below it) with AmazonSSM.GetParametersByPath / GetParameter."""
 
     async def handle(request: web.Request) -> web.Response:
+        if request.method != "POST":  # Architect answers anything but POST with a bare 404
+            return web.Response(status=404)
         target = request.headers.get("X-Amz-Target", "")
         try:
             body = json.loads(await request.read() or b"{}")
@@ -113,7 +115,7 @@ def ssm_routes(discovery: Discovery) -> list[web.RouteDef]:
             return _get_parameter(discovery, str(body.get("Name", "")))
         return _error("InvalidAction", f"Unsupported operation: {target}")
 
-    return [web.post("/_arc/ssm", handle), web.post("/_arc/ssm/{tail:.*}", handle)]
+    return [web.route("*", "/_arc/ssm", handle), web.route("*", "/_arc/ssm/{tail:.*}", handle)]
 
 
 def _get_parameter(discovery: Discovery, name: str) -> web.Response:
