@@ -11,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from aiohttp import web
+
 from sandbox.apigw import Router
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
@@ -24,7 +26,7 @@ from sandbox.invoker import Invoker
 from sandbox.livereload import LiveReload
 from sandbox.manifest import load_manifest
 from sandbox.model import Manifest
-from sandbox.ports import resolve_ports
+from sandbox.ports import PortChoice, resolve_ports
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
 from sandbox.server import build_http_app, build_service_app, serve
@@ -90,6 +92,9 @@ class Sandbox:
         self.started_in = time.perf_counter() - started
 
     async def _start(self) -> None:
+        # Stop order is the reverse: file watching, then the app's HTTP port (in-flight requests
+        # finish), then the bus (in-flight deliveries finish, still able to reach the tables and
+        # discovery ports), then those ports, the environment, the invoker, the store, the database.
         stack = self._stack
         self._loop = asyncio.get_running_loop()
         await stack.enter_async_context(self.db)
@@ -98,11 +103,15 @@ class Sandbox:
         await self._seed()
         await self.invoker.start()
         stack.push_async_callback(self.invoker.stop)
-        await self._listen()
-        self._environment.apply(self._lambda_env())
         stack.callback(self._environment.restore)
-        await self.bus.start()
+        choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
+        for service, app in self._service_apps().items():
+            await self._listen(service, app, choices[service])
+        self.ports["_arc"] = self.ports["internal"]
         stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
+        await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
+        self._environment.apply(self._lambda_env())
+        await self.bus.start()
         stack.push_async_callback(self.livereload.close)
         if self.config.watch:
             self.reloader = Reloader(
@@ -111,27 +120,23 @@ class Sandbox:
             await self.reloader.start()
             stack.push_async_callback(self.reloader.stop)
 
-    async def _listen(self) -> None:
-        choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
-        host = self.config.host
+    def _service_apps(self) -> dict[str, web.Application]:
         discovery = Discovery(
             app_name=lambda: self.manifest.app,
             arc_env=self.arc_env,
             tables=self.store.logical_tables,
             ports=lambda: self.ports,
         )
-        apps = {
+        return {
             "tables": build_service_app(dynamo_routes(self.store)),
             "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
             "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
-            "http": build_http_app(self, logger=self.logger.getChild("http")),
         }
-        for service, app in apps.items():
-            choice = choices[service]
-            self.ports[service] = await self._stack.enter_async_context(
-                serve(app, service=service, host=host, port=choice.port, fixed=choice.fixed)
-            )
-        self.ports["_arc"] = self.ports["internal"]
+
+    async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:
+        self.ports[service] = await self._stack.enter_async_context(
+            serve(app, service=service, host=self.config.host, port=choice.port, fixed=choice.fixed)
+        )
 
     async def stop(self) -> None:
         """Stop taking work, let in-flight work finish (bounded), close the database. Safe to call twice."""
