@@ -36,8 +36,8 @@ from sandbox.dynamo import storage
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.store import TableStore
 
-CREDS = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
-TABLE = {
+KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+TABLE: Any = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     "AttributeDefinitions": [
         {"AttributeName": "pk", "AttributeType": "S"},
@@ -100,7 +100,7 @@ def _rate(fn: Callable[[int], Any], ops: int) -> float:
 
 
 def endpoint_rates(url: str, ops: int) -> dict[str, float]:
-    client = boto3.client("dynamodb", endpoint_url=url, **CREDS)
+    client: Any = boto3.client("dynamodb", endpoint_url=url, **KEYS)
     client.create_table(TableName="bench", **TABLE)
 
     def put(i: int) -> Any:

@@ -35,7 +35,7 @@ from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.store import TableStore
 
-CREDS = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 Step = tuple[str, dict[str, Any]]
 
 
@@ -91,8 +91,8 @@ def clients() -> Iterator[tuple[Any, Any]]:
     try:
         _, moto_port = moto.get_host_and_port()
         yield (
-            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **CREDS),
-            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}", **CREDS),
+            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **KEYS),
+            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}", **KEYS),
         )
     finally:
         ours.stop()
@@ -147,7 +147,8 @@ def _record(client: Any, op: str, params: dict[str, Any], exact: bool) -> Any:
         return _normalise(getattr(client, op)(**params), op)
     except botocore.exceptions.ClientError as err:
         error = err.response["Error"]
-        extra = {k: err.response[k] for k in ("CancellationReasons", "Item") if k in err.response}
+        response = dict(err.response)
+        extra = {k: response[k] for k in ("CancellationReasons", "Item") if k in response}
         return ("error", error["Code"], error.get("Message") if exact else None, extra)
 
 

@@ -27,7 +27,7 @@ from sandbox.store import TableStore
 
 SPEC = TableSpec(name="things", partition_key=KeyAttr("pk", "S"), sort_key=KeyAttr("sk", "N"))
 TABLE = "app-staging-things"
-CREDS = {"region_name": "us-west-2", "aws_access_key_id": "dummy", "aws_secret_access_key": "dummy"}
+KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "dummy", "aws_secret_access_key": "dummy"}
 
 
 async def _listen(routes: list[web.RouteDef], stack: list[web.AppRunner]) -> int:
@@ -59,7 +59,7 @@ async def ports() -> AsyncIterator[dict[str, int]]:
 
 
 def _client(port: int) -> Any:
-    return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **CREDS)
+    return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **KEYS)
 
 
 async def test_protocol_boto3_client_round_trip(ports: dict[str, int]) -> None:
@@ -88,7 +88,7 @@ async def test_protocol_errors_reach_boto3_with_codes_and_extras(ports: dict[str
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     assert err.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    assert err.value.response["Item"] == item
+    assert dict(err.value.response)["Item"] == item
     with pytest.raises(botocore.exceptions.ClientError) as err:
         check = {"TableName": TABLE, "Key": item, "ConditionExpression": "attribute_not_exists(pk)"}
         await asyncio.to_thread(c.transact_write_items, TransactItems=[{"ConditionCheck": check}])
@@ -131,7 +131,7 @@ async def test_protocol_wire_details(ports: dict[str, int]) -> None:
 
 async def test_protocol_boto3_resource_table(ports: dict[str, int]) -> None:
     def run() -> tuple[Any, Any, Any]:
-        table = boto3.resource("dynamodb", endpoint_url=f"http://127.0.0.1:{ports['tables']}", **CREDS).Table(TABLE)
+        table = boto3.resource("dynamodb", endpoint_url=f"http://127.0.0.1:{ports['tables']}", **KEYS).Table(TABLE)
         with table.batch_writer() as writer:
             for i in range(30):
                 writer.put_item(Item={"pk": "r", "sk": i, "price": Decimal("1.10") * i, "odd": i % 2 == 1})

@@ -130,7 +130,7 @@ def query_plan(
     start = start_key(table, index, request)
     if index is None:
         where, params = sort_range(table, "i.sk", table.sort_key, plan)
-        position = None if start is None else (storage.row_key(table, start)[1],)
+        position: tuple[Any, ...] | None = None if start is None else (storage.row_key(table, start)[1],)
         return ReadPlan(
             BASE.format(order="i.sk"),
             ["i.table_id = ?", "i.pk = ?", *where, LIVE],
@@ -184,7 +184,7 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
         where += ["i.bucket >= ?", "i.bucket < ?"]
         params += [seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]]
     if index is None:
-        position = None if start is None else storage.row_key(table, start)
+        position: tuple[Any, ...] | None = None if start is None else storage.row_key(table, start)
         return ReadPlan(
             BASE.format(order="i.pk, i.sk"),
             ["i.table_id = ?", *where],

@@ -6,6 +6,7 @@ A definition round-trips through JSON so the catalog can keep it in SQLite besid
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -129,7 +130,7 @@ def index_from_spec(spec: IndexSpec) -> IndexDef:
 
 
 def table_from_spec(spec: TableSpec, physical: str) -> TableDef:
-    types = {spec.partition_key.name: spec.partition_key.type}
+    types: dict[str, str] = {spec.partition_key.name: spec.partition_key.type}
     if spec.sort_key:
         types[spec.sort_key.name] = spec.sort_key.type
     for index in spec.indexes:
@@ -227,7 +228,7 @@ def check_definitions_cover(types: dict[str, str], keys: set[str]) -> None:
         )
 
 
-def _throughput(request: dict[str, Any], billing: str) -> tuple[int, int]:
+def _throughput(request: Mapping[str, Any], billing: str) -> tuple[int, int]:
     given = request.get("ProvisionedThroughput")
     if billing == "PAY_PER_REQUEST":
         if given:
@@ -242,7 +243,7 @@ def _throughput(request: dict[str, Any], billing: str) -> tuple[int, int]:
     return int(given.get("ReadCapacityUnits", 0)), int(given.get("WriteCapacityUnits", 0))
 
 
-def table_from_request(request: dict[str, Any]) -> TableDef:
+def table_from_request(request: Mapping[str, Any]) -> TableDef:
     name = check_table_name(request.get("TableName"))
     pk, sk = parse_key_schema(request.get("KeySchema"), "")
     types = parse_attribute_definitions(request.get("AttributeDefinitions"))
@@ -256,7 +257,7 @@ def table_from_request(request: dict[str, Any]) -> TableDef:
     billing = request.get("BillingMode") or "PROVISIONED"
     if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         raise ValidationError(f"Invalid BillingMode: {billing}")
-    extra = {k: request[k] for k in ("Tags", "SSESpecification", "StreamSpecification") if k in request}
+    extra: dict[str, Any] = {k: request[k] for k in ("Tags", "SSESpecification", "StreamSpecification") if k in request}
     return TableDef(
         name=name,
         partition_key=pk,
