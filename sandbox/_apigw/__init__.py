@@ -1,0 +1,1 @@
+"""The parts of `sandbox.apigw`: request and result shapes per API type, routing, validation."""
