@@ -53,19 +53,21 @@ def _route_pattern(path: str) -> tuple[str, tuple[str, ...]]:
     return "".join(pieces) + "/?", tuple(names)
 
 
-def _handles(route_method: str, request_method: str) -> bool:
-    method = route_method.upper()
-    # HEAD is served by a GET route, as Architect's router does (GET routes sort before HEAD ones)
-    return method in ("ANY", request_method) or (request_method == "HEAD" and method == "GET")
+def _candidates(routes: Sequence[HttpRoute], request_method: str) -> list[HttpRoute]:
+    """The routes that take a method, in the order they are tried."""
+    if request_method == "HEAD":
+        # HEAD falls back to GET: an explicit head route is tried first, then get, then any
+        rank = {"HEAD": 0, "GET": 1, "ANY": 2}
+        taking = [route for route in routes if route.method.upper() in rank]
+        return sorted(taking, key=lambda route: rank[route.method.upper()])
+    return [route for route in routes if route.method.upper() in ("ANY", request_method)]
 
 
 def _table(routes: Sequence[HttpRoute], request_method: str) -> _Table | None:
     alternatives: list[str] = []
     by_group: dict[int, _Compiled] = {}
     group = 1
-    for route in routes:
-        if not _handles(route.method, request_method):
-            continue
+    for route in _candidates(routes, request_method):
         pattern, names = _route_pattern(route.path)
         alternatives.append(f"({pattern})")
         by_group[group] = _Compiled(route, names, group + 1)
