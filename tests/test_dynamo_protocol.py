@@ -156,8 +156,11 @@ async def test_protocol_boto3_resource_table(ports: dict[str, int]) -> None:
 async def test_protocol_architect_functions_finds_table_through_ssm(
     ports: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import arc.services
-    import arc.tables
+    import importlib
+
+    # `arc.services` is shadowed by a function of the same name in the package; fetch the modules themselves.
+    services = importlib.import_module("arc.services")
+    tables = importlib.import_module("arc.tables")
 
     monkeypatch.setenv("ARC_ENV", "testing")
     monkeypatch.setenv("ARC_APP_NAME", "app")
@@ -168,19 +171,19 @@ async def test_protocol_architect_functions_finds_table_through_ssm(
     monkeypatch.setenv("AWS_REGION", "us-west-2")
     # architect-functions caches clients in module globals; start from a clean slate and leave one behind.
     for module, name, value in (
-        (arc.services, "_ssm_client_cache", None),
-        (arc.services, "_service_map_cache", {}),
-        (arc.tables, "_port", None),
-        (arc.tables, "_tables_cache", {}),
-        (arc.tables, "_dynamo_client_cache", None),
-        (arc.tables, "_dynamo_clients_cache", {}),
+        (services, "_ssm_client_cache", None),
+        (services, "_service_map_cache", {}),
+        (tables, "_port", None),
+        (tables, "_tables_cache", {}),
+        (tables, "_dynamo_client_cache", None),
+        (tables, "_dynamo_clients_cache", {}),
     ):
         monkeypatch.setattr(module, name, value)
 
     def run() -> tuple[str, Any]:
-        table = arc.tables.table("things")
+        table = tables.table("things")
         table.put_item(Item={"pk": "arc", "sk": 1, "msg": "hi"})
-        return arc.tables.name("things"), table.get_item(Key={"pk": "arc", "sk": 1})["Item"]
+        return tables.name("things"), table.get_item(Key={"pk": "arc", "sk": 1})["Item"]
 
     name, item = await asyncio.to_thread(run)
     assert name == TABLE

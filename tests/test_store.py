@@ -50,7 +50,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def store(clock: FakeClock) -> AsyncIterator[TableStore]:
-    async with Database(None) as db, TableStore(db, clock=clock, app_name="app", tables=[NOTES]) as s:
+    # The background sweep has its own test; here tests call sweep_expired() themselves.
+    async with (
+        Database(None) as db,
+        TableStore(db, clock=clock, app_name="app", tables=[NOTES], sweep_interval=1e9) as s,
+    ):
         yield s
 
 

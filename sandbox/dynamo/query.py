@@ -75,9 +75,15 @@ def index_view(table: TableDef, index: IndexDef, item: Item) -> Item:
 
 
 def _check_type(table: TableDef, name: str, value: AttributeValue) -> bytes:
-    if next(iter(value)) != table.attribute_types[name]:
+    kind = next(iter(value))
+    if kind != table.attribute_types[name]:
         raise ValidationError(
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        )
+    if kind in ("S", "B") and value[kind] == "":
+        raise ValidationError(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
+            f"empty {'string' if kind == 'S' else 'binary'} value. Key: {name}"
         )
     return encode_key(value)
 

@@ -104,7 +104,10 @@ def bucket(pk: bytes) -> int:
 
 
 async def create_schema(conn: aiosqlite.Connection) -> None:
-    await conn.executescript(SCHEMA)
+    # One statement at a time: executescript() would COMMIT the caller's transaction first.
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            await conn.execute(statement)
 
 
 async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes) -> tuple[Item | None, float | None]:
