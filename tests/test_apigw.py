@@ -326,9 +326,12 @@ def test_build_response_v2_treats_null_fields_as_absent() -> None:
         ),
         pytest.param({"a": object()}, "cannot be serialised to JSON", id="implicit-json"),
         pytest.param({"a": float("nan")}, "cannot be serialised to JSON", id="nan"),
+        pytest.param({"statusCode": 200, "body": "x" * (6 * 1024 * 1024 + 1)}, "response limit is 6 MB", id="big"),
+        pytest.param("x" * (6 * 1024 * 1024 + 1), "response limit is 6 MB", id="big-string"),
+        pytest.param({"a": "x" * (6 * 1024 * 1024)}, "response limit is 6 MB", id="big-json"),
     ],
 )
-def test_build_response_v2_rejects_invalid_results(result: dict[str, Any], message: str) -> None:
+def test_build_response_v2_rejects_invalid_results(result: object, message: str) -> None:
     with pytest.raises(InvalidResponseError) as info:
         build_response("http", result)
     assert message in info.value.message
@@ -389,6 +392,12 @@ def test_build_response_v1_rejects_invalid_results(api_type: ApiType, result: ob
     with pytest.raises(InvalidResponseError) as info:
         build_response(api_type, result)
     assert message in info.value.message
+
+
+def test_build_response_just_under_the_payload_limit_is_fine() -> None:
+    body = "x" * (6 * 1024 * 1024)
+    assert len(build_response("http", {"statusCode": 200, "body": body}).body) == len(body)
+    assert len(build_response("rest", {"statusCode": 200, "body": body}).body) == len(body)
 
 
 def test_build_response_v1_decodes_base64_bodies() -> None:

@@ -14,6 +14,7 @@ from sandbox.errors import InvalidResponseError
 # Framing and hop-by-hop headers a handler may not set (reference §2.8); the server computes them.
 DROPPED_RESPONSE_HEADERS = frozenset({"connection", "content-length", "date", "upgrade", "transfer-encoding"})
 JSON_TYPE = "application/json"
+MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
 
 # Browsers drop Secure cookies over plain http; Architect rewrites the attribute so local logins work.
 _SECURE = re.compile(r";\s*secure\s*(?=;|$)", re.IGNORECASE)
@@ -26,9 +27,14 @@ def localhost_cookie(cookie: str) -> str:
 def to_json(value: object) -> bytes:
     """JSON as JavaScript's JSON.stringify writes it (compact, non-ASCII kept)."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as error:
         raise InvalidResponseError(f"the response cannot be serialised to JSON: {error}") from None
+    if len(text) > MAX_BODY:
+        raise InvalidResponseError(
+            f"the response is {len(text):,} bytes; Lambda's response limit is 6 MB ({MAX_BODY:,})"
+        )
+    return text
 
 
 def json_response(value: object) -> HttpResponse:
@@ -38,6 +44,8 @@ def json_response(value: object) -> HttpResponse:
 def decode_body(body: str | None, *, base64_encoded: bool) -> bytes:
     if body is None:
         return b""
+    if len(body) > MAX_BODY:
+        raise InvalidResponseError(f"body is {len(body):,} characters; Lambda's response limit is 6 MB ({MAX_BODY:,})")
     if not base64_encoded:
         return body.encode("utf-8")
     try:

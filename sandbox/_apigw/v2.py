@@ -79,7 +79,7 @@ def build_response(result: Json) -> HttpResponse:
     # Without a statusCode API Gateway treats the whole result as a JSON body (reference §2.8).
     if not isinstance(result, dict) or result.get("statusCode") is None:
         if isinstance(result, str):
-            return HttpResponse(200, [("content-type", JSON_TYPE)], result.encode("utf-8"))
+            return HttpResponse(200, [("content-type", JSON_TYPE)], decode_body(result, base64_encoded=False))
         return json_response(result)
     check(result, V2_CHECKS)
     body = decode_body(result.get("body"), base64_encoded=bool(result.get("isBase64Encoded")))
