@@ -119,6 +119,16 @@ def test_build_event_ids_and_times_are_fresh_per_request(name: str) -> None:
     assert got == expected
 
 
+def test_build_event_v2_has_every_field_real_api_gateway_sends() -> None:
+    # AWS "Working with AWS Lambda proxy integrations for HTTP APIs", payload format 2.0 (no authorizer)
+    got = event("http", request("POST", query="a=1", headers=[("Cookie", "a=1")], body=b"x"), NOTE)
+    top = {"version", "routeKey", "rawPath", "rawQueryString", "cookies", "headers", "queryStringParameters"}
+    assert set(got) == top | {"requestContext", "pathParameters", "body", "isBase64Encoded"}
+    context = {"accountId", "apiId", "domainName", "domainPrefix", "http", "requestId", "routeKey", "stage"}
+    assert set(got["requestContext"]) == context | {"time", "timeEpoch"}
+    assert set(got["requestContext"]["http"]) == {"method", "path", "protocol", "sourceIp", "userAgent"}
+
+
 def test_build_event_v2_time_is_api_gateway_format_and_epoch_in_milliseconds() -> None:
     context = event("http", request())["requestContext"]
     assert context["time"] == "12/Mar/2020:19:03:58 +0000"
