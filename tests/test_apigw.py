@@ -136,6 +136,22 @@ def test_build_event_v2_time_is_api_gateway_format_and_epoch_in_milliseconds() -
     assert context["stage"] == "$default"
 
 
+@pytest.mark.parametrize(
+    ("host", "prefix"),
+    [
+        ("localhost:3333", "localhost"),
+        ("api.example.com", "api"),
+        ("[::1]:3333", "[::1]"),
+        ("127.0.0.1:80", "127.0.0.1"),
+    ],
+)
+def test_build_event_domain_name_and_prefix_come_from_the_host(host: str, prefix: str) -> None:
+    req = HttpRequest("GET", "/", "", [("Host", host)], b"", "::1", 3333, host)
+    for api_type in ("http", "httpv1", "rest"):
+        context = event(api_type, req)["requestContext"]
+        assert (context["domainName"], context["domainPrefix"]) == (host, prefix)
+
+
 def test_build_event_stage_can_be_set() -> None:
     got = build_event("http", request(), RouteMatch("get", "/", {}), request_id="r", now=NOW, stage="staging")
     assert got["requestContext"]["stage"] == "staging"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 import time
 from urllib.parse import parse_qsl
@@ -34,10 +35,18 @@ def epoch_ms(now: float) -> int:
 
 
 def domain_prefix(host: str) -> str:
-    """The first label of the host name, without the port: "localhost:3333" -> "localhost"."""
+    """The first label of the host name, without the port: "localhost:3333" -> "localhost".
+
+    An IP address has no labels, so it is its own prefix.
+    """
     if host.startswith("["):  # IPv6 literal
         return host[: host.find("]") + 1] or host
-    return host.split(":", 1)[0].split(".", 1)[0]
+    name = host.split(":", 1)[0]
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name.split(".", 1)[0]
+    return name
 
 
 def header(request: HttpRequest, name: str) -> str | None:
