@@ -57,8 +57,7 @@ async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | 
     while True:
         wanted = CHUNK if limit is None else min(CHUNK, limit - len(page.rows) + 1)
         sql, params = _sql(plan, position, wanted)
-        async with conn.execute(sql, params) as cur:
-            rows = list(await cur.fetchall())
+        rows = list(await conn.execute_fetchall(sql, params))
         for row in rows:
             if (limit is not None and len(page.rows) >= limit) or page.sizes >= PAGE_BYTES:
                 page.more = True

@@ -113,9 +113,8 @@ async def create_schema(conn: aiosqlite.Connection) -> None:
 async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes) -> tuple[Item | None, float | None]:
     """The stored item (expired or not) and its expiry time."""
     sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
-    async with conn.execute(sql, (table.id, pk, sk)) as cur:
-        row = await cur.fetchone()
-    return (None, None) if row is None else (loads(row[0]), row[1])
+    rows = list(await conn.execute_fetchall(sql, (table.id, pk, sk)))  # one hop to the db thread, not three
+    return (None, None) if not rows else (loads(rows[0][0]), rows[0][1])
 
 
 async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
