@@ -101,8 +101,8 @@ class Router:
         if found is None or found.lastindex is None:
             return None
         compiled = table.by_group[found.lastindex]
-        values = found.groups()[compiled.first_group - 1 : compiled.first_group - 1 + len(compiled.names)]
-        params = {name: unquote(value or "") for name, value in zip(compiled.names, values, strict=True)}
+        first = compiled.first_group
+        params = {name: unquote(found.group(first + i) or "") for i, name in enumerate(compiled.names)}
         route = compiled.route
         return route, RouteMatch(method=route.method, path=route.path, path_parameters=params)
 
