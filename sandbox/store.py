@@ -134,7 +134,12 @@ class TableStore:
         return await seed.seed(self.ctx, path, self.physical_name, logger=self._logger)
 
     async def sweep_expired(self) -> int:
+        """Delete expired items now; returns how many (the background sweep does this every interval)."""
         return await ttl.sweep_expired(self.ctx)
+
+    async def next_sweep(self) -> None:
+        """Wait for the background sweep's next pass to finish."""
+        await self._sweeper.next_sweep()
 
     # --- operations --------------------------------------------------------------------------
 

@@ -47,10 +47,19 @@ class Sweeper:
         self._interval = interval
         self._logger = logger or logging.getLogger("arc_sandbox.tables")
         self._task: asyncio.Task[None] | None = None
+        self._cycle: asyncio.Condition | None = None
 
     def start(self) -> None:
         if self._task is None:
+            self._cycle = asyncio.Condition()
             self._task = asyncio.create_task(self._run(), name="dynamo-ttl-sweep")
+
+    async def next_sweep(self) -> None:
+        """Return once the background sweep has finished its next pass (tests await this instead of sleeping)."""
+        if self._cycle is None:
+            raise RuntimeError("the sweep is not running")
+        async with self._cycle:
+            await self._cycle.wait()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -66,3 +75,6 @@ class Sweeper:
                 await sweep_expired(self._ctx)
             except Exception:  # a failed sweep must not end the loop; expired items stay hidden anyway
                 self._logger.exception("TTL sweep failed")
+            if self._cycle is not None:
+                async with self._cycle:
+                    self._cycle.notify_all()
