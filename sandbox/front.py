@@ -109,7 +109,7 @@ class HttpFront:
             url_path = url_path[len(static.prefix) + 1 :]
         path = resolve_static(folder, url_path or "/", spa=spa)
         if_none_match = next((v for k, v in request.headers if k.lower() == "if-none-match"), None)
-        return static_response(path, if_none_match=if_none_match)
+        return static_response(path, if_none_match=if_none_match, folder=folder)
 
     def _finish(self, response: HttpResponse, method: str) -> web.Response:
         body = response.body
