@@ -581,3 +581,79 @@ async def test_store_seed_writes_plain_rows(store: TableStore, tmp_path: Path) -
     seed.write_text(json.dumps({"notes": [{"pk": "s", "n": 1, "price": 9.99, "tags": ["a"]}], "ghost": [{"id": 1}]}))
     assert await store.seed(seed) == (1, 1)
     assert await get(store, "s", 1) == {"pk": S("s"), "n": N(1), "price": N("9.99"), "tags": {"L": [S("a")]}}
+
+
+async def test_store_consumed_capacity_shapes(store: TableStore) -> None:
+    item = {"pk": S("c"), "n": N(1), "owner": S("o"), "title": S("t")}
+    total = await store.call("PutItem", {"TableName": T, "Item": item, "ReturnConsumedCapacity": "TOTAL"})
+    assert total["ConsumedCapacity"] == {"TableName": T, "CapacityUnits": 1.0}
+    indexes = await store.call("PutItem", {"TableName": T, "Item": item, "ReturnConsumedCapacity": "INDEXES"})
+    assert indexes["ConsumedCapacity"] == {"TableName": T, "CapacityUnits": 1.0, "Table": {"CapacityUnits": 1.0}}
+    read = await store.call(
+        "GetItem", {"TableName": T, "Key": {"pk": S("c"), "n": N(1)}, "ReturnConsumedCapacity": "TOTAL"}
+    )
+    assert read["ConsumedCapacity"] == {"TableName": T, "CapacityUnits": 0.5}
+    with pytest.raises(ValidationError):
+        await store.call("GetItem", {"TableName": T, "Key": {"pk": S("c"), "n": N(1)}, "ReturnConsumedCapacity": "X"})
+
+
+async def test_store_table_without_sort_key_and_scan_paging(store: TableStore) -> None:
+    await store.call(
+        "CreateTable",
+        {
+            "TableName": "flat",
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "B"}],
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        },
+    )
+    ids = ["AA==", "AQ==", "/w==", "AAE="]
+    for i in ids:
+        await store.call("PutItem", {"TableName": "flat", "Item": {"id": {"B": i}}})
+    out = await store.call(
+        "Query",
+        {"TableName": "flat", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"B": "/w=="}}},
+    )
+    assert out["Items"] == [{"id": {"B": "/w=="}}]
+    seen: list[str] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = await store.call(
+            "Scan", {"TableName": "flat", "Limit": 3, **({"ExclusiveStartKey": start} if start else {})}
+        )
+        seen += [i["id"]["B"] for i in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert sorted(seen) == sorted(ids)
+    assert seen == ["AA==", "AAE=", "AQ==", "/w=="]  # byte order: 00 < 00 01 < 01 < ff
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(
+            {"Select": "SPECIFIC_ATTRIBUTES"}, "Must specify the AttributesToGet or ProjectionExpression", id="specific"
+        ),
+        pytest.param(
+            {"Select": "COUNT", "ProjectionExpression": "n"}, "Cannot specify the ProjectionExpression", id="count"
+        ),
+        pytest.param(
+            {"Select": "ALL_PROJECTED_ATTRIBUTES"}, "can be used only when Querying using an IndexName", id="proj"
+        ),
+        pytest.param({"Select": "NOPE"}, "failed to satisfy constraint", id="enum"),
+        pytest.param({"Limit": 0}, "Member must have value greater than or equal to 1", id="limit"),
+        pytest.param({"ExclusiveStartKey": {"pk": S("p")}}, "The provided starting key is invalid", id="start"),
+    ],
+)
+async def test_store_query_parameter_validation(store: TableStore, extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        await _query(store, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": S("p")}, **extra)
+
+
+async def test_store_stop_twice_is_safe(clock: FakeClock) -> None:
+    async with Database(None) as db:
+        s = TableStore(db, clock=clock, app_name="app", tables=[NOTES])
+        await s.start()
+        await s.stop()
+        await s.stop()
