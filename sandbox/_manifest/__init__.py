@@ -1,0 +1,1 @@
+"""The parts of the manifest loader: grammar, sources, routes, pragmas, prefs (entry point: sandbox.manifest)."""
