@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
@@ -657,3 +661,20 @@ async def test_store_stop_twice_is_safe(clock: FakeClock) -> None:
         await s.start()
         await s.stop()
         await s.stop()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.decimals(min_value=-(10**20), max_value=10**20, places=8, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    )
+)
+async def test_store_query_orders_any_numbers_like_decimal(store: TableStore, values: list[Decimal]) -> None:
+    pk = S(uuid.uuid4().hex)  # a fresh partition per example: the store outlives hypothesis' examples
+    for value in values:
+        await put(store, pk=pk, n=N(str(value)))
+    out = await _query(store, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": pk})
+    assert [Decimal(i["n"]["N"]) for i in out["Items"]] == sorted(values)
