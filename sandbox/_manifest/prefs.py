@@ -98,9 +98,11 @@ def dotenv_file(path: Path) -> dict[str, str]:
     """.env values; an unparsable line or a name without `=value` is an error naming the line."""
     text = path.read_text(encoding="utf-8")
     for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
+        original = binding.original.string
+        # dotenv counts blank lines before a statement as part of it; point at the statement itself.
+        line = binding.original.line + original[: len(original) - len(original.lstrip())].count("\n")
         if binding.error:
-            raise ManifestError(path, line, f"cannot parse {binding.original.string.strip()!r} (expected NAME=value)")
+            raise ManifestError(path, line, f"cannot parse {original.strip()!r} (expected NAME=value)")
         if binding.key is not None and binding.value is None:
             raise ManifestError(path, line, f"{binding.key} has no value (write {binding.key}= for an empty one)")
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
