@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from sandbox.model import (
     IndexSpec,
     KeyAttr,
     Manifest,
+    Pragma,
     QueueSpec,
     ScheduleSpec,
     StaticSpec,
@@ -115,8 +118,8 @@ def test_load_manifest_full_project(tmp_path: Path) -> None:
     manifest = load(tmp_path, {"app.arc": FULL, "src/shared/util.py": ""})
     root = tmp_path / "app"
 
-    def fn(pragma: str, name: str, folder: str, *, views: bool = False) -> FunctionSpec:
-        return FunctionSpec(pragma, name, root / folder, timeout=12.0, views=views)  # type: ignore[arg-type]
+    def fn(pragma: Pragma, name: str, folder: str, *, views: bool = False) -> FunctionSpec:
+        return FunctionSpec(pragma, name, root / folder, timeout=12.0, views=views)
 
     assert manifest.app == "notes-app"
     assert manifest.root == root
@@ -211,13 +214,13 @@ CONFIG_CASES = [
 
 @pytest.mark.parametrize(("expected", "project_aws", "config_files"), CONFIG_CASES)
 def test_function_config_layering(
-    tmp_path: Path, expected: dict[str, object], project_aws: str, config_files: dict[str, str]
+    tmp_path: Path, expected: dict[str, Any], project_aws: str, config_files: dict[str, str]
 ) -> None:
     files = {"app.arc": f"@app\nlayered\n{project_aws}@events\nping\n"}
     files |= {f"src/events/ping/{name}": text for name, text in config_files.items()}
     (event,) = load(tmp_path, files).events
     base = FunctionSpec("events", "ping", tmp_path / "app" / "src" / "events" / "ping")
-    assert event.function == FunctionSpec(**(base.__dict__ | expected))  # type: ignore[arg-type]
+    assert event.function == replace(base, **expected)
 
 
 def test_config_arc_fifo_sets_queue_default(tmp_path: Path) -> None:

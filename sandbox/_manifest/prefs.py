@@ -13,7 +13,7 @@ from dotenv.parser import parse_stream
 
 from sandbox._manifest import values as v
 from sandbox._manifest.nodes import ArcDoc, Item
-from sandbox._manifest.sources import PREFS, first_existing, read_doc
+from sandbox._manifest.sources import PREFS, first_existing, read_doc, read_text
 from sandbox.errors import ManifestError
 from sandbox.model import Ports, Prefs
 
@@ -96,7 +96,7 @@ def _scope(folder: Path) -> _Scope:
 
 def dotenv_file(path: Path) -> dict[str, str]:
     """.env values; an unparsable line or a name without `=value` is an error naming the line."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     for binding in parse_stream(io.StringIO(text)):
         original = binding.original.string
         # dotenv counts blank lines before a statement as part of it; point at the statement itself.

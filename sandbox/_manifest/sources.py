@@ -29,7 +29,7 @@ def first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
     return next((folder / n for n in names if (folder / n).is_file()), None)
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -40,7 +40,7 @@ def _read_text(path: Path) -> str:
 
 def _json(path: Path) -> Any:
     try:
-        return json.loads(_read_text(path))
+        return json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise ManifestError(path, error.lineno, f"invalid JSON: {error.msg} (column {error.colno})") from None
 
@@ -51,7 +51,7 @@ def _yaml(path: Path) -> Any:
     except ImportError:
         raise ManifestError(path, None, "reading YAML needs PyYAML: `pip install pyyaml` (or use app.arc)") from None
     try:
-        return yaml.safe_load(_read_text(path))
+        return yaml.safe_load(read_text(path))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -64,7 +64,7 @@ def read_doc(path: Path) -> ArcDoc:
         return from_plain(_json(path), path)
     if path.suffix in (".yaml", ".yml"):
         return from_plain(_yaml(path), path)
-    return parse(_read_text(path), path)
+    return parse(read_text(path), path)
 
 
 def package_json_doc(root: Path) -> ArcDoc | None:
