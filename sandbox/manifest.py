@@ -92,8 +92,19 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
         shared_dir=project.code_dir(doc, root, "shared"),
         views_dir=project.code_dir(doc, root, "views"),
         prefs=load_prefs(root, home),
-        not_emulated=tuple(p for p in NOT_EMULATED if p in doc.sections),
+        not_emulated=_not_emulated(doc),
     )
+
+
+def _not_emulated(doc: ArcDoc) -> tuple[str, ...]:
+    tables = doc.get("tables")
+    # `stream true` under a table is the legacy spelling of a @tables-streams function.
+    legacy_stream = (
+        any((entry := item.entry("stream")) is not None and entry.values == (True,) for item in tables.items)
+        if tables
+        else False
+    )
+    return tuple(p for p in NOT_EMULATED if p in doc.sections or (p == "tables-streams" and legacy_stream))
 
 
 def load_manifest(app_dir: Path, *, home: Path | None = None) -> Manifest:

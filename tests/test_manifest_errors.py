@@ -436,6 +436,16 @@ CASES = [
         id="arc-json-semantic",
     ),
     pytest.param(
+        {"arc.json": '{"app": "my-app", "events": ["a", "a"]}'},
+        "arc.json",
+        None,
+        "duplicate event 'a'",
+        id="arc-json-duplicate-has-no-line",
+    ),
+    pytest.param(
+        arc("@http\nget\n  /a\n  /b\n"), "app.arc", 4, "@http 'get': expected `method /path`", id="http-vector"
+    ),
+    pytest.param(
         {"package.json": '{"arc": {"app": "Bad"}}'},
         "package.json",
         None,

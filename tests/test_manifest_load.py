@@ -356,3 +356,14 @@ def test_indexes_alias_and_rates(tmp_path: Path) -> None:
         ("10 minutes", None),
         (None, "*/5 * * * ? *"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("stream", "not_emulated"),
+    [pytest.param("true", ("tables-streams",), id="stream-true"), pytest.param("false", (), id="stream-false")],
+)
+def test_legacy_table_stream_is_listed_as_not_emulated(
+    tmp_path: Path, stream: str, not_emulated: tuple[str, ...]
+) -> None:
+    arc = f"@app\nxy\n@tables\nnotes\n  id *String\n  stream {stream}\n"
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == not_emulated

@@ -29,7 +29,8 @@ def _route(doc: ArcDoc, item: Item) -> tuple[str, str]:
             raise doc.error(item.line, f"@http {item.name}: add a `method get` (or post, put, …) line under it")
         return str(v.one(doc, method, "method")).lower(), item.name
     if item.kind != "array" or len(item.values) != 2:
-        raise doc.error(item.line, f"@http {' '.join(item.texts or (item.name,))!r}: expected `method /path`")
+        shown = item.name if item.kind == "vector" else " ".join(item.texts)
+        raise doc.error(item.line, f"@http {shown!r}: expected `method /path`")
     return item.texts[0].lower(), item.texts[1]
 
 
@@ -43,9 +44,7 @@ def http_routes(doc: ArcDoc, factory: FunctionFactory, views: set[tuple[str, str
             raise doc.error(item.line, problem)
         if route in seen:
             first = seen[route].line
-            raise doc.error(
-                item.line, f"duplicate route {' '.join(route)}" + (f" (first on line {first})" if first else "")
-            )
+            raise doc.error(item.line, f"duplicate route {' '.join(route)}{v.first_on(first)}")
         seen[route] = item
     routes = []
     for method, path in sort_routes(list(seen)):
@@ -65,7 +64,7 @@ def _named_items(doc: ArcDoc, pragma: str, what: str, known: tuple[str, ...]) ->
         if item.kind == "vector":
             raise doc.error(item.line, f"{what} {name!r}: expected `key value` lines under it")
         if name in seen:
-            raise doc.error(item.line, f"duplicate {what} {name!r} (first on line {seen[name].line})")
+            raise doc.error(item.line, f"duplicate {what} {name!r}{v.first_on(seen[name].line)}")
         _check_keys(doc, item, f"@{pragma} {name}", known)
         seen[name] = item
     return list(seen.items())

@@ -103,7 +103,7 @@ def scheduled(doc: ArcDoc, factory: FunctionFactory) -> tuple[ScheduleSpec, ...]
         if not v.LOOSE_NAME.fullmatch(name):
             raise doc.error(item.line, f"bad scheduled name {name!r} (letters, digits, - _ . only)")
         if name in found:
-            raise doc.error(item.line, f"duplicate scheduled {name!r} (first on line {lines[name]})")
+            raise doc.error(item.line, f"duplicate scheduled {name!r}{v.first_on(lines[name])}")
         _check(doc, item, name)
         rate, cron = _expression(doc, item, name)
         src_dir = factory.src_dir("scheduled", name, item.entry("src"))

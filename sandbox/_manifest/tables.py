@@ -75,7 +75,7 @@ def _tables(doc: ArcDoc) -> dict[str, tuple[TableSpec, int | None]]:
     for item in section.items if section else ():
         table = _table(doc, item)
         if table.name in found:
-            raise doc.error(item.line, f"duplicate table {table.name!r} (first on line {found[table.name][1]})")
+            raise doc.error(item.line, f"duplicate table {table.name!r}{v.first_on(found[table.name][1])}")
         found[table.name] = (table, item.line)
     return found
 

@@ -91,6 +91,11 @@ def name(doc: ArcDoc, item: Item, what: str) -> str:
     return head
 
 
+def first_on(line: int | None) -> str:
+    """ " (first on line N)" for duplicate errors; JSON manifests have no lines to point at."""
+    return f" (first on line {line})" if line else ""
+
+
 def unknown(doc: ArcDoc, where: Located, what: str, known: tuple[str, ...]) -> Exception:
     key = where.key
     return doc.error(where.line, f"unknown {what} setting {key!r} (known: {', '.join(known)})")
