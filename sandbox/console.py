@@ -55,13 +55,12 @@ def setup_logging(*, quiet: bool, verbose: bool, stream: TextIO | None = None) -
 
 def banner(sandbox: Sandbox, *, verbose: bool) -> str:
     m = sandbox.manifest
-    dim = {"fg": "bright_black"}
     lines = [
-        f"{click.style('App', **dim)}      ⌁ {m.app}",
-        f"{click.style('Region', **dim)}   ⌁ {m.aws.region}",
-        f"{click.style('Env', **dim)}      ⌁ {sandbox.arc_env}",
-        f"{click.style('cwd', **dim)}      ⌁ {m.root}",
-        f"{click.style('Data', **dim)}     ⌁ {_data_line(sandbox)}",
+        f"{_dim('App')}      ⌁ {m.app}",
+        f"{_dim('Region')}   ⌁ {m.aws.region}",
+        f"{_dim('Env')}      ⌁ {sandbox.arc_env}",
+        f"{_dim('cwd')}      ⌁ {m.root}",
+        f"{_dim('Data')}     ⌁ {_data_line(sandbox)}",
         "",
     ]
     if verbose:
@@ -89,6 +88,10 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         lines.append(f"✓ Sandbox started in {sandbox.started_in * 1000:.0f}ms")
     lines.append("❤︎ Local environment ready!")
     return "\n".join(lines)
+
+
+def _dim(text: str) -> str:
+    return click.style(text, fg="bright_black")
 
 
 def _data_line(sandbox: Sandbox) -> str:

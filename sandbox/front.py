@@ -137,9 +137,7 @@ async def _read_request(request: web.Request) -> HttpRequest:
         method=request.method,
         path=request.rel_url.raw_path,
         query_string=request.rel_url.raw_query_string,
-        headers=list(
-            request.raw_headers and [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-        ),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers],
         body=body,
         source_ip=peer[0] if peer else "127.0.0.1",
         local_port=local_port,
