@@ -189,6 +189,20 @@ CASES = [
         id="cron-fields",
     ),
     pytest.param(
+        arc("@scheduled\nn cron(0 25h * * ? *)\n"),
+        "app.arc",
+        4,
+        "bad cron '0 25h * * ? *': '25h' is not a valid hours field",
+        id="cron-hours",
+    ),
+    pytest.param(
+        arc('@scheduled\nn cron(0 1 * * "MON#1" 20?)\n'),
+        "app.arc",
+        4,
+        "bad cron '0 1 * * MON#1 20?': '20?' is not a valid year field",
+        id="cron-year",
+    ),
+    pytest.param(
         arc("@scheduled\nn\n  timezone UTC\n"),
         "app.arc",
         4,

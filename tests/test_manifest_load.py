@@ -300,6 +300,7 @@ def test_arc_yaml_without_pyyaml_says_how_to_install_it(tmp_path: Path, monkeypa
         pytest.param("@app\nxy\n@events\ne\n", None, id="absent-without-http"),
         pytest.param("@app\nxy\n@http\n@static false\n", None, id="disabled-same-line"),
         pytest.param("@app\nxy\n@http\n@static\nfalse\n", None, id="disabled-next-line"),
+        pytest.param("@app\nxy\n@http\n@static\ndisabled\n", None, id="disabled-word"),
         pytest.param(
             "@app\nxy\n@static\nspa false\nfingerprint external\nprune true\n",
             StaticSpec(fingerprint=True),
@@ -345,7 +346,7 @@ def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> Non
 def test_indexes_alias_and_rates(tmp_path: Path) -> None:
     arc = (
         "@app\nxy\n@tables\ntb1\n  pk *String\n  sk **\n@indexes\ntb1\n  sk *Number\n  pk **string\n"
-        "@scheduled\na rate(1 minute)\nb rate(10 minutes)\nc\n  cron cron(*/5 * * * ? *)\n"
+        '@scheduled\na rate(1 Minute)\nb rate(10 minutes)\nc\n  cron "cron(*/5 * L * MON#2 2030)"  # quoted: # starts a comment\n'
     )
     manifest = load(tmp_path, {"app.arc": arc})
     (table,) = manifest.tables
@@ -354,7 +355,7 @@ def test_indexes_alias_and_rates(tmp_path: Path) -> None:
     assert [(s.rate, s.cron) for s in manifest.scheduled] == [
         ("1 minute", None),
         ("10 minutes", None),
-        (None, "*/5 * * * ? *"),
+        (None, "*/5 * L * MON#2 2030"),
     ]
 
 

@@ -38,6 +38,7 @@ AWS_KEYS = [
     "apigateway",
     "bucket",
 ]
+STATIC_OFF = ("disable", "disabled")
 STATIC_KEYS = ["fingerprint", "folder", "ignore", "prefix", "prune", "spa", "compression", "staging", "production"]
 
 
@@ -100,7 +101,8 @@ def static_spec(doc: ArcDoc) -> StaticSpec | None:
     section = doc.get("static")
     if section is None:
         return StaticSpec() if "http" in doc.sections else None
-    if section.items and section.items[0].kind == "scalar" and section.items[0].values[0] is False:
+    first = section.items[0].values[0] if section.items and section.items[0].kind == "scalar" else None
+    if first is False or first in STATIC_OFF:
         return None
     spec = StaticSpec()
     for key, setting in v.settings(doc, section).items():

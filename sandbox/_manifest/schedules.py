@@ -11,10 +11,18 @@ from sandbox._manifest.nodes import ArcDoc, Item
 from sandbox.model import ScheduleSpec
 
 WRAPPED = re.compile(r"(rate|cron)\((.*)\)")
-RATE = re.compile(r"([0-9]+) +([a-z]+)")
+RATE = re.compile(r"([0-9]+) +([a-zA-Z]+)")
 UNITS = ("minute", "hour", "day")
 KEYS = ("rate", "cron", "timezone", "src")
-CRON_FIELDS = 6
+# The characters EventBridge accepts in each field of its six-field cron.
+CRON_FIELDS = {
+    "minutes": re.compile(r"[\d,*/-]+"),
+    "hours": re.compile(r"[\d,*/-]+"),
+    "day-of-month": re.compile(r"[\d,*/?LW-]+"),
+    "month": re.compile(r"[\da-zA-Z,*/?LW-]+"),
+    "day-of-week": re.compile(r"[\da-zA-Z,*?L#-]+"),
+    "year": re.compile(r"[\d,*/-]+"),
+}
 
 
 def _rate(doc: ArcDoc, line: int | None, text: str) -> str:
@@ -22,7 +30,7 @@ def _rate(doc: ArcDoc, line: int | None, text: str) -> str:
     hint = "expected rate(N unit) with unit minute, hour or day: rate(1 day), rate(5 minutes)"
     if not match:
         raise doc.error(line, f"bad rate {text!r}: {hint}")
-    count, unit = int(match[1]), match[2]
+    count, unit = int(match[1]), match[2].lower()
     if count < 1:
         raise doc.error(line, f"bad rate {text!r}: the number must be 1 or more")
     singular = unit.removesuffix("s")
@@ -36,12 +44,15 @@ def _rate(doc: ArcDoc, line: int | None, text: str) -> str:
 
 def _cron(doc: ArcDoc, line: int | None, text: str) -> str:
     fields = text.split()
-    if len(fields) != CRON_FIELDS:
+    if len(fields) != len(CRON_FIELDS):
         raise doc.error(
             line,
             f"bad cron {text!r}: a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), "
             f"found {len(fields)}",
         )
+    for field, (label, allowed) in zip(fields, CRON_FIELDS.items(), strict=True):
+        if not allowed.fullmatch(field):
+            raise doc.error(line, f"bad cron {text!r}: {field!r} is not a valid {label} field")
     return " ".join(fields)
 
 
