@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,9 +41,10 @@ class FunctionFactory:
         self.doc, self.root, self.aws = doc, root, aws
 
     def src_dir(self, pragma: str, folder: str, src: v.Located | None) -> Path:
+        # normpath, not resolve(): the root is already absolute, and a stat per function slows big manifests.
         if src is None:
-            return (self.root / "src" / pragma / folder).resolve()
-        return (self.root / v.text(self.doc, src, "src")).resolve()
+            return Path(os.path.normpath(os.path.join(self.root, "src", pragma, folder)))
+        return Path(os.path.normpath(os.path.join(self.root, v.text(self.doc, src, "src"))))
 
     def build(self, pragma: Pragma, name: str, src_dir: Path, *, views: bool = False) -> Built:
         spec = FunctionSpec(
