@@ -18,6 +18,7 @@ from sandbox._manifest.prefs import load_prefs
 from sandbox._manifest.routes import route_folder, sort_routes
 from sandbox._manifest.sources import find_manifest
 from sandbox._manifest.tables import tables
+from sandbox.errors import ManifestError
 from sandbox.model import Manifest, StaticSpec
 
 __all__ = ["KNOWN_PRAGMAS", "NOT_EMULATED", "load_manifest", "parse_arc", "route_folder", "sort_routes"]
@@ -110,6 +111,8 @@ def _not_emulated(doc: ArcDoc) -> tuple[str, ...]:
 def load_manifest(app_dir: Path, *, home: Path | None = None) -> Manifest:
     """Read the project in `app_dir`; `home` holds the global prefs.arc (default: the user's home folder)."""
     root = Path(app_dir).resolve()
+    if not root.is_dir():
+        raise ManifestError(root, None, "the project folder does not exist")
     home = Path.home() if home is None else home
     doc = find_manifest(root)
     return _default(root, home) if doc is None else _build(doc, root, home)

@@ -496,3 +496,9 @@ def test_shared_src_that_does_not_exist(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{tmp_path / 'app' / 'app.arc'}:4: @shared src folder {tmp_path / 'app' / 'lib' / 'nowhere'} does not exist"
     )
+
+
+def test_missing_project_folder(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "nowhere", home=tmp_path)
+    assert str(caught.value) == f"{tmp_path / 'nowhere'}: the project folder does not exist"
