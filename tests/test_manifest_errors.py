@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.errors import ManifestError
 from sandbox.manifest import load_manifest
@@ -502,3 +504,56 @@ def test_missing_project_folder(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifest(tmp_path / "nowhere", home=tmp_path)
     assert str(caught.value) == f"{tmp_path / 'nowhere'}: the project folder does not exist"
+
+
+LINE_POOL = [
+    "@http",
+    "@events",
+    "@queues",
+    "@scheduled",
+    "@tables",
+    "@tables-indexes",
+    "@aws",
+    "@static",
+    "@shared",
+    "@views",
+    "@ws",
+    "get /",
+    "post /a/:b",
+    "any /*",
+    "name",
+    "other",
+    "x y z",
+    "  src lib",
+    "  method get",
+    "  id *String",
+    "  sk **Number",
+    "  ttl TTL",
+    "  fifo false",
+    "  batchSize 3",
+    "  rate 1 day",
+    "  cron 0 1 * * ? *",
+    "  key",
+    "    value",
+    "timeout 3",
+    "apigateway rest",
+    "spa true",
+    "false",
+    "n rate(2 hours)",
+    "n cron(0 1 * * ? *)",
+    "  projection keys",
+    "  name Idx",
+    "",
+    "# comment",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(LINE_POOL), max_size=14))
+def test_load_manifest_only_ever_raises_manifest_errors(tmp_path: Path, lines: list[str]) -> None:
+    (tmp_path / "app.arc").write_text("@app\nmy-app\n" + "\n".join(lines) + "\n")
+    try:
+        load_manifest(tmp_path, home=tmp_path)
+    except ManifestError as error:
+        assert error.path.name in ("app.arc", "config.arc")
+        assert error.line is None or 1 <= error.line <= len(lines) + 2

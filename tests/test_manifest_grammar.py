@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox.errors import ManifestError
 from sandbox.manifest import parse_arc
@@ -107,3 +109,13 @@ def test_parse_arc_errors_name_file_and_line(text: str, line: int | None, proble
     where = f"proj/app.arc:{line}" if line else "proj/app.arc"
     assert str(caught.value) == f"{where}: {problem}"
     assert (caught.value.line, caught.value.problem) == (line, problem)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("@ab1-_:/* \t\n\r#\"'`{<\\.")), max_size=60))
+def test_parse_arc_only_ever_raises_manifest_errors(text: str) -> None:
+    try:
+        parse_arc(text)
+    except ManifestError as error:
+        assert error.path == Path("app.arc")
+        assert error.line is None or 1 <= error.line <= text.count("\n") + text.count("\r") + 1
