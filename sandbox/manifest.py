@@ -40,8 +40,8 @@ KNOWN_PRAGMAS = [
     "tables-streams",
     "views",
     "ws",
-    "indexes",
 ]
+RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
 NOT_EMULATED = ("ws", "proxy", "plugins", "tables-streams", "cdn")
 DEFAULT_APP = "app-default"
 
@@ -53,8 +53,8 @@ def parse_arc(text: str, path: Path | str = "app.arc") -> dict[str, list[Any]]:
 
 def _check_pragmas(doc: ArcDoc) -> None:
     for name, section in doc.sections.items():
-        if name not in KNOWN_PRAGMAS:
-            known = " ".join(f"@{p}" for p in KNOWN_PRAGMAS[:-1])
+        if name not in KNOWN_PRAGMAS and name not in RETIRED_ALIASES:
+            known = " ".join(f"@{p}" for p in KNOWN_PRAGMAS)
             raise doc.error(section.line, f"unknown pragma @{name} (known: {known})")
 
 

@@ -452,6 +452,13 @@ CASES = [
         id="arc-json-semantic",
     ),
     pytest.param(
+        {"arc.json": '{"app": "my-app", "events": [[]]}'},
+        "arc.json",
+        None,
+        "@events: an empty list is not an item",
+        id="arc-json-empty-item",
+    ),
+    pytest.param(
         {"arc.json": '{"app": "my-app", "events": ["a", "a"]}'},
         "arc.json",
         None,

@@ -250,7 +250,7 @@ def test_default_project_when_no_manifest(tmp_path: Path) -> None:
         pytest.param({".arc": "@app\nfound\n", "arc.json": '{"app": "other"}'}, ".arc", id="dot-arc"),
         pytest.param({"arc.json": '{"app": "found"}', "arc.yaml": "app: other\n"}, "arc.json", id="arc-json"),
         pytest.param({"arc.yaml": "app: found\n"}, "arc.yaml", id="arc-yaml"),
-        pytest.param({"arc.yml": "app:\n  - found\n"}, "arc.yml", id="arc-yml"),
+        pytest.param({"arc.yml": "app:\n  - found\nhttp:\n"}, "arc.yml", id="arc-yml-empty-pragma"),
         pytest.param({"package.json": '{"name": "x", "arc": {"app": "found"}}'}, "package.json", id="package-arc"),
         pytest.param({"package.json": '{"architect": {"app": ["found"]}}'}, "package.json", id="package-architect"),
     ],

@@ -124,15 +124,19 @@ def _named_item(name: str, value: Any, path: Path, where: str) -> Item:
 
 
 def _items(value: Any, path: Path, where: str) -> list[Item]:
+    if value is None:  # YAML's `http:` with nothing under it
+        return []
     if isinstance(value, dict):
         return [_named_item(str(k), v, path, where) for k, v in value.items()]
-    if isinstance(value, list) and not isinstance(value, str):
+    if isinstance(value, list):
         return [item for element in value for item in _element(element, path, where)]
     values, texts = _scalars([value], path, where)
     return [Item("scalar", None, values, texts)]
 
 
 def _element(element: Any, path: Path, where: str) -> list[Item]:
+    if element == []:
+        raise ManifestError(path, None, f"{where}: an empty list is not an item")
     if isinstance(element, list):
         values, texts = _scalars(element, path, where)
         return [Item("array", None, values, texts)]
