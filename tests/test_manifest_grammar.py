@@ -33,8 +33,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
         ),
         pytest.param("@x\nm\n  key\n    one\n", {"x": [{"m": {"key": ["one"]}}]}, id="map-list-of-one-stays-list"),
         pytest.param(
-            "@x\ntrue false 1 -2 3.5 1e3 -x 5-minutes 0x1\n",
-            {"x": [[True, False, 1, -2, 3.5, 1000.0, "-x", "5-minutes", "0x1"]]},
+            "@x\ntrue false 1 -2 3.5 1e3 -x 5-minutes 0x1 .5 -.5 truex\n",
+            {"x": [[True, False, 1, -2, 3.5, 1000.0, "-x", "5-minutes", "0x1", ".5", -0.5, "truex"]]},
             id="scalar-types",
         ),
         pytest.param(

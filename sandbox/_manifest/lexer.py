@@ -10,7 +10,8 @@ from sandbox.errors import ManifestError
 
 RESERVED = frozenset("{}[]<>\\")
 QUOTES = frozenset("\"'`")
-NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# Architect only tries Number() on tokens starting with - or a digit, so ".5" stays a string.
+NUMBER = re.compile(r"(-?\d+\.?\d*|-\.\d+)([eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
