@@ -1,0 +1,39 @@
+"""The README documents every CLI command and option, every understood pragma, and the plugin's fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from sandbox.cli import cli
+from sandbox.manifest import KNOWN_PRAGMAS
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def cli_options() -> list[str]:
+    found = []
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        found.append(f"arc-sandbox {name}")
+        for param in command.params:
+            if isinstance(param, click.Option):
+                found += [opt for opt in param.opts if opt.startswith("--") and opt != "--help"]
+    return found
+
+
+@pytest.mark.parametrize("text", cli_options())
+def test_docs_readme_mentions_cli(text: str) -> None:
+    assert text in README
+
+
+@pytest.mark.parametrize("pragma", sorted(KNOWN_PRAGMAS))
+def test_docs_readme_mentions_pragma(pragma: str) -> None:
+    assert f"@{pragma}" in README
+
+
+@pytest.mark.parametrize("fixture", ["arc_sandbox", "arc_client", "arc_clock", "arc_app_dir", "arc_sandbox_app"])
+def test_docs_readme_mentions_plugin_fixture(fixture: str) -> None:
+    assert f"`{fixture}`" in README or f"{fixture} =" in README
