@@ -14,6 +14,7 @@ from typing import Self
 from aiohttp import web
 
 from sandbox.apigw import Router
+from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
@@ -205,6 +206,13 @@ class Sandbox:
                 return results
             self.clock.advance(max(0.0, due - self.clock.now()))
         raise RuntimeError(f"the bus did not settle after {max_rounds} rounds (a message loop?)")
+
+    def tables(self) -> AsyncTablesClient:
+        """The app's tables by logical name, plain values, for tests: `await sb.tables().tasks.scan_all()`."""
+        services = self._services()
+        if services is None:
+            raise RuntimeError("the sandbox is not started")
+        return async_client(services)
 
     async def apply_reload(self, plan: ReloadPlan) -> None:
         started = time.perf_counter()
