@@ -1,0 +1,1 @@
+"""Parts of the bus: record shapes, schedules, queue state and storage, the HTTP listener."""

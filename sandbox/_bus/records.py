@@ -1,0 +1,128 @@
+"""The events Lambda receives from SNS, SQS and EventBridge, shaped as AWS sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sandbox.model import Json
+
+
+def iso_ms(epoch: float) -> str:
+    """2026-11-22T11:00:00.123Z, as SNS writes timestamps."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def iso_s(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def topic_arn(region: str, account: str, app: str, name: str) -> str:
+    return f"arn:aws:sns:{region}:{account}:{app}-{name}"
+
+
+def queue_arn(region: str, account: str, app: str, name: str, *, fifo: bool) -> str:
+    return f"arn:aws:sqs:{region}:{account}:{app}-{name}{'.fifo' if fifo else ''}"
+
+
+def rule_arn(region: str, account: str, app: str, name: str) -> str:
+    return f"arn:aws:events:{region}:{account}:rule/{app}-{name}"
+
+
+def sns_event(
+    *,
+    arn: str,
+    message_id: str,
+    message: str,
+    timestamp: float,
+    subject: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> dict[str, Json]:
+    region = arn.split(":")[3]
+    cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
+    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={arn}:{uuid.uuid4()}"
+    record = {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": arn,
+            "Subject": subject,
+            "Message": message,
+            "Timestamp": iso_ms(timestamp),
+            "SignatureVersion": "1",
+            "Signature": "arc-sandbox-unsigned",
+            "SigningCertUrl": cert,
+            "UnsubscribeUrl": unsubscribe,
+            "MessageAttributes": {k: {"Type": "String", "Value": v} for k, v in (attributes or {}).items()},
+        },
+    }
+    return {"Records": [record]}
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def sqs_record(
+    *,
+    arn: str,
+    message_id: str,
+    receipt_handle: str,
+    body: str,
+    sent_at: float,
+    first_receive: float,
+    receive_count: int,
+    attributes: Mapping[str, str] | None = None,
+    fifo: Mapping[str, str] | None = None,
+) -> dict[str, Json]:
+    system = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(int(sent_at * 1000)),
+        "SenderId": "AROAARCSANDBOX:arc-sandbox",
+        "ApproximateFirstReceiveTimestamp": str(int(first_receive * 1000)),
+        **(fifo or {}),
+    }
+    return {
+        "messageId": message_id,
+        "receiptHandle": receipt_handle,
+        "body": body,
+        "attributes": system,
+        "messageAttributes": {
+            k: {"stringValue": v, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+            for k, v in (attributes or {}).items()
+        },
+        "md5OfBody": md5(body),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": arn.split(":")[3],
+    }
+
+
+def sqs_event(records: Sequence[dict[str, Json]]) -> dict[str, Json]:
+    return {"Records": list(records)}
+
+
+def scheduled_event(*, arn: str, account: str, region: str, at: float) -> dict[str, Json]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": iso_s(at),
+        "region": region,
+        "resources": [arn],
+        "detail": {},
+    }
+
+
+def encode_payload(payload: Any) -> str:
+    """The message body: the payload as JSON text, as architect-functions and @architect/functions send it."""
+    return json.dumps(payload)

@@ -1,0 +1,89 @@
+"""Queued messages and dead letters in the sandbox's SQLite file, so a crash or restart loses none."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sandbox._bus.queues import QueuedMessage
+from sandbox.db import Database
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS bus_messages (
+        id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL,
+        sent_at REAL NOT NULL, visible_at REAL NOT NULL, group_id TEXT, dedup_id TEXT,
+        attributes TEXT NOT NULL, receive_count INTEGER NOT NULL, first_receive REAL, inflight INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS bus_messages_queue ON bus_messages (queue, seq)",
+    """CREATE TABLE IF NOT EXISTS bus_dead_letters (
+        id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)""",
+)
+_INSERT = "INSERT OR REPLACE INTO bus_messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
+class BusStorage:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self) -> None:
+        async with self.db.transaction() as conn:
+            for statement in SCHEMA:
+                await conn.execute(statement)
+
+    async def recover(self, now: float) -> list[QueuedMessage]:
+        """Every stored message; those in flight when the last run ended are visible again now."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE bus_messages SET inflight = 0, visible_at = MIN(visible_at, ?)", (now,))
+        rows = await self.db.fetchall(
+            "SELECT id, queue, body, seq, sent_at, visible_at, group_id, dedup_id, attributes, receive_count, "
+            "first_receive FROM bus_messages ORDER BY seq"
+        )
+        return [
+            QueuedMessage(
+                id=r[0],
+                queue=r[1],
+                body=r[2],
+                seq=r[3],
+                sent_at=r[4],
+                visible_at=r[5],
+                group_id=r[6],
+                dedup_id=r[7],
+                attributes=json.loads(r[8]),
+                receive_count=r[9],
+                first_receive=r[10],
+            )
+            for r in rows
+        ]
+
+    async def save(self, messages: Iterable[QueuedMessage]) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(_INSERT, [m.row() for m in messages])
+
+    async def delete(self, message_ids: Iterable[str]) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany("DELETE FROM bus_messages WHERE id = ?", [(i,) for i in message_ids])
+
+    async def dead_letter(self, letter: dict[str, Any], *, remove_messages: Iterable[str] = ()) -> None:
+        """Store a dead letter (and drop the queue messages it replaces) in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.executemany("DELETE FROM bus_messages WHERE id = ?", [(i,) for i in remove_messages])
+            await conn.execute(
+                "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    letter["id"], letter["pragma"], letter["name"], letter["payload"], letter["attempts"],
+                    letter["error"], letter["traceback"], letter["failed_at"],
+                ),
+            )  # fmt: skip
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT id, pragma, name, payload, attempts, error, traceback, failed_at FROM bus_dead_letters "
+            "ORDER BY failed_at"
+        )
+        keys = ("id", "pragma", "name", "payload", "attempts", "error", "traceback", "failed_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def forget_dead_letter(self, letter_id: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM bus_dead_letters WHERE id = ?", (letter_id,))
