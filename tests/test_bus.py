@@ -255,7 +255,7 @@ async def test_bus_queue_partial_batch_failure_retries_only_the_failed(
     clock.advance(1)
     (first,) = await bus.drain()
     assert not first.ok and len(first.failed_ids) == 1
-    clock.advance(30)
+    clock.advance(30 + 1)  # visibility timeout, then the batch window
     await bus.drain()
     assert app.notes("batch") == [[{"n": 1}, {"n": 2, "bad": True}, {"n": 3}], [{"n": 2, "bad": True}]]
 
