@@ -1,0 +1,51 @@
+"""Key values as bytes whose byte order is DynamoDB's order, so SQLite's BLOB index sorts them.
+
+S: its UTF-8 bytes (DynamoDB orders strings by UTF-8 bytes). B: the bytes themselves.
+N: sign, exponent, then digits, chosen so that memcmp orders numbers numerically:
+   negative < zero < positive; for positives a larger exponent, then larger digits, sort later;
+   negatives use the complement of both and end with 0xFF so that -0.12 sorts after -0.123.
+"""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+
+from sandbox.dynamo.types import AttributeValue
+
+_EXPONENT_BIAS = 1000
+
+
+def _encode_number(text: str) -> bytes:
+    value = Decimal(text)
+    if value.is_zero():
+        return b"\x01"
+    sign, digits, exponent = value.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    magnitude = len(digits) + exponent  # value = 0.d1d2... x 10^magnitude
+    if not sign:
+        return b"\x02" + (magnitude + _EXPONENT_BIAS).to_bytes(2, "big") + bytes(0x30 + d for d in digits)
+    return b"\x00" + (2 * _EXPONENT_BIAS - magnitude).to_bytes(2, "big") + bytes(0x39 - d for d in digits) + b"\xff"
+
+
+def encode_key(value: AttributeValue) -> bytes:
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return str(inner).encode()
+    if kind == "B":
+        return base64.b64decode(inner)
+    if kind == "N":
+        return _encode_number(inner)
+    raise ValueError(f"{kind} is not a key type")
+
+
+def begins_with_range(prefix: AttributeValue) -> tuple[bytes, bytes | None]:
+    """[low, high) covering every S or B key that starts with `prefix`; high None means no bound."""
+    low = encode_key(prefix)
+    high = bytearray(low)
+    while high and high[-1] == 0xFF:
+        high.pop()
+    if not high:
+        return low, None
+    high[-1] += 1
+    return low, bytes(high)
