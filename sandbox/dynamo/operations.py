@@ -58,7 +58,8 @@ def check_condition(cond: Condition | None, old: Item | None, names: Names, *, r
     ok = cond is None or evaluate(cond, old, names)
     names.check_all_used()
     if not ok:
-        raise ConditionalCheckFailedError(item=old if return_old and old is not None else None)
+        returned: dict[str, object] | None = dict(old) if return_old and old is not None else None
+        raise ConditionalCheckFailedError(item=returned)
 
 
 def live(item: Item | None, expires: float | None, now: float) -> Item | None:
