@@ -1,0 +1,63 @@
+"""DynamoDB's expression languages: parsed once per text, evaluated many times.
+
+Placeholders (#n, :v) stay in the parsed form and are resolved through `Names` at each use, so one
+cached parse serves every request that sends the same text.
+"""
+
+from __future__ import annotations
+
+from sandbox.dynamo.expressions.evaluate import evaluate
+from sandbox.dynamo.expressions.keyplan import KeyPlan, key_condition_plan
+from sandbox.dynamo.expressions.names import Names
+from sandbox.dynamo.expressions.nodes import Condition, Projection, Update
+from sandbox.dynamo.expressions.parser import parse_condition, parse_projection, parse_update
+from sandbox.dynamo.expressions.projection import project
+from sandbox.dynamo.expressions.update import apply_update, updated_paths
+
+__all__ = [
+    "Condition",
+    "ExpressionCache",
+    "KeyPlan",
+    "Names",
+    "Projection",
+    "Update",
+    "apply_update",
+    "evaluate",
+    "key_condition_plan",
+    "project",
+    "updated_paths",
+]
+
+MAX_CACHED = 10_000
+
+
+class ExpressionCache:
+    """One per store: each expression text is parsed once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def _get(self, kind: str, text: str, parse: object) -> object:
+        key = (kind, text)
+        found = self._cache.get(key)
+        if found is None:
+            found = parse(text)  # type: ignore[operator]
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def condition(self, text: str) -> Condition:
+        return self._get("condition", text, parse_condition)  # type: ignore[return-value]
+
+    def filter(self, text: str) -> Condition:
+        return self._get("filter", text, lambda t: parse_condition(t, "FilterExpression"))  # type: ignore[return-value]
+
+    def key_condition(self, text: str) -> Condition:
+        return self._get("key", text, lambda t: parse_condition(t, "KeyConditionExpression"))  # type: ignore[return-value]
+
+    def update(self, text: str) -> Update:
+        return self._get("update", text, parse_update)  # type: ignore[return-value]
+
+    def projection(self, text: str) -> Projection:
+        return self._get("projection", text, parse_projection)  # type: ignore[return-value]

@@ -1,0 +1,136 @@
+"""Applying an UpdateExpression: SET (+, -, list_append, if_not_exists), REMOVE, ADD, DELETE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sandbox.dynamo.expressions import documents
+from sandbox.dynamo.expressions.evaluate import operand_value
+from sandbox.dynamo.expressions.names import Names
+from sandbox.dynamo.expressions.nodes import Arithmetic, Call, Operand, Path, PathPart, Update
+from sandbox.dynamo.types import AttributeValue, Item, equal, normalize_number
+from sandbox.errors import ValidationError
+
+LABEL = "UpdateExpression"
+WRONG_TYPE = f"Invalid {LABEL}: Incorrect operand type for operator or function; operator or function: "
+BAD_OPERAND = "An operand in the update expression has an incorrect data type"
+
+
+def _paths(update: Update) -> list[Path]:
+    return [
+        *(a.path for a in update.sets),
+        *update.removes,
+        *(a.path for a in update.adds),
+        *(a.path for a in update.deletes),
+    ]
+
+
+def updated_paths(update: Update, names: Names) -> list[str]:
+    """The top-level attributes an update touches (for ReturnValues UPDATED_OLD/UPDATED_NEW)."""
+    names.use(update.placeholders, LABEL)
+    seen: dict[str, None] = {}
+    for path in _paths(update):
+        seen[str(documents.resolve(path, names)[0])] = None
+    return list(seen)
+
+
+def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
+    for i, one in enumerate(resolved):
+        for two in resolved[i + 1 :]:
+            shorter = min(len(one), len(two))
+            if one[:shorter] == two[:shorter]:
+                a, b = ", ".join(map(str, one)), ", ".join(map(str, two))
+                raise ValidationError(
+                    f"Invalid {LABEL}: Two document paths overlap with each other; must remove or rewrite one of "
+                    f"these paths; path one: [{a}], path two: [{b}]"
+                )
+
+
+def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Sequence[str]) -> Item:
+    """A new item: `item` with the update applied. Right-hand sides read the item as it was."""
+    names.use(update.placeholders, LABEL)
+    resolved = [documents.resolve(p, names) for p in _paths(update)]
+    _check_overlaps(resolved)
+    for parts in resolved:
+        if parts[0] in key_attributes:
+            raise ValidationError(
+                f"One or more parameter values were invalid: Cannot update attribute {parts[0]}. "
+                "This attribute is part of the key"
+            )
+    new = documents.deep_copy(item)
+    for action in update.sets:
+        documents.put(new, documents.resolve(action.path, names), _set_value(action.value, item, names))
+    for path in sorted(update.removes, key=lambda p: [x for x in p.parts if isinstance(x, int)], reverse=True):
+        documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
+    for add in update.adds:
+        parts = documents.resolve(add.path, names)
+        documents.put(new, parts, _add(documents.get(new, parts), names.value(add.value.placeholder)))
+    for delete in update.deletes:
+        parts = documents.resolve(delete.path, names)
+        remaining = _delete(documents.get(new, parts), names.value(delete.value.placeholder))
+        if remaining is None:
+            documents.remove(new, parts)
+        else:
+            documents.put(new, parts, remaining)
+    return new
+
+
+def _set_value(operand: Operand, item: Item, names: Names) -> AttributeValue:
+    value = _value(operand, item, names)
+    if value is None:
+        raise ValidationError("The provided expression refers to an attribute that does not exist in the item")
+    return value
+
+
+def _value(operand: Operand, item: Item, names: Names) -> AttributeValue | None:
+    if isinstance(operand, Arithmetic):
+        left, right = _value(operand.left, item, names), _value(operand.right, item, names)
+        if left is None or right is None:
+            raise ValidationError("The provided expression refers to an attribute that does not exist in the item")
+        if "N" not in left or "N" not in right:
+            raise ValidationError(WRONG_TYPE + operand.op)
+        result = Decimal(left["N"]) + Decimal(right["N"]) * (1 if operand.op == "+" else -1)
+        return {"N": normalize_number(str(result))}
+    if isinstance(operand, Call):
+        return _call(operand, item, names)
+    return operand_value(operand, item, names, LABEL)
+
+
+def _call(call: Call, item: Item, names: Names) -> AttributeValue | None:
+    if call.name == "if_not_exists":
+        existing = _value(call.args[0], item, names)
+        return existing if existing is not None else _value(call.args[1], item, names)
+    first, second = _value(call.args[0], item, names), _value(call.args[1], item, names)
+    if first is None or second is None:
+        raise ValidationError("The provided expression refers to an attribute that does not exist in the item")
+    if "L" not in first or "L" not in second:
+        raise ValidationError(WRONG_TYPE + "list_append")
+    return {"L": [*first["L"], *second["L"]]}
+
+
+def _add(current: AttributeValue | None, value: AttributeValue) -> AttributeValue:
+    kind = next(iter(value))
+    if kind not in ("N", "SS", "NS", "BS"):
+        raise ValidationError(WRONG_TYPE + f"ADD, operand type: {kind}")
+    if current is None:
+        return value
+    if next(iter(current)) != kind:
+        raise ValidationError(BAD_OPERAND)
+    if kind == "N":
+        return {"N": normalize_number(str(Decimal(current["N"]) + Decimal(value["N"])))}
+    merged = list(current[kind])
+    merged += [v for v in value[kind] if not any(equal({kind[0]: v}, {kind[0]: m}) for m in merged)]
+    return {kind: merged}
+
+
+def _delete(current: AttributeValue | None, value: AttributeValue) -> AttributeValue | None:
+    kind = next(iter(value))
+    if kind not in ("SS", "NS", "BS"):
+        raise ValidationError(WRONG_TYPE + f"DELETE, operand type: {kind}")
+    if current is None:
+        return None
+    if next(iter(current)) != kind:
+        raise ValidationError(BAD_OPERAND)
+    left = [v for v in current[kind] if not any(equal({kind[0]: v}, {kind[0]: d}) for d in value[kind])]
+    return {kind: left} if left else None
