@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from sandbox.dynamo.expressions.names import Names
 from sandbox.dynamo.expressions.nodes import Path, PathPart
@@ -34,11 +35,11 @@ def get(item: Item | None, parts: tuple[PathPart, ...]) -> AttributeValue | None
     return current
 
 
-def _container(item: Item, parts: tuple[PathPart, ...]) -> AttributeValue | Item:
+def _container(item: Item, parts: tuple[PathPart, ...]) -> dict[str, Any]:
     """The map or list holding the last part; raises when the path does not lead to one."""
-    holder: AttributeValue | Item = item
+    holder: dict[str, Any] = item
     for depth, part in enumerate(parts[:-1]):
-        found = holder.get(part) if depth == 0 else _child(holder, part)  # type: ignore[arg-type]
+        found = holder.get(str(part)) if depth == 0 else _child(holder, part)
         if found is None:
             raise ValidationError(INVALID_PATH)
         holder = found
