@@ -2,12 +2,15 @@
 
 import time
 
-from sandbox import arc
 from shared.tasks import NEXT, RECEIVED, delay_before
+
+from sandbox import arc
 
 
 def record(task):
-    arc.tables().tasks.put({"taskID": task["taskID"], "name": task["name"], "status": RECEIVED, "created": time.time_ns()})
+    arc.tables().tasks.put(
+        {"taskID": task["taskID"], "name": task["name"], "status": RECEIVED, "created": time.time_ns()}
+    )
     next_status = NEXT[RECEIVED]
     arc.queues.publish(
         "task-progress", {"taskID": task["taskID"], "status": next_status}, delay_seconds=delay_before(next_status)

@@ -1,7 +1,8 @@
 """@queues task-progress: move a task to its next status, and schedule the step after that, if any."""
 
-from sandbox import arc
 from shared.tasks import NEXT, delay_before
+
+from sandbox import arc
 
 
 def advance(step):
