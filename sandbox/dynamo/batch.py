@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.dynamo.expressions import project
-from sandbox.dynamo.types import Item, item_size, validate_item
-
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
+from sandbox.dynamo.expressions import project
 from sandbox.dynamo.operations import projection_of
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for
 from sandbox.dynamo.schema import TableDef
+from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ValidationError
 
 MAX_GET = 100

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox.dynamo.expressions import ExpressionCache
-
 from sandbox.clock import Clock
 from sandbox.db import Database
 from sandbox.dynamo.catalog import Catalog
+from sandbox.dynamo.expressions import ExpressionCache
 
 
 @dataclass(frozen=True)

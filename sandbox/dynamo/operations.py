@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.dynamo.expressions import Condition, Names, Projection, apply_update, evaluate, project, updated_paths
-from sandbox.dynamo.types import Item, item_size, validate_item
-
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
+from sandbox.dynamo.expressions import Condition, Names, Projection, apply_update, evaluate, project, updated_paths
 from sandbox.dynamo.request import (
     check_item_keys,
     check_key,
@@ -23,6 +21,7 @@ from sandbox.dynamo.request import (
     on_failure_returns_old,
     return_values,
 )
+from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ConditionalCheckFailedError, ValidationError
 
 UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -41,6 +40,8 @@ def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "Conditi
         return None
     if not isinstance(text, str) or not text:
         raise ValidationError(f"Invalid {param}: The expression can not be empty;")
+    if param == "FilterExpression":  # same language, but errors name the parameter
+        return ctx.expressions.filter(text)
     return ctx.expressions.condition(text)
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
-from sandbox.dynamo.types import Item
 
 from sandbox.dynamo import storage
+from sandbox.dynamo.types import Item
 
 PAGE_BYTES = 1024 * 1024
 CHUNK = 256

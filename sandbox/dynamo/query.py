@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
-from sandbox.dynamo.keys import begins_with_range, encode_key
-from sandbox.dynamo.types import AttributeValue, Item, validate_item
-
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
+from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
+from sandbox.dynamo.keys import begins_with_range, encode_key
 from sandbox.dynamo.operations import condition_of, projection_of
 from sandbox.dynamo.paging import ReadPlan, read_page
 from sandbox.dynamo.request import limit_of, names_for
 from sandbox.dynamo.schema import IndexDef, TableDef
+from sandbox.dynamo.types import AttributeValue, Item, validate_item
 from sandbox.errors import ValidationError
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.dynamo.expressions import Names
-from sandbox.dynamo.types import Item, validate_item, validate_value
-
 from sandbox.dynamo.schema import IndexDef, TableDef
+from sandbox.dynamo.types import Item, validate_item, validate_value
 from sandbox.errors import ValidationError
 
 MAX_ITEM_SIZE = 400 * 1024

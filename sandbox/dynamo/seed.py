@@ -9,11 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.dynamo.types import item_from_python, item_size
-
 from sandbox.dynamo import storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.request import check_item_keys, check_size
+from sandbox.dynamo.types import item_from_python, item_size
 from sandbox.errors import ValidationError
 
 

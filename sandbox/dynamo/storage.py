@@ -15,10 +15,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aiosqlite
-from sandbox.dynamo.keys import encode_key
-from sandbox.dynamo.types import Item
 
+from sandbox.dynamo.keys import encode_key
 from sandbox.dynamo.schema import IndexDef, TableDef
+from sandbox.dynamo.types import Item
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynamo_tables (

@@ -11,15 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.dynamo.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamo.types import Item, item_size, validate_item
-
 from sandbox.clock import Clock
 from sandbox.dynamo import storage
 from sandbox.dynamo.context import Context
+from sandbox.dynamo.expressions import Condition, Names, Update, evaluate, project
 from sandbox.dynamo.operations import condition_of, live, projection_of, updated_item
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamo.schema import TableDef
+from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import IdempotentParameterMismatchError, TransactionCanceledError, ValidationError
 
 MAX_ACTIONS = 100
@@ -89,8 +88,11 @@ def _action(ctx: Context, entry: object) -> Action:
     else:
         base = check_key(table, body.get("Key"))
     text = body.get("UpdateExpression")
-    if kind == "Update" and not isinstance(text, str):
-        raise ValidationError("Invalid UpdateExpression: The expression can not be empty;")
+    update = None
+    if kind == "Update":
+        if not isinstance(text, str) or not text:
+            raise ValidationError("Invalid UpdateExpression: The expression can not be empty;")
+        update = ctx.expressions.update(text)
     if kind == "ConditionCheck" and "ConditionExpression" not in body:
         raise ValidationError("The ConditionCheck must contain a ConditionExpression")
     return Action(
@@ -100,7 +102,7 @@ def _action(ctx: Context, entry: object) -> Action:
         base=base,
         names=names_for(body),
         cond=condition_of(ctx, body),
-        update=ctx.expressions.update(text) if kind == "Update" else None,
+        update=update,
         return_old=on_failure_returns_old(body),
     )
 
