@@ -11,6 +11,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,8 +48,25 @@ def arc_clock() -> FakeClock:
     return FakeClock()
 
 
+# architect-functions keeps ports, clients and discovery in module globals (`_port`, `_*_cache`):
+# right for one sandbox per process, stale across tests that each start a sandbox on new ports.
+_ARCHITECT_FUNCTIONS_MODULES = ("arc.services", "arc.tables", "arc.events", "arc.queues", "arc.ws")
+
+
+def _reset_architect_functions() -> None:
+    for module_name in _ARCHITECT_FUNCTIONS_MODULES:
+        module = sys.modules.get(module_name)
+        for name, value in list(vars(module).items()) if module else []:
+            if name == "_port" or (name.startswith("_") and name.endswith("_cache")):
+                setattr(module, name, {} if isinstance(value, dict) else None)
+
+
 @pytest_asyncio.fixture
-async def arc_sandbox(arc_app_dir: Path, arc_clock: FakeClock) -> AsyncIterator[Sandbox]:
+async def arc_sandbox(
+    arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Sandbox]:
+    monkeypatch.setenv("_TESTING", "1")  # architect-functions: no discovery cache between tests
+    _reset_architect_functions()
     config = SandboxConfig(
         app_dir=arc_app_dir,
         http_port=0,
