@@ -18,6 +18,9 @@ Intentional differences (normalised away, and why):
 - DeleteTable: DynamoDB (and this store) answer TableStatus DELETING, moto ACTIVE; moto's is rewritten.
 - ExpressionAttributeValues without any expression: DynamoDB (and this store) reject it as unused; moto
   accepts it. That case is covered in tests/test_store.py instead.
+- Sets (SS/NS/BS) are unordered in DynamoDB; moto returns them in Python set order, so they are compared sorted.
+- Reserved words: DynamoDB (and this store) reject reserved words such as `inner` or `list` in expression paths,
+  moto accepts some of them; the scenarios avoid reserved words.
 - Numbers: DynamoDB returns them in canonical form ("1.50" comes back "1.5"), as this store does; moto echoes
   the text it was sent. The scenarios send canonical numbers.
 - Legacy parameters (Expected, AttributeUpdates, KeyConditions, ...) are rejected by this store with a
@@ -131,11 +134,15 @@ DROP = {
 
 
 # moto lists empty index collections; DynamoDB omits them, and so does this store.
+SETS = ("SS", "NS", "BS")
 OMITTED_EMPTY = {"LocalSecondaryIndexes", "GlobalSecondaryIndexes"}
 
 
 def _normalise(value: Any, op: str) -> Any:
     if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in SETS:  # sets are unordered; moto shuffles them
+            kind = next(iter(value))
+            return {kind: sorted(value[kind])}
         out = {k: _normalise(v, op) for k, v in value.items() if k not in DROP and not (k in OMITTED_EMPTY and v == [])}
         if "ConsumedCapacity" in out:
             out["ConsumedCapacity"] = (
@@ -487,5 +494,117 @@ def test_differential_table_management(clients: tuple[Any, Any]) -> None:
             ("describe_time_to_live", {"TableName": "mgmt-a"}),
             ("delete_table", {"TableName": "mgmt-a"}),
             ("describe_table", {"TableName": "mgmt-a"}),
+        ],
+    )
+
+
+def test_differential_expression_language(clients: tuple[Any, Any]) -> None:
+    t = "exprs"
+    key = {"pk": S("e"), "sk": N(1)}
+    doc = {
+        **key,
+        "name": S("widget"),
+        "tags": {"SS": ["a", "b", "c"]},
+        "nums": {"NS": ["1", "2"]},
+        "m": {"M": {"k1": {"M": {"x": N(1)}}, "arr": {"L": [N(1), N(2), N(3)]}}},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+    }
+    scan = {"TableName": t}
+    _run(
+        clients,
+        [
+            _table(t),
+            ("put_item", {"TableName": t, "Item": doc}),
+            ("put_item", {"TableName": t, "Item": {"pk": S("e"), "sk": N(2), "name": S("gadget"), "price": N(10)}}),
+            (
+                "scan",
+                {
+                    **scan,
+                    "FilterExpression": "contains(tags, :a) AND size(m.arr) = :three",
+                    "ExpressionAttributeValues": {":a": S("a"), ":three": N(3)},
+                },
+            ),
+            (
+                "scan",
+                {
+                    **scan,
+                    "FilterExpression": "#n IN (:w, :z) OR price > :p",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":w": S("widget"), ":z": S("zzz"), ":p": N(100)},
+                },
+            ),
+            (
+                "scan",
+                {
+                    **scan,
+                    "FilterExpression": "NOT attribute_exists(price) AND attribute_type(flag, :bool)",
+                    "ExpressionAttributeValues": {":bool": S("BOOL")},
+                },
+            ),
+            (
+                "scan",
+                {
+                    **scan,
+                    "FilterExpression": "begins_with(#n, :g) OR m.k1.x = :one",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":g": S("gad"), ":one": N(1)},
+                },
+            ),
+            (
+                "scan",
+                {
+                    **scan,
+                    "FilterExpression": "price BETWEEN :a AND :b",
+                    "ExpressionAttributeValues": {":a": N(5), ":b": N(10)},
+                },
+            ),
+            ("get_item", {"TableName": t, "Key": key, "ProjectionExpression": "m.k1.x, m.arr[1], tags"}),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "ADD tags :d, nums :n DELETE tags :b SET m.k1.y = :one REMOVE m.arr[0]",
+                    "ExpressionAttributeValues": {
+                        ":d": {"SS": ["d"]},
+                        ":n": {"NS": ["3"]},
+                        ":b": {"SS": ["b"]},
+                        ":one": N(1),
+                    },
+                    "ReturnValues": "ALL_NEW",
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET flag = :t",
+                    "ConditionExpression": "size(tags) > :two AND flag = :f",
+                    "ExpressionAttributeValues": {":t": {"BOOL": True}, ":two": N(2), ":f": {"BOOL": False}},
+                    "ReturnValues": "UPDATED_NEW",
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET price = price + :one",
+                    "ExpressionAttributeValues": {":one": N(1)},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET #n = :a, #n = :b",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":a": S("a"), ":b": S("b")},
+                },
+            ),
+            ("get_item", {"TableName": t, "Key": key}),
         ],
     )
