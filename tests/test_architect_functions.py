@@ -54,7 +54,7 @@ async def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
 
 
 async def test_architect_functions_discovers_services_and_uses_tables(sandbox: Sandbox) -> None:
-    import arc  # type: ignore[import-untyped]
+    import arc
 
     def script() -> dict[str, Any]:
         services = arc.services()

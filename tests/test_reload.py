@@ -104,7 +104,7 @@ async def get(client: aiohttp.ClientSession, path: str) -> tuple[int, str]:
         return r.status, await r.text()
 
 
-async def test_reload_sibling_module_and_handler_changes_are_served_next(running) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_sibling_module_and_handler_changes_are_served_next(running) -> None:
     sandbox, changes, client, reloader = running
     app = sandbox.config.app_dir
     assert await get(client, "/a") == (200, "a1 shared1")
@@ -115,7 +115,7 @@ async def test_reload_sibling_module_and_handler_changes_are_served_next(running
     assert await get(client, "/b") == (200, "b1 shared1")
 
 
-async def test_reload_shared_code_reaches_every_function(running) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_shared_code_reaches_every_function(running) -> None:
     sandbox, changes, client, reloader = running
     app = sandbox.config.app_dir
     await get(client, "/a")
@@ -126,7 +126,7 @@ async def test_reload_shared_code_reaches_every_function(running) -> None:  # ty
     assert await get(client, "/b") == (200, "b1 shared2")
 
 
-async def test_reload_manifest_adds_and_removes_routes_keeping_data(running) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_manifest_adds_and_removes_routes_keeping_data(running) -> None:
     sandbox, changes, client, reloader = running
     app = sandbox.config.app_dir
     await sandbox.tables().things.put({"id": "kept"})
@@ -142,7 +142,7 @@ async def test_reload_manifest_adds_and_removes_routes_keeping_data(running) -> 
     await sandbox.tables().other.put({"id": "new table"})
 
 
-async def test_reload_broken_manifest_keeps_the_last_good_one(running, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_reload_broken_manifest_keeps_the_last_good_one(running, caplog) -> None:
     sandbox, changes, client, reloader = running
     app = sandbox.config.app_dir
     (app / "app.arc").write_text(APP + "\n@http\nget /dup\n")
