@@ -648,6 +648,9 @@ async def test_store_table_without_sort_key_and_scan_paging(store: TableStore) -
         pytest.param({"Select": "NOPE"}, "failed to satisfy constraint", id="enum"),
         pytest.param({"Limit": 0}, "Member must have value greater than or equal to 1", id="limit"),
         pytest.param({"ExclusiveStartKey": {"pk": S("p")}}, "The provided starting key is invalid", id="start"),
+        pytest.param(
+            {"ExclusiveStartKey": {"pk": S("other"), "n": N(1)}}, "outside query boundaries", id="start-elsewhere"
+        ),
     ],
 )
 async def test_store_query_parameter_validation(store: TableStore, extra: dict[str, Any], message: str) -> None:

@@ -133,6 +133,11 @@ def query_plan(
     partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
+    if (
+        start is not None
+        and (_index_position(index, start, table) if index else storage.row_key(table, start))[0] != partition
+    ):
+        raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
     if index is None:
         where, params = sort_range(table, "i.sk", table.sort_key, plan)
         position: tuple[Any, ...] | None = None if start is None else (storage.row_key(table, start)[1],)
