@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definition
 from sandbox.errors import ResourceNotFoundError, ValidationError
 
 MAX_LIST = 100
+LOGGER = logging.getLogger("arc_sandbox.tables")
 
 
 def _key_schema(pk: str, sk: str | None) -> list[dict[str, str]]:
@@ -215,6 +217,14 @@ async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
 
 
 async def _reconcile(ctx: Context, conn: aiosqlite.Connection, existing: TableDef, wanted: TableDef) -> TableDef:
+    if existing.key_names() != wanted.key_names():
+        LOGGER.warning(
+            "%s keeps its key schema %s: the manifest now says %s, and keys cannot change under stored items "
+            "(delete the table's data to start over)",
+            existing.name,
+            existing.key_names(),
+            wanted.key_names(),
+        )
     by_name = {i.name: i for i in existing.indexes}
     indexes = tuple(
         by_name[i.name] if i.name in by_name and by_name[i.name].same_shape(i) else i for i in wanted.indexes
