@@ -8,6 +8,12 @@ separate process (bench/load.py) on loopback, for a bounded time, against each s
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path, where this file would shadow the stdlib's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import asyncio
 import json

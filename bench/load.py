@@ -5,6 +5,12 @@ Usage: python bench/load.py URL SECONDS CONCURRENCY  -> prints JSON {"requests",
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path, where this file would shadow the stdlib's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import asyncio
 import json
 import statistics

@@ -49,6 +49,13 @@ class HttpFront:
         http_request = await _read_request(request)
         outcome = await self._respond(http_request, request_id)
         response = self._finish(outcome.response, request.method)
+        if self._logger.isEnabledFor(logging.INFO):
+            self._log(request, response, outcome, started, request_id)
+        return response
+
+    def _log(
+        self, request: web.Request, response: web.Response, outcome: Outcome, started: float, request_id: str
+    ) -> None:
         ms = (time.perf_counter() - started) * 1000
         self._logger.info(
             "%s %s %d %.1fms %s",
@@ -59,7 +66,6 @@ class HttpFront:
             request_id,
             extra={"kind": "request", "status": response.status, "function": outcome.function},
         )
-        return response
 
     async def _respond(self, request: HttpRequest, request_id: str) -> Outcome:
         sandbox = self._sandbox
@@ -78,7 +84,7 @@ class HttpFront:
         api_type = manifest.aws.apigateway
         event = build_event(api_type, request, match, request_id=request_id, now=sandbox.clock.now())
         try:
-            result = await sandbox.invoker.invoke(fn, event, request_id=request_id)
+            result = await sandbox.invoker.invoke(fn, event, request_id=request_id, fresh_event=True)
             return Outcome(build_response(api_type, result), fn.name)
         except InvocationError as error:
             return Outcome(self._failure_page(fn.name, fn.src_dir, error, request_id), fn.name)

@@ -116,11 +116,16 @@ class Invoker:
     async def __call__(self, fn: FunctionSpec, event: Json, *, request_id: str | None = None) -> Json:
         return await self.invoke(fn, event, request_id=request_id)
 
-    async def invoke(self, fn: FunctionSpec, event: Json, *, request_id: str | None = None) -> Json:
+    async def invoke(
+        self, fn: FunctionSpec, event: Json, *, request_id: str | None = None, fresh_event: bool = False
+    ) -> Json:
+        """Run `fn` with `event`. `fresh_event`: the caller built the event for this call alone, from JSON
+        values (the HTTP front does), so it needs no defensive copy."""
         if self._pool is None or self._loops is None:
             raise RuntimeError("the invoker is not started")
         request_id = request_id or str(uuid.uuid4())
-        event = _as_lambda_json(fn, event)
+        if not fresh_event:
+            event = _as_lambda_json(fn, event)
         handler = await self._handler(fn)
         context = LambdaContext.for_function(fn, request_id, region=self.region, account_id=self.account_id)
         ctx = contextvars.copy_context()
