@@ -96,7 +96,7 @@ async def throughput_queue(bus: EventBus, count: int) -> float:
     elapsed = time.perf_counter() - started
     counted: list[int] = next(
         m for k, m in sys.modules.items() if k.startswith("__arcfn_") and k.endswith(".lambda") and hasattr(m, "COUNT")
-    ).COUNT  # type: ignore[attr-defined]
+    ).COUNT
     if counted[0] != count:
         raise SystemExit(f"queue messages lost: {count - counted[0]} of {count}")
     return count / elapsed
