@@ -102,3 +102,44 @@ def test_cli_runs_as_python_dash_m() -> None:
 
     out = subprocess.run([sys.executable, "-m", "sandbox", "--version"], capture_output=True, text=True, check=True)
     assert "arc-sandbox" in out.stdout
+
+
+async def test_cli_invoke_fires_a_scheduled_function_in_a_running_sandbox(tmp_path: Path) -> None:
+    import asyncio
+
+    from sandbox.sandbox import Sandbox
+
+    (tmp_path / "app.arc").write_text("@app\ninvoke-app\n@scheduled\nnightly rate(1 day)\n")
+    (tmp_path / "src" / "scheduled" / "nightly").mkdir(parents=True)
+    (tmp_path / "src" / "scheduled" / "nightly" / "lambda.py").write_text(
+        "def handler(event, context):\n    assert event['detail-type'] == 'Scheduled Event'\n"
+    )
+    config = SandboxConfig(
+        app_dir=tmp_path, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
+    )
+    async with Sandbox(config) as sandbox:
+        port = str(sandbox.ports["events"])
+        ok = await asyncio.to_thread(CliRunner().invoke, cli, ["invoke", "scheduled", "nightly", "--events-port", port])
+        missing = await asyncio.to_thread(CliRunner().invoke, cli, ["invoke", "events", "nope", "--events-port", port])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["ok"] is True
+    assert missing.exit_code == 1 and "no @events function named 'nope'" in missing.output
+
+
+def test_cli_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "app.arc").write_text("@app\nsignal-app\n@http\nget /\n")
+    command = [sys.executable, "-m", "sandbox", "start", str(tmp_path), "--port", "0", "--memory", "--no-watch"]
+    command += ["--events-port", "0", "--tables-port", "0", "--internal-port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # blocks on the child's output, no sleeping
+            if "Local environment ready" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=20) == 0
+    assert "Stopping" in rest
