@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import re
 import time
@@ -34,6 +35,7 @@ def epoch_ms(now: float) -> int:
     return int(now * 1000)
 
 
+@functools.lru_cache(maxsize=256)  # pure, and called with the same few hosts on every request
 def domain_prefix(host: str) -> str:
     """The first label of the host name, without the port: "localhost:3333" -> "localhost".
 
@@ -62,7 +64,8 @@ def forwarded_headers(request: HttpRequest) -> list[tuple[str, str]]:
         ("x-forwarded-port", str(request.local_port)),
         ("x-forwarded-proto", "http"),
     ]
-    return [(name, value) for name, value in wanted if header(request, name) is None]
+    present = {key.lower() for key, _ in request.headers}
+    return [(name, value) for name, value in wanted if name not in present]
 
 
 def query_pairs(query_string: str) -> list[tuple[str, str]]:
