@@ -144,6 +144,19 @@ def invoke(pragma: str, name: str, payload: str, events_port: int | None) -> Non
         raise SystemExit(1)
 
 
+@cli.command()
+@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
+def messages(events_port: int | None) -> None:
+    """List a running sandbox's pending, in-flight and dead-lettered messages (JSON)."""
+    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_sandbox/messages")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            click.echo(json.dumps(json.loads(response.read()), indent=2))
+    except urllib.error.URLError as error:
+        raise click.ClickException(f"no sandbox answers on port {port}: {error.reason}") from None
+
+
 def _post(port: int, path: str, body: dict[str, Any], *, opener: Callable[..., Any] = urllib.request.urlopen) -> Any:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",

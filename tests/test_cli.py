@@ -143,3 +143,24 @@ def test_cli_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         rest = proc.stderr.read()
         assert proc.wait(timeout=20) == 0
     assert "Stopping" in rest
+
+
+async def test_cli_messages_lists_a_running_sandboxs_queues(tmp_path: Path) -> None:
+    import asyncio
+
+    from sandbox.sandbox import Sandbox
+
+    (tmp_path / "app.arc").write_text("@app\nmessages-app\n@queues\nlater\n  fifo false\n")
+    (tmp_path / "src" / "queues" / "later").mkdir(parents=True)
+    (tmp_path / "src" / "queues" / "later" / "lambda.py").write_text("def handler(event, context):\n    pass\n")
+    config = SandboxConfig(
+        app_dir=tmp_path, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
+    )
+    async with Sandbox(config) as sandbox:
+        await sandbox.bus.send_message("later", {"n": 1}, delay_seconds=600)
+        port = str(sandbox.ports["events"])
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["messages", "--events-port", port])
+    assert result.exit_code == 0, result.output
+    listing = json.loads(result.output)
+    assert [m["name"] for m in listing["pending"]] == ["later"]
+    assert listing["in_flight"] == [] and listing["dead_letters"] == []
