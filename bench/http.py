@@ -63,9 +63,7 @@ async def bare(seconds: float, concurrency: int) -> dict[str, float]:
 
 
 async def sandboxed(app_dir: Path, seconds: float, concurrency: int) -> dict[str, float]:
-    config = SandboxConfig(
-        app_dir=app_dir, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(app_dir)
     async with Sandbox(config) as sandbox:
         return await load(f"http://127.0.0.1:{sandbox.ports['http']}/ping", seconds, concurrency)
 

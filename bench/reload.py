@@ -50,16 +50,7 @@ async def wait_for_body(session: aiohttp.ClientSession, url: str, expected: str,
 
 async def reload_latencies(app_dir: Path, saves: int) -> list[float]:
     handler = app_dir / "src" / "http" / "get-version" / "lambda.py"
-    config = SandboxConfig(
-        app_dir=app_dir,
-        http_port=0,
-        events_port=0,
-        tables_port=0,
-        internal_port=0,
-        memory=True,
-        quiet=True,
-        watch=True,
-    )
+    config = SandboxConfig.ephemeral(app_dir, watch=True)
     latencies = []
     async with Sandbox(config) as sandbox, aiohttp.ClientSession() as session:
         url = f"http://127.0.0.1:{sandbox.ports['http']}/version"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = {"http": 3333, "events": 4444, "tables": 5555, "internal": 2222}
@@ -40,3 +41,16 @@ class SandboxConfig:
         if self.memory:
             return None
         return self.db_path or (self.app_dir / DATA_DIR / DB_FILE)
+
+    @classmethod
+    def ephemeral(cls, app_dir: Path, **overrides: Any) -> Self:
+        """Free ports, an in-memory database, quiet: what tests and benchmarks start."""
+        settings: dict[str, Any] = {
+            "http_port": 0,
+            "events_port": 0,
+            "tables_port": 0,
+            "internal_port": 0,
+            "memory": True,
+            "quiet": True,
+        }
+        return cls(app_dir=app_dir, **{**settings, **overrides})

@@ -67,16 +67,7 @@ async def arc_sandbox(
 ) -> AsyncIterator[Sandbox]:
     monkeypatch.setenv("_TESTING", "1")  # architect-functions: no discovery cache between tests
     _reset_architect_functions()
-    config = SandboxConfig(
-        app_dir=arc_app_dir,
-        http_port=0,
-        events_port=0,
-        tables_port=0,
-        internal_port=0,
-        memory=True,
-        quiet=True,
-        watch=False,
-    )
+    config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
     async with Sandbox(config, clock=arc_clock) as sandbox:
         yield sandbox
 

@@ -42,7 +42,7 @@ class Sandbox:
     """Every emulated service for one app directory.
 
     Example:
-        async with Sandbox(SandboxConfig(app_dir=Path("example-app"), http_port=0, memory=True)) as sb:
+        async with Sandbox(SandboxConfig.ephemeral(Path("example-app"))) as sb:
             print(sb.ports["http"])
     """
 

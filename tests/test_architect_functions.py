@@ -46,9 +46,7 @@ async def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         (app / "src" / kind / name).mkdir(parents=True)
         (app / "src" / kind / name / "lambda.py").write_text(HANDLER.format(kind=kind))
     (app / "app.arc").write_text(APP)
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
         yield sb
 

@@ -32,9 +32,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
         code = CAPTURE.replace("{path!r}", repr(str(tmp_path / f"{kind}.jsonl")))
         (app / "src" / kind / name / "lambda.py").write_text(code)
     (app / "app.arc").write_text("@app\nlistener-test\n@events\nping\n@queues\njobs\n")
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
         yield sb
 

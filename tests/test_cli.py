@@ -114,9 +114,7 @@ async def test_cli_invoke_fires_a_scheduled_function_in_a_running_sandbox(tmp_pa
     (tmp_path / "src" / "scheduled" / "nightly" / "lambda.py").write_text(
         "def handler(event, context):\n    assert event['detail-type'] == 'Scheduled Event'\n"
     )
-    config = SandboxConfig(
-        app_dir=tmp_path, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(tmp_path)
     async with Sandbox(config) as sandbox:
         port = str(sandbox.ports["events"])
         ok = await asyncio.to_thread(CliRunner().invoke, cli, ["invoke", "scheduled", "nightly", "--events-port", port])
@@ -153,9 +151,7 @@ async def test_cli_messages_lists_a_running_sandboxs_queues(tmp_path: Path) -> N
     (tmp_path / "app.arc").write_text("@app\nmessages-app\n@queues\nlater\n  fifo false\n")
     (tmp_path / "src" / "queues" / "later").mkdir(parents=True)
     (tmp_path / "src" / "queues" / "later" / "lambda.py").write_text("def handler(event, context):\n    pass\n")
-    config = SandboxConfig(
-        app_dir=tmp_path, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(tmp_path)
     async with Sandbox(config) as sandbox:
         await sandbox.bus.send_message("later", {"n": 1}, delay_seconds=600)
         port = str(sandbox.ports["events"])

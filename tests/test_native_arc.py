@@ -49,9 +49,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
             f"handler = arc.{kind}.subscribe(save)\n"
         )
     (app / "app.arc").write_text(APP)
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
         yield sb
 

@@ -85,10 +85,7 @@ class ScriptedChanges:
 @pytest.fixture
 async def running(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, ScriptedChanges, aiohttp.ClientSession, Reloader]]:
     app = make_app(tmp_path)
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, quiet=True,
-        db_path=tmp_path / "data.db",
-    )  # fmt: skip
+    config = SandboxConfig.ephemeral(app, memory=False, db_path=tmp_path / "data.db")
     changes = ScriptedChanges()
     async with Sandbox(config) as sandbox, aiohttp.ClientSession(sandbox.url) as client:
         reloader = Reloader(app, manifest=lambda: sandbox.manifest, on_change=sandbox.apply_reload, changes=changes)
@@ -154,9 +151,7 @@ async def test_reload_broken_manifest_keeps_the_last_good_one(running, caplog) -
 
 async def test_reload_with_real_file_writes(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, quiet=True, memory=True, watch=True
-    )
+    config = SandboxConfig.ephemeral(app, watch=True)
     async with Sandbox(config) as sandbox, aiohttp.ClientSession(sandbox.url) as client:
         assert sandbox.reloader is not None
         assert await get(client, "/a") == (200, "a1 shared1")

@@ -66,9 +66,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     (app / "public").mkdir()
     (app / "public" / "hello.txt").write_text("static hello")
     (tmp_path / "secret.txt").write_text("do not serve")
-    config = SandboxConfig(
-        app_dir=app, http_port=0, events_port=0, tables_port=0, internal_port=0, memory=True, quiet=True
-    )
+    config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
         yield sb
 
