@@ -15,80 +15,25 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
-from sandbox._bus import records
+from sandbox._bus import messages, records
 from sandbox._bus.listener import bus_routes
 from sandbox._bus.queues import MAX_DELAY, QueuedMessage, QueueState
+from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
 from sandbox._bus.schedules import Schedule
 from sandbox._bus.storage import BusStorage
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError, SandboxError, ValidationError
-from sandbox.model import EventSpec, Invoke, Json, Manifest, QueueSpec, ScheduleSpec
+from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError, ValidationError
+from sandbox.model import EventSpec, FunctionSpec, Invoke, Json, Manifest, QueueSpec, ScheduleSpec
 
 __all__ = ["DeadLetter", "DeliveryFailedError", "DeliveryResult", "EventBus", "Published", "bus_routes"]
 
-Pragma = Literal["events", "queues", "scheduled"]
-MAX_MESSAGE_BYTES = 256 * 1024  # SNS and SQS
 EVENT_RETRY_DELAYS = (1.0, 2.0)  # Lambda async invokes retry twice; AWS waits ~1 and ~2 minutes
 MAX_RECEIVE_COUNT = 3  # receives before a queue message is redriven to the dead-letter queue
 MAX_BATCHES_PER_QUEUE = 10
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    pragma: Pragma
-    name: str
-    message_ids: tuple[str, ...]
-    attempt: int
-    ok: bool
-    request_id: str
-    duration_ms: float
-    error: str | None = None
-    traceback: str | None = None
-    failed_ids: tuple[str, ...] = ()  # partial batch failure: the messages that will be retried
-
-
-@dataclass(frozen=True)
-class Published:
-    pragma: Pragma
-    name: str
-    payload: Json
-    message_id: str
-    at: float
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    id: str
-    pragma: Pragma
-    name: str
-    payload: Json
-    attempts: int
-    error: str | None
-    traceback: str | None
-    failed_at: float
-
-
-class DeliveryFailedError(SandboxError):
-    def __init__(self, failures: list[DeliveryResult]) -> None:
-        self.failures = failures
-        text = "\n\n".join(f"@{f.pragma} {f.name} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures)
-        super().__init__(f"{len(failures)} delivery(ies) failed:\n{text}")
-
-
-@dataclass(order=True)
-class _EventJob:
-    due: float
-    seq: int
-    name: str = field(compare=False)
-    payload: Json = field(compare=False)
-    message_id: str = field(compare=False)
-    subject: str | None = field(compare=False, default=None)
-    attributes: Mapping[str, str] | None = field(compare=False, default=None)
-    attempt: int = field(compare=False, default=1)
 
 
 class EventBus:
@@ -119,7 +64,7 @@ class EventBus:
         self._events: dict[str, EventSpec] = {}
         self._queues: dict[str, QueueState] = {}
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
-        self._retries: list[_EventJob] = []
+        self._retries: list[EventJob] = []
         self._seq = 0
         self._running: set[asyncio.Task[None]] = set()
         self._results: list[DeliveryResult] = []
@@ -183,16 +128,9 @@ class EventBus:
 
     def _orphan_queue(self, name: str) -> QueueState:
         """A queue gone from the manifest whose messages are still stored: kept, not delivered."""
-        from sandbox.model import FunctionSpec
-
-        spec = QueueSpec(name=name, function=FunctionSpec("queues", name, self._placeholder_dir()))
+        spec = QueueSpec(name=name, function=FunctionSpec("queues", name, Path("/removed-from-manifest") / name))
         self._queues[name] = QueueState(spec)
         return self._queues[name]
-
-    def _placeholder_dir(self) -> Any:
-        from pathlib import Path
-
-        return Path("/nonexistent")
 
     # --- publishing --------------------------------------------------------------------------
 
@@ -202,12 +140,10 @@ class EventBus:
         """SNS Publish: every subscriber starts now; returns the MessageId."""
         if topic not in self._events:
             raise NotFoundError(f"no @events topic named {topic!r} (topics: {', '.join(self._events) or 'none'})")
-        _check_size(records.encode_payload(_checked_json(payload)))
+        messages.check_size(records.encode_payload(messages.checked_json(payload)))
         message_id = str(uuid.uuid4())
         self._record("events", topic, payload, message_id)
-        self._start_event(
-            _EventJob(self.clock.now(), self._next_seq(), topic, payload, message_id, subject, attributes)
-        )
+        self._start_event(EventJob(self.clock.now(), self._next_seq(), topic, payload, message_id, subject, attributes))
         return message_id
 
     async def send_message(
@@ -226,8 +162,8 @@ class EventBus:
             raise NotFoundError(
                 f"no @queues queue named {queue!r} (queues: {', '.join(self._active_queues) or 'none'})"
             )
-        body = records.encode_payload(_checked_json(payload))
-        _check_size(body)
+        body = records.encode_payload(messages.checked_json(payload))
+        messages.check_size(body)
         if not 0 <= delay_seconds <= MAX_DELAY:
             raise ValidationError(f"DelaySeconds must be between 0 and {MAX_DELAY:g}, got {delay_seconds}")
         if state.spec.fifo and delay_seconds:
@@ -336,7 +272,7 @@ class EventBus:
 
     # --- delivering --------------------------------------------------------------------------
 
-    def _start_event(self, job: _EventJob) -> None:
+    def _start_event(self, job: EventJob) -> None:
         self._spawn(self._deliver_event(job))
 
     async def _call(
@@ -363,7 +299,7 @@ class EventBus:
         else:
             self._logger.error(line + "\n%s", *args, result.traceback or result.error)
 
-    async def _deliver_event(self, job: _EventJob) -> None:
+    async def _deliver_event(self, job: EventJob) -> None:
         spec = self._events.get(job.name)
         if spec is None:
             return  # the topic went away in a reload
@@ -391,13 +327,13 @@ class EventBus:
             await self._storage.save(batch)
             spec = state.spec
             arn = records.queue_arn(self.region, self.account_id, self.app, spec.name, fifo=spec.fifo)
-            event = records.sqs_event([_sqs_record(arn, m) for m in batch])
+            event = records.sqs_event([messages.sqs_record(arn, m) for m in batch])
             ids = tuple(m.id for m in batch)
             attempt = max(m.receive_count for m in batch)
             result, answer = await self._call("queues", spec.name, spec.function, event, attempt, ids)
-            failed = _batch_failures(answer, ids) if result.ok else set(ids)
+            failed = messages.batch_failures(answer, ids) if result.ok else set(ids)
             if result.ok and failed:
-                result = _partial(result, failed)
+                result = messages.partial(result, failed)
             self._results.append(result)
             self._log(result, "ok" if result.ok else "failed")
             await self._settle_batch(state, batch, failed, result)
@@ -416,7 +352,7 @@ class EventBus:
             message.inflight = False
             if message.receive_count >= self.max_receive_count:
                 state.messages.pop(message.id, None)
-                payload = _loads(message.body)
+                payload = messages.loads(message.body)
                 await self._dead_letter("queues", state.spec.name, payload, message.receive_count, result, message.id)
             else:
                 state.schedule_wakeup(message)  # visible again when its visibility timeout ends
@@ -444,7 +380,7 @@ class EventBus:
     async def invoke_now(self, pragma: Pragma, name: str, payload: Json = None) -> DeliveryResult:
         """Fire one function by hand with a record built as the real service would (no retries)."""
         now = self.clock.now()
-        body = records.encode_payload(_checked_json(payload if payload is not None else {}))
+        body = records.encode_payload(messages.checked_json(payload if payload is not None else {}))
         if pragma == "events" and name in self._events:
             arn = records.topic_arn(self.region, self.account_id, self.app, name)
             event = records.sns_event(arn=arn, message_id=str(uuid.uuid4()), message=body, timestamp=now)
@@ -453,7 +389,7 @@ class EventBus:
             spec = self._queues[name].spec
             arn = records.queue_arn(self.region, self.account_id, self.app, name, fifo=spec.fifo)
             message = QueuedMessage(str(uuid.uuid4()), name, body, 0, now, now, receive_count=1, first_receive=now)
-            event = records.sqs_event([_sqs_record(arn, message)])
+            event = records.sqs_event([messages.sqs_record(arn, message)])
             fn = spec.function
         elif pragma == "scheduled" and name in self._schedules:
             spec_s = self._schedules[name][0]
@@ -467,13 +403,13 @@ class EventBus:
         return result
 
     def pending(self) -> list[dict[str, Json]]:
-        return [_info(m) for q in self._queues.values() for m in q.messages.values() if not m.inflight] + [
+        return [messages.info(m) for q in self._queues.values() for m in q.messages.values() if not m.inflight] + [
             {"pragma": "events", "name": j.name, "message_id": j.message_id, "attempt": j.attempt, "due": j.due}
             for j in sorted(self._retries)
         ]
 
     def in_flight(self) -> list[dict[str, Json]]:
-        return [_info(m) for q in self._queues.values() for m in q.messages.values() if m.inflight]
+        return [messages.info(m) for q in self._queues.values() for m in q.messages.values() if m.inflight]
 
     def dead_letters(self) -> list[DeadLetter]:
         return sorted(self._dead.values(), key=lambda d: d.failed_at)
@@ -490,68 +426,3 @@ class EventBus:
         await self._storage.forget_dead_letter(letter.id)
         del self._dead[letter.id]
         return message_id
-
-
-def _checked_json(payload: Json) -> Json:
-    try:
-        json.dumps(payload)
-    except (TypeError, ValueError) as error:
-        raise ValidationError(f"the payload is not JSON: {error}") from None
-    return payload
-
-
-def _check_size(body: str) -> None:
-    size = len(body.encode())
-    if size > MAX_MESSAGE_BYTES:
-        raise ValidationError(f"the message is {size:,} bytes; SNS and SQS take at most {MAX_MESSAGE_BYTES:,}")
-
-
-def _loads(body: str) -> Json:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
-
-
-def _sqs_record(arn: str, message: QueuedMessage) -> dict[str, Json]:
-    fifo = None
-    if arn.endswith(".fifo"):
-        fifo = {
-            "SequenceNumber": str(message.seq).rjust(20, "0"),
-            "MessageGroupId": message.group_id or "",
-            "MessageDeduplicationId": message.dedup_id or "",
-        }
-    return records.sqs_record(
-        arn=arn, message_id=message.id, receipt_handle=message.receipt or str(uuid.uuid4()), body=message.body,
-        sent_at=message.sent_at, first_receive=message.first_receive or message.sent_at,
-        receive_count=message.receive_count, attributes=message.attributes, fifo=fifo,
-    )  # fmt: skip
-
-
-def _batch_failures(answer: Json, ids: tuple[str, ...]) -> set[str]:
-    """Lambda's partial batch response: {"batchItemFailures": [{"itemIdentifier": id}]}."""
-    if not isinstance(answer, dict) or not isinstance(answer.get("batchItemFailures"), list):
-        return set()
-    failed = {str(f.get("itemIdentifier")) for f in answer["batchItemFailures"] if isinstance(f, dict)}
-    if failed - set(ids):
-        return set(ids)  # an unknown identifier fails the whole batch, as Lambda does
-    return failed
-
-
-def _partial(result: DeliveryResult, failed: set[str]) -> DeliveryResult:
-    return DeliveryResult(
-        result.pragma, result.name, result.message_ids, result.attempt, False, result.request_id,
-        result.duration_ms, f"partial batch failure: {len(failed)} of {len(result.message_ids)} failed",
-        None, tuple(sorted(failed)),
-    )  # fmt: skip
-
-
-def _info(message: QueuedMessage) -> dict[str, Json]:
-    return {
-        "pragma": "queues",
-        "name": message.queue,
-        "message_id": message.id,
-        "receive_count": message.receive_count,
-        "visible_at": message.visible_at,
-        "group_id": message.group_id,
-    }

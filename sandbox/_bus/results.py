@@ -1,0 +1,66 @@
+"""What the bus records: delivery outcomes, published messages, dead letters, pending event retries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sandbox.errors import SandboxError
+from sandbox.model import Json
+
+Pragma = Literal["events", "queues", "scheduled"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    pragma: Pragma
+    name: str
+    message_ids: tuple[str, ...]
+    attempt: int
+    ok: bool
+    request_id: str
+    duration_ms: float
+    error: str | None = None
+    traceback: str | None = None
+    failed_ids: tuple[str, ...] = ()  # partial batch failure: the messages that will be retried
+
+
+@dataclass(frozen=True)
+class Published:
+    pragma: Pragma
+    name: str
+    payload: Json
+    message_id: str
+    at: float
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    pragma: Pragma
+    name: str
+    payload: Json
+    attempts: int
+    error: str | None
+    traceback: str | None
+    failed_at: float
+
+
+class DeliveryFailedError(SandboxError):
+    def __init__(self, failures: list[DeliveryResult]) -> None:
+        self.failures = failures
+        text = "\n\n".join(f"@{f.pragma} {f.name} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures)
+        super().__init__(f"{len(failures)} delivery(ies) failed:\n{text}")
+
+
+@dataclass(order=True)
+class EventJob:
+    due: float
+    seq: int
+    name: str = field(compare=False)
+    payload: Json = field(compare=False)
+    message_id: str = field(compare=False)
+    subject: str | None = field(compare=False, default=None)
+    attributes: Mapping[str, str] | None = field(compare=False, default=None)
+    attempt: int = field(compare=False, default=1)
