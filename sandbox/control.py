@@ -33,8 +33,7 @@ def control_routes(bus: EventBus) -> list[web.RouteDef]:
 
     async def messages(request: web.Request) -> web.Response:
         listing = {"pending": bus.pending(), "in_flight": bus.in_flight(), "dead_letters": bus.dead_letters()}
-        resolved = {k: (await v if hasattr(v, "__await__") else v) for k, v in listing.items()}
-        return web.json_response(_plain(resolved), dumps=lambda o: json.dumps(o, default=str))
+        return web.json_response(_plain(listing), dumps=lambda o: json.dumps(o, default=str))
 
     return [web.post(INVOKE_PATH, invoke), web.get(MESSAGES_PATH, messages)]
 
