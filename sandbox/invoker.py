@@ -7,14 +7,12 @@ code never runs on the core loop that serves the sandbox's endpoints (DESIGN.md,
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
-import ctypes
+import functools
 import inspect
 import json
 import logging
 import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from typing import Any, Self
 from sandbox._invoker.context import LambdaContext
 from sandbox._invoker.loops import HandlerLoops
 from sandbox._invoker.namespace import PREFIX, FunctionNamespace, NamespaceFinder
+from sandbox._invoker.pool import CallTimeout, HandlerPool
 from sandbox.errors import HandlerFailedError, HandlerNotFoundError, HandlerTimeoutError, InvocationError
 from sandbox.model import FunctionSpec, Json
 from sandbox.runtime import CURRENT_SERVICES, Services
@@ -66,7 +65,7 @@ class Invoker:
         self._handlers: dict[Path, Handler] = {}
         self._namespaces: dict[Path, FunctionNamespace] = {}
         self._load_locks: dict[Path, asyncio.Lock] = {}
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: HandlerPool | None = None
         self._loops: HandlerLoops | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -74,7 +73,7 @@ class Invoker:
     async def start(self) -> None:
         if self._pool is not None:
             return
-        self._pool = concurrent.futures.ThreadPoolExecutor(self._threads, thread_name_prefix="arc-sandbox-handler")
+        self._pool = HandlerPool(self._threads)
         self._loops = HandlerLoops(self._loop_count, logger=self._logger)
         self._loops.start_watchdog()
         sys.meta_path.insert(0, self._finder)
@@ -87,7 +86,7 @@ class Invoker:
         if loops is not None:
             await loops.stop()
         # Threads stuck in a runaway sync handler cannot be joined; don't let them hold up shutdown.
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.stop()
         self.invalidate()
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
@@ -135,7 +134,7 @@ class Invoker:
                 result = await self._run_async(fn, handler, event, context, ctx)
             else:
                 result = await self._run_sync(fn, handler, event, context, ctx)
-        except (TimeoutError, InvocationError):
+        except InvocationError:
             raise
         except Exception as error:
             raise HandlerFailedError(fn.name, error, _user_traceback(error)) from error
@@ -145,19 +144,9 @@ class Invoker:
         self, fn: FunctionSpec, handler: Handler, event: Json, context: LambdaContext, ctx: contextvars.Context
     ) -> Any:
         assert self._pool is not None
-        thread_ids: list[int] = []
-
-        def call() -> Any:
-            thread_ids.append(threading.get_ident())
-            return ctx.run(handler, event, context)
-
-        future = asyncio.get_running_loop().run_in_executor(self._pool, call)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), fn.timeout)
-        except TimeoutError:
-            if thread_ids:
-                _interrupt_thread(thread_ids[0])
-            future.add_done_callback(_discard_result)
+            return await self._pool.run(functools.partial(ctx.run, handler, event, context), fn.timeout, key=fn.name)
+        except CallTimeout:
             raise HandlerTimeoutError(fn.name, fn.timeout) from None
 
     async def _run_async(
@@ -169,10 +158,14 @@ class Invoker:
             CURRENT_SERVICES.set(ctx.get(CURRENT_SERVICES))
             return await handler(event, context)
 
+        deadline = asyncio.timeout(fn.timeout)
         try:
-            return await asyncio.wait_for(self._loops.pick().run(fn.name, call()), fn.timeout)
+            async with deadline:
+                return await self._loops.pick().run(fn.name, call())
         except TimeoutError:
-            raise HandlerTimeoutError(fn.name, fn.timeout) from None
+            if deadline.expired():
+                raise HandlerTimeoutError(fn.name, fn.timeout) from None
+            raise  # the handler's own TimeoutError: a failure like any other
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -185,9 +178,7 @@ class Invoker:
             handler = self._handlers.get(fn.src_dir)
             if handler is None:
                 # Importing runs the module's top level: user code, so not on the core loop either.
-                loop = asyncio.get_running_loop()
-                load = contextvars.copy_context().run
-                handler = await loop.run_in_executor(self._pool, load, self._load, fn)
+                handler = await asyncio.to_thread(self._load, fn)
                 self._handlers[fn.src_dir] = handler
         return handler
 
@@ -261,13 +252,3 @@ def _user_traceback(error: BaseException) -> str:
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines += traceback.format_exception_only(type(error), error)
     return "".join(lines)
-
-
-def _interrupt_thread(thread_id: int) -> None:
-    """Raise TimeoutError inside a runaway handler thread (it fires at its next Python bytecode)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(TimeoutError))
-
-
-def _discard_result(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()  # retrieve it, so asyncio doesn't log "exception was never retrieved"
