@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sandbox._invoker.context import LambdaContext
+from sandbox._invoker.exits import as_call_failure
 from sandbox._invoker.loops import HandlerLoops
 from sandbox._invoker.namespace import PREFIX, FunctionNamespace, NamespaceFinder
 from sandbox._invoker.pool import CallTimeout, HandlerPool
@@ -156,7 +157,10 @@ class Invoker:
 
         async def call() -> Any:
             CURRENT_SERVICES.set(ctx.get(CURRENT_SERVICES))
-            return await handler(event, context)
+            try:
+                return await handler(event, context)
+            except (SystemExit, KeyboardInterrupt) as error:
+                raise as_call_failure(error) from error
 
         deadline = asyncio.timeout(fn.timeout)
         try:

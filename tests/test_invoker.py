@@ -149,6 +149,33 @@ async def test_invoker_times_out_an_async_handler(invoker: Invoker, tmp_path: Pa
         await invoker(fn, {})
 
 
+@pytest.mark.parametrize("kind", ["def", "async def"])
+async def test_invoker_reports_a_handlers_own_timeout_error_as_a_failure(
+    invoker: Invoker, tmp_path: Path, kind: str
+) -> None:
+    code = f"{kind} handler(e, c):\n    raise TimeoutError('the upstream API took too long')\n"
+    fn = function(tmp_path, f"upstream-{kind.replace(' ', '-')}", code)
+    with pytest.raises(HandlerFailedError) as caught:
+        await invoker(fn, {})
+    assert isinstance(caught.value.error, TimeoutError)
+    assert "the upstream API took too long" in caught.value.traceback
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+async def test_invoker_fails_a_handler_that_calls_sys_exit_and_keeps_serving(
+    invoker: Invoker, tmp_path: Path, kind: str
+) -> None:
+    name = kind.replace(" ", "-")
+    fn = function(tmp_path, f"quits-{name}", f"import sys\n{kind} handler(e, c):\n    sys.exit(3)\n", timeout=3)
+    with pytest.raises(HandlerFailedError) as caught:
+        await invoker(fn, {})
+    assert "the handler raised SystemExit: 3" in str(caught.value.error)
+    assert "lambda.py" in caught.value.traceback  # the handler's own frame, where it exited
+    ok = function(tmp_path, f"ok-{name}", f"{kind} handler(e, c):\n    return 'fine'\n", timeout=3)
+    # Every handler loop and thread still serves: more calls than there are loops.
+    assert await asyncio.gather(*(invoker(ok, {}) for _ in range(4))) == ["fine"] * 4
+
+
 async def test_invoker_fails_results_lambda_could_not_serialise(invoker: Invoker, tmp_path: Path) -> None:
     fn = function(tmp_path, "dec", "from decimal import Decimal\ndef handler(e, c):\n    return Decimal('1.5')\n")
     with pytest.raises(HandlerFailedError, match="not JSON serializable"):

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sandbox._invoker.exits import as_call_failure
+
 QUICK_CALL = 0.002  # seconds: a function whose calls typically take less is batched
 STUCK_AFTER = 0.02  # seconds: a worker in one call for longer takes no more queued calls
 # A function's typical call time follows a quicker call at once, a slower one by this fraction of the
@@ -199,14 +201,8 @@ class HandlerPool:
             error = call.error
             if error is None:
                 future.set_result(call.result)
-            elif isinstance(error, Exception) and not isinstance(error, StopIteration):
-                future.set_exception(error)
             else:
-                # A Future can't carry StopIteration, and SystemExit or KeyboardInterrupt raised in the
-                # awaiting task would stop the sandbox's loop: Lambda reports those as the call failing.
-                wrapped = RuntimeError(f"the handler raised {type(error).__name__}: {error}")
-                wrapped.__cause__ = error
-                future.set_exception(wrapped.with_traceback(error.__traceback__))
+                future.set_exception(as_call_failure(error))
 
     def _expire(self, call: _Call) -> None:
         with self._lock:
