@@ -73,6 +73,12 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """One statement, atomic on its own (SQLite's autocommit): one trip to the database thread
+        where `transaction()` takes three, for a write that needs nothing read first."""
+        async with self._lock:
+            await self.conn.execute(sql, tuple(params))
+
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """Consistent reads: never in the middle of another task's open transaction."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from sandbox.db import Database
 from sandbox.dynamo.keys import encode_key
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item
@@ -138,6 +139,14 @@ async def _add_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes
         await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
 
 
+_PUT_ROW = "INSERT OR REPLACE INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _row(table: TableDef, key: tuple[bytes, bytes], item: Item, size: int) -> tuple[Any, ...]:
+    pk, sk = key
+    return (table.id, pk, sk, dumps(item), size, bucket(pk), expiry(table, item))
+
+
 async def write(
     conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item | None, new: Item, size: int
 ) -> None:
@@ -145,12 +154,16 @@ async def write(
     pk, sk = key
     if old is not None and table.indexes:
         await _drop_index_rows(conn, table, pk, sk, old)
-    await conn.execute(
-        "INSERT OR REPLACE INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (table.id, pk, sk, dumps(new), size, bucket(pk), expiry(table, new)),
-    )
+    await conn.execute(_PUT_ROW, _row(table, key, new, size))
     if table.indexes:
         await _add_index_rows(conn, table, pk, sk, new)
+
+
+async def write_blind(db: Database, table: TableDef, key: tuple[bytes, bytes], new: Item, size: int) -> None:
+    """Store `new` whatever was there, in a table without indexes: one statement, its own transaction."""
+    if table.indexes:
+        raise ValueError("a table with indexes must write in a transaction, with its index rows")
+    await db.write_one(_PUT_ROW, _row(table, key, new, size))
 
 
 async def remove(conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item) -> None:
