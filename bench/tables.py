@@ -7,7 +7,8 @@ Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (abou
    sandbox is, next to the tests that call it). The two take turns for several rounds, and the median
    of the rounds' ratios is printed (target >= 2x), so a burst of noise on a shared machine lands on
    one round, not on the figure. With two cores or more, the servers share one core and the client
-   has another.
+   has another. The floor column is a server that answers `{}` at once: the most any server could
+   reach through boto3, so the sandbox's own share of each call shows.
 2. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
    1,000-item table and on a 1,000,000-item table bulk-loaded straight into SQLite (target within 2x).
 """
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -88,6 +90,30 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
             await runner.cleanup()
             await store.stop()
+
+    asyncio.run(serve())
+
+
+def _floor_process(cores: set[int] | None, pipe: Connection) -> None:
+    """Child process: a server that answers every DynamoDB call with `{}` at once, so the rate through
+    it is the most any server could reach with this client: the cost of boto3 and HTTP alone."""
+    _pin(cores)
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        body = b"{}"
+        headers = {"x-amz-crc32": str(zlib.crc32(body))}
+        return web.Response(body=body, content_type="application/x-amz-json-1.0", headers=headers)
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/", answer)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        pipe.send(runner.addresses[0][1])
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        await runner.cleanup()
 
     asyncio.run(serve())
 
@@ -210,19 +236,22 @@ def main() -> None:
         with (
             serving(_sandbox_process, str(Path(tmp) / "endpoint.db"), server_cores) as sandbox_port,
             serving(_moto_process, server_cores) as moto_port,
+            serving(_floor_process, server_cores) as floor_port,
         ):
             _pin(client_cores)
             ratios: dict[str, list[float]] = {}
-            print(f"{'operation':<18} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7}")
+            print(f"{'operation':<18} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7} {'floor ops/s':>12}")
             for n in range(1, args.rounds + 1):
                 ours = endpoint_rates(f"http://127.0.0.1:{sandbox_port}", args.ops, f"bench{n}")
                 theirs = endpoint_rates(f"http://127.0.0.1:{moto_port}", args.ops, f"bench{n}")
+                floor = endpoint_rates(f"http://127.0.0.1:{floor_port}", args.ops, f"bench{n}")
                 for op in ours:
                     ratios.setdefault(op, []).append(ours[op] / theirs[op])
                     label = f"round {n}: {op}"
-                    print(f"{label:<18} {ours[op]:>14.0f} {theirs[op]:>11.0f} {ours[op] / theirs[op]:>6.2f}x")
+                    row = f"{ours[op]:>14.0f} {theirs[op]:>11.0f} {ours[op] / theirs[op]:>6.2f}x {floor[op]:>12.0f}"
+                    print(f"{label:<18} {row}")
             if split:
-                os.sched_setaffinity(0, server_cores | client_cores)
+                os.sched_setaffinity(0, split[0] | split[1])
         for op, values in ratios.items():
             rounds = ", ".join(f"{r:.2f}x" for r in values)
             print(f"{op}: median {statistics.median(values):.2f}x moto's ops/s (rounds {rounds})")
