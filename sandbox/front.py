@@ -6,6 +6,7 @@ API Gateway event, invoke, turn the result (or the failure) into a response, log
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -73,11 +74,11 @@ class HttpFront:
         if manifest.static is not None and (
             request.path == STATIC_PREFIX or request.path.startswith(STATIC_PREFIX + "/")
         ):
-            return Outcome(self._static(request, request.path[len(STATIC_PREFIX) :], spa=False))
+            return Outcome(await self._static(request, request.path[len(STATIC_PREFIX) :], spa=False))
         found = sandbox.router.match(request.method, request.path)
         if found is None:
             if manifest.static is not None and request.method in ("GET", "HEAD") and sandbox.serves_static_root:
-                return Outcome(self._static(request, request.path, spa=manifest.static.spa))
+                return Outcome(await self._static(request, request.path, spa=manifest.static.spa))
             return Outcome(pages.endpoint_not_found_page(request.method.lower(), request.path))
         route, match = found
         fn = route.function
@@ -107,15 +108,16 @@ class HttpFront:
         self._logger.error("%s: %s [%s]", name, error.message, request_id)
         return pages.handler_error_page(name, self._sandbox.manifest.root, type(error).__name__, error.message, "")
 
-    def _static(self, request: HttpRequest, url_path: str, *, spa: bool) -> HttpResponse:
+    async def _static(self, request: HttpRequest, url_path: str, *, spa: bool) -> HttpResponse:
         static = self._sandbox.manifest.static
         assert static is not None
         folder = self._sandbox.manifest.root / static.folder
         if static.prefix and url_path.startswith(f"/{static.prefix}/"):
             url_path = url_path[len(static.prefix) + 1 :]
-        path = resolve_static(folder, url_path or "/", spa=spa)
+        path = await asyncio.to_thread(resolve_static, folder, url_path or "/", spa=spa)
         if_none_match = next((v for k, v in request.headers if k.lower() == "if-none-match"), None)
-        return static_response(path, if_none_match=if_none_match, folder=folder)
+        # Disk reads and hashing a large file must not hold up the loop serving the other endpoints.
+        return await asyncio.to_thread(static_response, path, if_none_match=if_none_match, folder=folder)
 
     def _finish(self, response: HttpResponse, method: str) -> web.Response:
         body = response.body

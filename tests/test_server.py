@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
+from sandbox import front, static
+from sandbox.apigw import HttpResponse
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 
@@ -172,6 +176,21 @@ async def test_server_serves_static_files_and_never_outside_the_folder(client: a
         async with client.get(attempt) as r:
             assert r.status in (403, 404), attempt
             assert "do not serve" not in await r.text()
+
+
+async def test_server_reads_static_files_off_the_core_loop(
+    client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readers: list[int] = []
+
+    def recording(*args: Any, **kwargs: Any) -> HttpResponse:
+        readers.append(threading.get_ident())
+        return static.static_response(*args, **kwargs)
+
+    monkeypatch.setattr(front, "static_response", recording)
+    async with client.get("/_static/hello.txt") as r:
+        assert (r.status, await r.text()) == (200, "static hello")
+    assert readers and threading.get_ident() not in readers
 
 
 async def test_server_handles_concurrent_requests(client: aiohttp.ClientSession) -> None:
