@@ -55,7 +55,10 @@ async def test_example_app_settle_drives_every_task_to_complete(
     await arc_sandbox.settle()
     assert await statuses(arc_sandbox) == [("a", "complete"), ("b", "complete"), ("c", "complete")]
     async with arc_client.get("/tasks") as r:
-        assert {t["name"] for t in await r.json()} == {"a", "b", "c"}
+        tasks = await r.json()
+    assert {t["name"] for t in tasks} == {"a", "b", "c"}
+    # `created` is in milliseconds, as Date.now() gives: the page's script reads it as a Number, exactly.
+    assert all(isinstance(t["created"], int) and 1.5e12 < t["created"] < 2**53 for t in tasks)
 
 
 async def test_example_app_rejects_an_empty_task(arc_sandbox: Sandbox, arc_client: aiohttp.ClientSession) -> None:

@@ -8,9 +8,9 @@ from sandbox import arc
 
 
 def record(task):
-    arc.tables().tasks.put(
-        {"taskID": task["taskID"], "name": task["name"], "status": RECEIVED, "created": time.time_ns()}
-    )
+    # Milliseconds since the epoch, like JavaScript's Date.now(): the page's script reads it as a Number.
+    created = int(time.time() * 1000)
+    arc.tables().tasks.put({"taskID": task["taskID"], "name": task["name"], "status": RECEIVED, "created": created})
     next_status = NEXT[RECEIVED]
     arc.queues.publish(
         "task-progress", {"taskID": task["taskID"], "status": next_status}, delay_seconds=delay_before(next_status)
