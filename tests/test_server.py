@@ -55,6 +55,17 @@ HANDLERS = {
         "    return {'statusCode': 200, 'headers': {'content-type': 'application/octet-stream'},\n"
         "            'isBase64Encoded': True, 'body': base64.b64encode(bytes(range(256))).decode()}\n"
     ),
+    # Quick unless asked to call the app's own /echo route back, with a blocking client.
+    "get-blocking": (
+        "import json, urllib.request\n"
+        "def handler(event, context):\n"
+        "    n = (event.get('queryStringParameters') or {}).get('call')\n"
+        "    if n is None:\n"
+        "        return {'statusCode': 200, 'body': 'quick'}\n"
+        "    url = f\"http://{event['headers']['host']}/echo/{n}\"\n"
+        "    with urllib.request.urlopen(url, timeout=10) as r:\n"
+        "        return {'statusCode': 200, 'body': json.loads(r.read())['pathParameters']['id']}\n"
+    ),
 }
 
 
@@ -191,6 +202,22 @@ async def test_server_reads_static_files_off_the_core_loop(
     async with client.get("/_static/hello.txt") as r:
         assert (r.status, await r.text()) == (200, "static hello")
     assert readers and threading.get_ident() not in readers
+
+
+async def test_server_lets_sync_handlers_call_the_app_back_with_a_blocking_client(
+    client: aiohttp.ClientSession,
+) -> None:
+    for _ in range(5):  # the handler pool now knows get /blocking as quick, and would batch its calls
+        async with client.get("/blocking") as r:
+            assert await r.text() == "quick"
+
+    async def call_back(n: int) -> str:
+        async with client.get(f"/blocking?call={n}") as r:
+            assert r.status == 200
+            return await r.text()
+
+    # Each call waits on a request that needs a handler thread of its own: none may wait behind another.
+    assert await asyncio.gather(*(call_back(n) for n in range(8))) == [str(n) for n in range(8)]
 
 
 async def test_server_handles_concurrent_requests(client: aiohttp.ClientSession) -> None:
