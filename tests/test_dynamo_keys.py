@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import decimal
 from decimal import Decimal
 
 from hypothesis import given
@@ -14,8 +15,13 @@ from sandbox.dynamo.types import compare, normalize_number
 # DynamoDB's range: up to 38 significant digits, magnitudes from 1e-130 to 9.99...e125
 digits = st.integers(min_value=1, max_value=10**38 - 1)
 magnitudes = st.integers(min_value=-129, max_value=126)  # value = 0.d1d2... x 10^magnitude
+# A context wide enough for 38 digits: the default one (28) would round some of them up, out of range.
+WIDE = decimal.Context(prec=50)
 numbers = st.just(Decimal(0)) | st.builds(
-    lambda d, m, s: Decimal(d).scaleb(m - len(str(d))) * s, digits, magnitudes, st.sampled_from([1, -1])
+    lambda d, m, s: WIDE.multiply(Decimal(d).scaleb(m - len(str(d)), WIDE), s),
+    digits,
+    magnitudes,
+    st.sampled_from([1, -1]),
 )
 
 

@@ -27,6 +27,12 @@ from sandbox.errors import SerializationError, ValidationError
         pytest.param("-0.0010", "-0.001", id="negative-fraction"),
         pytest.param("-0", "0", id="negative-zero"),
         pytest.param("1" * 38, "1" * 38, id="38-digits"),
+        pytest.param("-12", "-12", id="negative-integer"),
+        pytest.param("0", "0", id="zero"),
+        pytest.param("007", "7", id="leading-zeros"),
+        pytest.param("+5", "5", id="plus-sign"),
+        pytest.param(" 42 ", "42", id="spaces"),
+        pytest.param("1" + "0" * 38, "1" + "0" * 38, id="39-digit-integer-with-one-significant"),
     ],
 )
 def test_types_normalize_number(text: str, expected: str) -> None:

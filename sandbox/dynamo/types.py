@@ -9,6 +9,7 @@ import base64
 import binascii
 import decimal
 import math
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -22,12 +23,16 @@ TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _SET_NAMES = {"SS": "string set", "NS": "number set", "BS": "binary set"}
 _CONTEXT = decimal.Context(prec=38, Emax=125, Emin=-130, traps=[decimal.Inexact, decimal.InvalidOperation])
 MAX_DIGITS = 38
+_WIDE = decimal.Context(prec=200)  # wide enough that normalising never rounds: the digit limit is checked after
+_CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,37}")
 
 
 def normalize_number(text: str) -> str:
     """DynamoDB's canonical text for a number: no exponent, no trailing zeros, 38 digits at most."""
     if not isinstance(text, str):
         raise SerializationError(f"NUMBER_VALUE cannot be converted to String: {text!r}")
+    if _CANONICAL_INTEGER.fullmatch(text):
+        return text  # most numbers are plain integers, already canonical: skip Decimal
     try:
         value = Decimal(text.strip())
     except decimal.InvalidOperation:
@@ -36,7 +41,7 @@ def normalize_number(text: str) -> str:
         raise ValidationError("A value provided cannot be converted into a number")
     if value.is_zero():
         return "0"
-    value = value.normalize(decimal.Context(prec=200))
+    value = value.normalize(_WIDE)
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     if len(digits) > MAX_DIGITS:
