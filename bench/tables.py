@@ -4,9 +4,9 @@ Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (abou
 
 1. PutItem, GetItem and Query ops/s through one boto3 client, sequentially, against this sandbox's
    endpoint and moto's `ThreadedMotoServer` in the same run, each server in its own process (as a
-   sandbox is, next to the tests that call it). The two take turns for several rounds, and the median
-   of the rounds' ratios is printed (target >= 2x), so a burst of noise on a shared machine lands on
-   one round, not on the figure. With two cores or more, the servers share one core and the client
+   sandbox is, next to the tests that call it). The servers take turns every 50 operations, so a
+   burst of noise on a shared machine falls on all of them, and the median of three rounds' ratios is
+   printed (target >= 2x). With two cores or more, the servers share one core and the client
    has another. The floor column is a server that answers `{}` at once: the most any server could
    reach through boto3, so the sandbox's own share of each call shows.
 2. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
@@ -142,19 +142,10 @@ def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
         process.join(timeout=10)
 
 
-def _rate(fn: Callable[[int], Any], ops: int) -> float:
-    for i in range(min(50, ops)):  # warm up connections and caches
-        fn(i)
-    start = time.perf_counter()
-    for i in range(ops):
-        fn(i)
-    return ops / (time.perf_counter() - start)
+BLOCK = 50  # operations in a row against one server before the next server's turn
 
 
-def endpoint_rates(url: str, ops: int, table: str) -> dict[str, float]:
-    client: Any = boto3.client("dynamodb", endpoint_url=url, **KEYS)
-    client.create_table(TableName=table, **TABLE)
-
+def _operations(client: Any, table: str) -> dict[str, Callable[[int], Any]]:
     def put(i: int) -> Any:
         item = {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}, "n": {"N": str(i * 3)}}
         return client.put_item(TableName=table, Item=item)
@@ -171,7 +162,32 @@ def endpoint_rates(url: str, ops: int, table: str) -> dict[str, float]:
             Limit=10,
         )
 
-    return {"PutItem": _rate(put, ops), "GetItem": _rate(get, ops), "Query": _rate(query, ops)}
+    return {"PutItem": put, "GetItem": get, "Query": query}
+
+
+def interleaved_rates(urls: dict[str, str], ops: int, table: str) -> dict[str, dict[str, float]]:
+    """ops/s of each operation on each server. The servers take turns every BLOCK operations, so a
+    burst of noise from the shared machine falls on all of them rather than on one."""
+    servers = {}
+    for name, url in urls.items():
+        client: Any = boto3.client("dynamodb", endpoint_url=url, **KEYS)
+        client.create_table(TableName=table, **TABLE)
+        servers[name] = _operations(client, table)
+    rates: dict[str, dict[str, float]] = {name: {} for name in servers}
+    for op in ("PutItem", "GetItem", "Query"):
+        elapsed = dict.fromkeys(servers, 0.0)
+        for operations in servers.values():
+            for i in range(min(BLOCK, ops)):  # warm up connections and caches
+                operations[op](i)
+        for first in range(0, ops, BLOCK):
+            for name, operations in servers.items():
+                started = time.perf_counter()
+                for i in range(first, min(first + BLOCK, ops)):
+                    operations[op](i)
+                elapsed[name] += time.perf_counter() - started
+        for name in servers:
+            rates[name][op] = ops / elapsed[name]
+    return rates
 
 
 async def bulk_load(store: TableStore, name: str, count: int) -> None:
@@ -242,9 +258,9 @@ def main() -> None:
             ratios: dict[str, list[float]] = {}
             print(f"{'operation':<18} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7} {'floor ops/s':>12}")
             for n in range(1, args.rounds + 1):
-                ours = endpoint_rates(f"http://127.0.0.1:{sandbox_port}", args.ops, f"bench{n}")
-                theirs = endpoint_rates(f"http://127.0.0.1:{moto_port}", args.ops, f"bench{n}")
-                floor = endpoint_rates(f"http://127.0.0.1:{floor_port}", args.ops, f"bench{n}")
+                ports = {"sandbox": sandbox_port, "moto": moto_port, "floor": floor_port}
+                rates = interleaved_rates({k: f"http://127.0.0.1:{p}" for k, p in ports.items()}, args.ops, f"bench{n}")
+                ours, theirs, floor = rates["sandbox"], rates["moto"], rates["floor"]
                 for op in ours:
                     ratios.setdefault(op, []).append(ours[op] / theirs[op])
                     label = f"round {n}: {op}"
