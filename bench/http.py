@@ -1,9 +1,9 @@
 """Benchmark: a routed `get /ping` through the sandbox against a bare aiohttp handler, in one run.
 
 Target (DESIGN.md): the sandbox serves >= 60% of the bare handler's requests/s. The load comes from a
-separate process (bench/load.py) on loopback, for a bounded time, against each server in turn. The two
-servers take turns for several rounds and the verdict uses the median of the rounds' ratios, so a burst
-of noise from a shared machine lands on one round, not on the figure. Where the machine has two cores or
+separate process (bench/load.py) on loopback, for a bounded time. The two servers run side by side
+and take the load in turns of half a second, so a burst of noise from a shared machine falls on both;
+the verdict uses the median of three rounds' ratios. Where the machine has two cores or
 more, the servers run on one and the load generator on another, so neither competes with the other.
 
     python bench/http.py [--seconds 4] [--rounds 3] [--concurrency 32]
@@ -45,23 +45,25 @@ def split_cores() -> set[int] | None:
     return set(cores[1:])
 
 
-async def load(url: str, seconds: float, concurrency: int, cores: set[int] | None) -> dict[str, float]:
+async def load(urls: list[str], seconds: float, concurrency: int, cores: set[int] | None) -> list[dict[str, float]]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bench" / "load.py"),
-        url,
         str(seconds),
         str(concurrency),
+        *urls,
         stdout=asyncio.subprocess.PIPE,
         preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
     )
     out, _ = await proc.communicate()
     if proc.returncode:
         raise SystemExit(f"load generator failed ({proc.returncode})")
-    return dict(json.loads(out))
+    return list(json.loads(out))
 
 
-async def bare(seconds: float, concurrency: int, cores: set[int] | None) -> dict[str, float]:
+async def both(app_dir: Path, seconds: float, concurrency: int, cores: set[int] | None) -> list[dict[str, float]]:
+    """Load on a bare aiohttp handler and on the sandbox, running side by side and taking turns."""
+
     async def ping(request: web.Request) -> web.Response:
         return web.Response(text="pong")
 
@@ -69,18 +71,13 @@ async def bare(seconds: float, concurrency: int, cores: set[int] | None) -> dict
     app.router.add_get("/ping", ping)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        return await load(f"http://127.0.0.1:{runner.addresses[0][1]}/ping", seconds, concurrency, cores)
+        async with Sandbox(SandboxConfig.ephemeral(app_dir)) as sandbox:
+            urls = [f"http://127.0.0.1:{runner.addresses[0][1]}/ping", f"http://127.0.0.1:{sandbox.ports['http']}/ping"]
+            return await load(urls, seconds, concurrency, cores)
     finally:
         await runner.cleanup()
-
-
-async def sandboxed(app_dir: Path, seconds: float, concurrency: int, cores: set[int] | None) -> dict[str, float]:
-    config = SandboxConfig.ephemeral(app_dir)
-    async with Sandbox(config) as sandbox:
-        return await load(f"http://127.0.0.1:{sandbox.ports['http']}/ping", seconds, concurrency, cores)
 
 
 def make_app(root: Path) -> Path:
@@ -92,7 +89,7 @@ def make_app(root: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each run")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds of load on each server, each round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
@@ -103,8 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app_dir = make_app(Path(tmp))
         for n in range(1, args.rounds + 1):
-            base = asyncio.run(bare(args.seconds, args.concurrency, cores))
-            ours = asyncio.run(sandboxed(app_dir, args.seconds, args.concurrency, cores))
+            base, ours = asyncio.run(both(app_dir, args.seconds, args.concurrency, cores))
             for name, r in ((f"round {n}: bare aiohttp", base), (f"round {n}: arc-sandbox get /ping", ours)):
                 print(f"{name:<30}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}")
             ratios.append(ours["rps"] / base["rps"])
