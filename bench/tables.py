@@ -73,6 +73,16 @@ def split_cores() -> tuple[set[int], set[int]] | None:
     return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
 
 
+async def _serve_until_stopped(app: web.Application, pipe: Connection) -> None:
+    """Serve `app` on a free loopback port, send the port up `pipe`, and stop when the parent says so."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    pipe.send(runner.addresses[0][1])
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    await runner.cleanup()
+
+
 def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> None:
     """Child process: the sandbox's DynamoDB endpoint until the parent says stop (own GIL, like a real sandbox)."""
     _pin(cores)
@@ -83,12 +93,7 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
             await store.start()
             app = web.Application()
             app.add_routes(dynamo_routes(store))
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            pipe.send(runner.addresses[0][1])
-            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-            await runner.cleanup()
+            await _serve_until_stopped(app, pipe)
             await store.stop()
 
     asyncio.run(serve())
@@ -105,17 +110,9 @@ def _floor_process(cores: set[int] | None, pipe: Connection) -> None:
         headers = {"x-amz-crc32": str(zlib.crc32(body))}
         return web.Response(body=body, content_type="application/x-amz-json-1.0", headers=headers)
 
-    async def serve() -> None:
-        app = web.Application()
-        app.router.add_post("/", answer)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        pipe.send(runner.addresses[0][1])
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        await runner.cleanup()
-
-    asyncio.run(serve())
+    app = web.Application()
+    app.router.add_post("/", answer)
+    asyncio.run(_serve_until_stopped(app, pipe))
 
 
 def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
