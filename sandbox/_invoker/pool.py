@@ -252,8 +252,9 @@ class HandlerPool:
                 worker.current = None
                 if self._stopping:
                     return None
-                worker.parked = True
-                self._idle.append(worker)
+                if not worker.parked:  # parked already if a stale interrupt cut the wait below short
+                    worker.parked = True
+                    self._idle.append(worker)
             worker.wake.acquire()
 
     def _execute(self, worker: _Worker, call: _Call) -> None:
