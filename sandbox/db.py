@@ -62,7 +62,8 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Everything written inside commits together or not at all. Every write goes through here."""
+        """Everything written inside commits together or not at all. Every write goes through here,
+        or through `write_one` when it is a single statement."""
         async with self._lock:
             conn = self.conn
             await conn.execute("BEGIN IMMEDIATE")

@@ -29,7 +29,7 @@ class TableStore:
     """Every DynamoDB table of one sandbox.
 
     Args:
-        db: the sandbox's database (opened by its owner); every write goes through `db.transaction()`.
+        db: the sandbox's database (opened by its owner); every write goes through `db.transaction()` (or `db.write_one()`).
         clock: the source of `now` for TTL and idempotency tokens.
         app_name: the manifest's app name, for physical table names (`<app>-staging-<table>`).
         tables: the manifest's `@tables`, created at `start()` in both the staging and production names.
