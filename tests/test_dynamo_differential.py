@@ -264,6 +264,25 @@ def test_differential_item_crud_and_return_values(clients: tuple[Any, Any]) -> N
                     "ReturnValues": "UPDATED_NEW",
                 },
             ),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET m = :m",
+                    "ExpressionAttributeValues": {":m": {"M": {"a": {"M": {"b": S("x"), "c": N(1)}}}}},
+                },
+            ),
+            (
+                "update_item",
+                {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET m.a.b = :w",
+                    "ExpressionAttributeValues": {":w": S("w")},
+                    "ReturnValues": "UPDATED_NEW",
+                },
+            ),
             ("get_item", {"TableName": t, "Key": key, "ProjectionExpression": "v, l[0]"}),
             ("delete_item", {"TableName": t, "Key": key, "ReturnValues": "ALL_OLD"}),
             ("get_item", {"TableName": t, "Key": key}),

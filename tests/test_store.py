@@ -208,6 +208,47 @@ async def test_store_return_values(store: TableStore) -> None:
     assert await get(store, "a", 1) is None
 
 
+NESTED = {
+    "m": {"M": {"a": {"M": {"b": S("old-b"), "c": N(1)}}, "keep": S("mk")}},
+    "l": {"L": [{"M": {"a": S("old0"), "b": S("b0")}}, {"M": {"a": S("old1"), "b": S("b1")}}]},
+    "y": S("yy"),
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "returns", "expected"),
+    [
+        pytest.param("SET m.a.b = :v", "UPDATED_NEW", {"m": {"M": {"a": {"M": {"b": S("new")}}}}}, id="nested-new"),
+        pytest.param("SET m.a.b = :v", "UPDATED_OLD", {"m": {"M": {"a": {"M": {"b": S("old-b")}}}}}, id="nested-old"),
+        pytest.param("SET l[1].a = :v", "UPDATED_NEW", {"l": {"L": [{"M": {"a": S("new")}}]}}, id="list-element"),
+        pytest.param("REMOVE y", "UPDATED_OLD", {"y": S("yy")}, id="removed-old"),
+        pytest.param("REMOVE y", "UPDATED_NEW", None, id="removed-new-has-nothing"),
+        pytest.param("SET l[5] = :v", "UPDATED_NEW", None, id="appended-past-the-end-lands-elsewhere"),
+        pytest.param(
+            "SET m.a.b = :v, y = :v",
+            "UPDATED_NEW",
+            {"m": {"M": {"a": {"M": {"b": S("new")}}}}, "y": S("new")},
+            id="two-paths",
+        ),
+    ],
+)
+async def test_store_updated_return_values_give_only_the_updated_paths(
+    store: TableStore, expression: str, returns: str, expected: dict[str, Any] | None
+) -> None:
+    # DynamoDB returns what is at each updated path inside its parents, not the whole top-level attribute.
+    await put(store, pk=S("a"), n=N(1), **NESTED)
+    request: dict[str, Any] = {
+        "TableName": T,
+        "Key": {"pk": S("a"), "n": N(1)},
+        "UpdateExpression": expression,
+        "ReturnValues": returns,
+    }
+    if ":v" in expression:
+        request["ExpressionAttributeValues"] = {":v": S("new")}
+    out = await store.call("UpdateItem", request)
+    assert out.get("Attributes") == expected
+
+
 async def test_store_update_creates_item_and_rejects_key_update(store: TableStore) -> None:
     key = {"pk": S("u"), "n": N(1)}
     await store.call(

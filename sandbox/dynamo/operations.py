@@ -12,7 +12,17 @@ from typing import Any
 
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
-from sandbox.dynamo.expressions import Condition, Names, Projection, apply_update, evaluate, project, updated_paths
+from sandbox.dynamo.expressions import (
+    Condition,
+    Names,
+    Projection,
+    apply_update,
+    evaluate,
+    project,
+    project_paths,
+    updated_paths,
+)
+from sandbox.dynamo.expressions.nodes import PathPart
 from sandbox.dynamo.request import (
     check_item_keys,
     check_key,
@@ -144,15 +154,17 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _returned(returns: str, old: Item | None, new: Item, touched: list[str]) -> Item | None:
+def _returned(returns: str, old: Item | None, new: Item, touched: list[tuple[PathPart, ...]]) -> Item | None:
+    """UPDATED_* give what is at each updated path, not the whole top-level attribute: after
+    `SET a.b = :v`, `{"a": {"M": {"b": ...}}}`; a path the update removed has nothing new to give."""
     if returns == "ALL_OLD":
         return old
     if returns == "ALL_NEW":
         return new
     if returns == "UPDATED_OLD":
-        return {k: old[k] for k in touched if old and k in old} or None
+        return project_paths(touched, old) if old else None
     if returns == "UPDATED_NEW":
-        return {k: new[k] for k in touched if k in new} or None
+        return project_paths(touched, new)
     return None
 
 

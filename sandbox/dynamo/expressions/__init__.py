@@ -11,7 +11,7 @@ from sandbox.dynamo.expressions.keyplan import KeyPlan, key_condition_plan
 from sandbox.dynamo.expressions.names import Names
 from sandbox.dynamo.expressions.nodes import Condition, Projection, Update
 from sandbox.dynamo.expressions.parser import parse_condition, parse_projection, parse_update
-from sandbox.dynamo.expressions.projection import project
+from sandbox.dynamo.expressions.projection import project, project_paths
 from sandbox.dynamo.expressions.update import apply_update, updated_paths
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "evaluate",
     "key_condition_plan",
     "project",
+    "project_paths",
     "updated_paths",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sandbox.dynamo.expressions import documents
@@ -14,9 +15,13 @@ LABEL = "ProjectionExpression"
 
 def project(proj: Projection, item: Item, names: Names) -> Item:
     names.use(proj.placeholders, LABEL)
+    return project_paths([documents.resolve(path, names) for path in proj.paths], item)
+
+
+def project_paths(paths: Iterable[tuple[PathPart, ...]], item: Item) -> Item:
+    """What `item` holds at `paths`, each inside the maps and lists that lead to it; missing paths are left out."""
     out: dict[Any, Any] = {}
-    for path in proj.paths:
-        parts = documents.resolve(path, names)
+    for parts in paths:
         value = documents.get(item, parts)
         if value is not None:
             _place(out, parts, value)

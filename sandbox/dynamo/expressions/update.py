@@ -26,12 +26,12 @@ def _paths(update: Update) -> list[Path]:
     ]
 
 
-def updated_paths(update: Update, names: Names) -> list[str]:
-    """The top-level attributes an update touches (for ReturnValues UPDATED_OLD/UPDATED_NEW)."""
+def updated_paths(update: Update, names: Names) -> list[tuple[PathPart, ...]]:
+    """The document paths an update touches, once each (for ReturnValues UPDATED_OLD/UPDATED_NEW)."""
     names.use(update.placeholders, LABEL)
-    seen: dict[str, None] = {}
+    seen: dict[tuple[PathPart, ...], None] = {}
     for path in _paths(update):
-        seen[str(documents.resolve(path, names)[0])] = None
+        seen[documents.resolve(path, names)] = None
     return list(seen)
 
 
