@@ -146,7 +146,9 @@ class Invoker:
     ) -> Any:
         assert self._pool is not None
         try:
-            return await self._pool.run(functools.partial(ctx.run, handler, event, context), fn.timeout, key=fn.name)
+            return await self._pool.run(
+                functools.partial(ctx.run, handler, event, context), fn.timeout, key=str(fn.src_dir)
+            )
         except CallTimeout:
             raise HandlerTimeoutError(fn.name, fn.timeout) from None
 
