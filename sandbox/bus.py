@@ -85,6 +85,9 @@ class EventBus:
             self._seq = max(self._seq, message.seq)
             state = self._queues.get(message.queue) or self._orphan_queue(message.queue)
             state.add(message, now)
+        for job in await self._storage.retries():  # events that were waiting for a retry when the last run ended
+            self._seq = max(self._seq, job.seq)
+            heapq.heappush(self._retries, job)
         for letter in await self._storage.dead_letters():
             payload = json.loads(letter.pop("payload"))
             self._dead[letter["id"]] = DeadLetter(payload=payload, **letter)
@@ -310,17 +313,22 @@ class EventBus:
         )  # fmt: skip
         result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))
         self._results.append(result)
+        stored = job.attempt > 1  # a retry: its job is in the database until it succeeds or dead-letters
         if result.ok:
             self._log(result, "ok")
+            if stored:
+                await self._storage.forget_retry(job.message_id)
         elif job.attempt <= len(self.retry_delays):
             self._log(result, f"failed, retrying in {self.retry_delays[job.attempt - 1]:g}s")
             job.due = self.clock.now() + self.retry_delays[job.attempt - 1]
             job.attempt += 1
+            await self._storage.save_retry(job)
             heapq.heappush(self._retries, job)
             self._wake.set()
         else:
             self._log(result, "failed, dead-lettered")
-            await self._dead_letter("events", job.name, job.payload, job.attempt, result)
+            retry_id = job.message_id if stored else ""
+            await self._dead_letter("events", job.name, job.payload, job.attempt, result, retry_id=retry_id)
 
     async def _deliver_batch(self, state: QueueState, batch: list[QueuedMessage]) -> None:
         try:
@@ -366,13 +374,22 @@ class EventBus:
         self._log(result, "ok" if result.ok else "failed")
 
     async def _dead_letter(
-        self, pragma: Pragma, name: str, payload: Json, attempts: int, result: DeliveryResult, message_id: str = ""
+        self,
+        pragma: Pragma,
+        name: str,
+        payload: Json,
+        attempts: int,
+        result: DeliveryResult,
+        message_id: str = "",
+        *,
+        retry_id: str = "",
     ) -> None:
         letter = DeadLetter(
             str(uuid.uuid4()), pragma, name, payload, attempts, result.error, result.traceback, self.clock.now()
         )
         stored = {**letter.__dict__, "payload": json.dumps(payload)}
-        await self._storage.dead_letter(stored, remove_messages=[message_id] if message_id else [])
+        removed = [message_id] if message_id else []
+        await self._storage.dead_letter(stored, remove_messages=removed, remove_retry=retry_id)
         self._dead[letter.id] = letter
 
     # --- by hand, and for looking ----------------------------------------------------------

@@ -315,6 +315,75 @@ async def test_bus_messages_survive_a_crash_and_are_redelivered(
         await db.close()
 
 
+async def test_bus_event_retries_survive_a_restart_and_are_forgotten_once_delivered(
+    app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
+) -> None:
+    fn = app.function("events", "flaky", EVENT_FAILS)
+    m = manifest(app.root, events=(EventSpec("flaky", fn),))
+    db_path = tmp_path / "bus.db"
+
+    async def run(check: Callable[[EventBus], Any]) -> None:
+        db = Database(db_path)
+        await db.open()
+        bus = EventBus(m, invoker, db=db, clock=clock, retry_delays=(10.0, 20.0))
+        await bus.start()
+        try:
+            await check(bus)
+        finally:
+            await bus.stop()
+            await db.close()
+
+    async def fail_once(bus: EventBus) -> None:
+        await bus.publish("flaky", {"id": 1}, subject="s", attributes={"k": "v"})
+        assert [(r.ok, r.attempt) for r in await bus.drain()] == [(False, 1)]
+
+    async def retry_after_the_fix(bus: EventBus) -> None:
+        assert [(p["name"], p["attempt"]) for p in bus.pending()] == [("flaky", 2)]
+        clock.advance(10)
+        assert [(r.ok, r.attempt) for r in await bus.drain()] == [(True, 2)]
+
+    async def nothing_left(bus: EventBus) -> None:
+        assert bus.pending() == [] and bus.dead_letters() == []
+
+    await run(fail_once)  # the process stops during the backoff
+    fixed = RECORDER + (
+        "def handler(event, context):\n"
+        "    sns = event['Records'][0]['Sns']\n"
+        "    note('event', [json.loads(sns['Message']), sns['Subject'], sns['MessageAttributes']])\n"
+    )
+    (fn.src_dir / "lambda.py").write_text(fixed.replace("{log!r}", repr(str(app.log))))
+    invoker.invalidate()  # the developer fixed the subscriber before starting again
+    await run(retry_after_the_fix)
+    ((message, subject, attributes),) = app.notes("event")
+    assert (message, subject) == ({"id": 1}, "s")
+    assert attributes["k"]["Value"] == "v"
+    await run(nothing_left)
+
+
+async def test_bus_event_retry_that_dead_letters_leaves_only_the_dead_letter(
+    app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
+) -> None:
+    fn = app.function("events", "flaky", EVENT_FAILS)
+    m = manifest(app.root, events=(EventSpec("flaky", fn),))
+    db = Database(tmp_path / "bus.db")
+    await db.open()
+    try:
+        bus = EventBus(m, invoker, db=db, clock=clock, retry_delays=(10.0,))
+        await bus.start()
+        await bus.publish("flaky", {"id": 2})
+        await bus.drain()
+        clock.advance(10)
+        await bus.drain()
+        await bus.stop()
+        restarted = EventBus(m, invoker, db=db, clock=clock, retry_delays=(10.0,))
+        await restarted.start()
+        assert restarted.pending() == []
+        assert [(d.payload, d.attempts) for d in restarted.dead_letters()] == [({"id": 2}, 2)]
+        await restarted.stop()
+    finally:
+        await db.close()
+
+
 async def test_bus_in_flight_messages_become_visible_on_restart(
     app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -1,4 +1,5 @@
-"""Queued messages and dead letters in the sandbox's SQLite file, so a crash or restart loses none."""
+"""Queued messages, events waiting to be retried and dead letters in the sandbox's SQLite file, so a
+crash or restart loses none of them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandbox._bus.queues import QueuedMessage
+from sandbox._bus.results import EventJob
 from sandbox.db import Database
 
 SCHEMA = (
@@ -18,6 +20,9 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bus_dead_letters (
         id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
         attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS bus_event_retries (
+        message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
+        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)""",
 )
 _INSERT = "INSERT OR REPLACE INTO bus_messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -64,10 +69,51 @@ class BusStorage:
         async with self.db.transaction() as conn:
             await conn.executemany("DELETE FROM bus_messages WHERE id = ?", [(i,) for i in message_ids])
 
-    async def dead_letter(self, letter: dict[str, Any], *, remove_messages: Iterable[str] = ()) -> None:
-        """Store a dead letter (and drop the queue messages it replaces) in one transaction."""
+    async def save_retry(self, job: EventJob) -> None:
+        """An event whose delivery failed, waiting for its next attempt."""
+        attributes = None if job.attributes is None else json.dumps(dict(job.attributes))
+        row = (
+            job.message_id,
+            job.seq,
+            job.name,
+            json.dumps(job.payload),
+            job.subject,
+            attributes,
+            job.attempt,
+            job.due,
+        )
+        await self.db.write_one("INSERT OR REPLACE INTO bus_event_retries VALUES (?,?,?,?,?,?,?,?)", row)
+
+    async def forget_retry(self, message_id: str) -> None:
+        await self.db.write_one("DELETE FROM bus_event_retries WHERE message_id = ?", (message_id,))
+
+    async def retries(self) -> list[EventJob]:
+        rows = await self.db.fetchall(
+            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt FROM bus_event_retries "
+            "ORDER BY due, seq"
+        )
+        return [
+            EventJob(
+                due=r[0],
+                seq=r[1],
+                name=r[2],
+                payload=json.loads(r[3]),
+                message_id=r[4],
+                subject=r[5],
+                attributes=None if r[6] is None else json.loads(r[6]),
+                attempt=r[7],
+            )
+            for r in rows
+        ]
+
+    async def dead_letter(
+        self, letter: dict[str, Any], *, remove_messages: Iterable[str] = (), remove_retry: str = ""
+    ) -> None:
+        """Store a dead letter, and drop the queue messages or event retry it replaces, in one transaction."""
         async with self.db.transaction() as conn:
             await conn.executemany("DELETE FROM bus_messages WHERE id = ?", [(i,) for i in remove_messages])
+            if remove_retry:
+                await conn.execute("DELETE FROM bus_event_retries WHERE message_id = ?", (remove_retry,))
             await conn.execute(
                 "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?,?,?)",
                 (
