@@ -65,6 +65,7 @@ class EventBus:
         self._queues: dict[str, QueueState] = {}
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
         self._retries: list[EventJob] = []
+        self._event_jobs: dict[asyncio.Task[None], EventJob] = {}  # deliveries running now
         self._seq = 0
         self._running: set[asyncio.Task[None]] = set()
         self._results: list[DeliveryResult] = []
@@ -106,9 +107,18 @@ class EventBus:
             self._pump = None
         if self._running:
             _, late = await asyncio.wait(set(self._running), timeout=grace)
+            interrupted = [self._event_jobs[task] for task in late if task in self._event_jobs]
             for task in late:
                 task.cancel()  # its queue messages stay stored and become visible on the next start
             await asyncio.gather(*late, return_exceptions=True)
+            for job in interrupted:  # and its event is stored, to run that attempt again on the next start
+                job.due = self.clock.now()
+                await self._storage.save_retry(job)
+                self._logger.warning(
+                    "@events %s attempt %d was still running at stop; it runs again on the next start",
+                    job.name,
+                    job.attempt,
+                )
 
     def update_manifest(self, manifest: Manifest) -> None:
         """Hot reload: new topics, queues and schedules appear; removed queues keep their messages."""
@@ -198,10 +208,11 @@ class EventBus:
 
     # --- scheduling --------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._running.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -276,7 +287,9 @@ class EventBus:
     # --- delivering --------------------------------------------------------------------------
 
     def _start_event(self, job: EventJob) -> None:
-        self._spawn(self._deliver_event(job))
+        task = self._spawn(self._deliver_event(job))
+        self._event_jobs[task] = job
+        task.add_done_callback(self._event_jobs.pop)
 
     async def _call(
         self, pragma: Pragma, name: str, fn: Any, event: Json, attempt: int, ids: tuple[str, ...]

@@ -360,6 +360,31 @@ async def test_bus_event_retries_survive_a_restart_and_are_forgotten_once_delive
     await run(nothing_left)
 
 
+async def test_bus_event_still_running_at_stop_runs_again_on_the_next_start(
+    app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
+) -> None:
+    slow = "import asyncio\nasync def handler(event, context):\n    await asyncio.sleep(600)\n"
+    fn = app.function("events", "slow", slow, timeout=900)
+    m = manifest(app.root, events=(EventSpec("slow", fn),))
+    db = Database(tmp_path / "bus.db")
+    await db.open()
+    try:
+        bus = EventBus(m, invoker, db=db, clock=clock)
+        await bus.start()
+        await bus.publish("slow", {"id": 3})
+        await bus.stop(grace=0)  # Ctrl-C while the subscriber is still at work
+        (fn.src_dir / "lambda.py").write_text(EVENT_OK.replace("{log!r}", repr(str(app.log))))
+        invoker.invalidate()
+        restarted = EventBus(m, invoker, db=db, clock=clock)
+        await restarted.start()
+        assert [(p["name"], p["attempt"]) for p in restarted.pending()] == [("slow", 1)]
+        assert [(r.ok, r.attempt) for r in await restarted.drain()] == [(True, 1)]
+        assert app.notes("event") == [{"id": 3}]
+        await restarted.stop()
+    finally:
+        await db.close()
+
+
 async def test_bus_event_retry_that_dead_letters_leaves_only_the_dead_letter(
     app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
 ) -> None:
