@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.dynamo import batch, operations, query, seed, storage, tables, transactions, ttl
+from sandbox.dynamo import batch, legacy, operations, query, seed, storage, tables, transactions, ttl
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import table_from_spec
 from sandbox.errors import UnknownOperationError, ValidationError
@@ -150,7 +150,7 @@ class TableStore:
             raise UnknownOperationError(f"Unknown operation: {operation}")
         if not isinstance(request, Mapping):
             raise ValidationError("The request body must be a JSON object")
-        return await handler(request)
+        return await handler(legacy.translate(operation, request))
 
     async def put_item(self, request: Request) -> Response:
         return await operations.put_item(self.ctx, request)

@@ -23,8 +23,10 @@ Intentional differences (normalised away, and why):
   moto accepts some of them; the scenarios avoid reserved words.
 - Numbers: DynamoDB returns them in canonical form ("1.50" comes back "1.5"), as this store does; moto echoes
   the text it was sent. The scenarios send canonical numbers.
-- Legacy parameters (Expected, AttributeUpdates, KeyConditions, ...) are rejected by this store with a
-  ValidationException; no scenario uses them.
+- Legacy parameters: the scenario covers Expected and AttributeUpdates, where moto follows DynamoDB. moto
+  ignores AttributesToGet on GetItem, ignores Expected on DeleteItem, gets ConditionalOperator OR wrong and
+  repeats items for KeyConditions with a QueryFilter; those are covered in tests/test_store.py, against
+  the same requests written as expressions.
 """
 
 from __future__ import annotations
@@ -627,3 +629,59 @@ def test_differential_expression_language(clients: tuple[Any, Any]) -> None:
             ("get_item", {"TableName": t, "Key": key}),
         ],
     )
+
+
+def test_differential_legacy_parameters(clients: tuple[Any, Any]) -> None:
+    t = "legacy"
+    key = {"pk": S("p"), "sk": N(1)}
+    steps: list[Step] = [_table(t)]
+    steps += [
+        ("put_item", {"TableName": t, "Item": {"pk": S("p"), "sk": N(n), "v": N(n * 10), "tag": S(f"t{n % 2}")}})
+        for n in range(1, 7)
+    ]
+    steps += [
+        ("get_item", {"TableName": t, "Key": key}),
+        ("put_item", {"TableName": t, "Item": {**key, "v": N(1)}, "Expected": {"v": {"Value": N(10)}}}),
+        ("put_item", {"TableName": t, "Item": {**key, "v": N(2)}, "Expected": {"v": {"Value": N(10)}}}),
+        ("put_item", {"TableName": t, "Item": {**key, "v": N(3)}, "Expected": {"nope": {"Exists": False}}}),
+        (
+            "put_item",
+            {
+                "TableName": t,
+                "Item": {**key, "v": N(4)},
+                "Expected": {
+                    "v": {"ComparisonOperator": "GT", "AttributeValueList": [N(0)]},
+                    "nope": {"ComparisonOperator": "NULL"},
+                },
+            },
+        ),
+        (
+            "update_item",
+            {
+                "TableName": t,
+                "Key": key,
+                "AttributeUpdates": {
+                    "v": {"Action": "ADD", "Value": N(5)},
+                    "tag": {"Action": "DELETE"},
+                    "s": {"Action": "ADD", "Value": {"SS": ["a", "b"]}},
+                    "w": {"Value": S("put")},
+                },
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        (
+            "update_item",
+            {
+                "TableName": t,
+                "Key": key,
+                "AttributeUpdates": {"s": {"Action": "DELETE", "Value": {"SS": ["a"]}}},
+                "Expected": {"w": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [S("pu")]}},
+                "ReturnValues": "UPDATED_NEW",
+            },
+        ),
+        (
+            "delete_item",
+            {"TableName": t, "Key": key, "Expected": {"v": {"ComparisonOperator": "GT", "AttributeValueList": [N(0)]}}},
+        ),
+    ]
+    _run(clients, steps)

@@ -35,13 +35,6 @@ from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ConditionalCheckFailedError, ValidationError
 
 UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
-LEGACY = ("Expected", "AttributeUpdates", "AttributesToGet", "ConditionalOperator")
-
-
-def reject_legacy(request: Mapping[str, Any]) -> None:
-    for name in LEGACY:
-        if name in request:
-            raise ValidationError(f"{name} (a legacy parameter) is not supported by the sandbox; use expressions")
 
 
 def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "ConditionExpression") -> Condition | None:
@@ -78,7 +71,6 @@ def live(item: Item | None, expires: float | None, now: float) -> Item | None:
 
 
 async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
-    reject_legacy(request)
     table = ctx.catalog.get(request.get("TableName"))
     item = validate_item(request.get("Item"), param="Item")
     check_item_keys(table, item)
@@ -110,7 +102,6 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
-    reject_legacy(request)
     table = ctx.catalog.get(request.get("TableName"))
     key = check_key(table, request.get("Key"))
     proj = projection_of(ctx, request)
@@ -131,7 +122,6 @@ async def get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
-    reject_legacy(request)
     table = ctx.catalog.get(request.get("TableName"))
     key = check_key(table, request.get("Key"))
     returns = return_values(request, ("NONE", "ALL_OLD"))
@@ -169,7 +159,6 @@ def _returned(returns: str, old: Item | None, new: Item, touched: list[tuple[Pat
 
 
 async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
-    reject_legacy(request)
     table = ctx.catalog.get(request.get("TableName"))
     key = check_key(table, request.get("Key"))
     returns = return_values(request, UPDATE_RETURNS)

@@ -21,7 +21,6 @@ from sandbox.dynamo.types import AttributeValue, Item, validate_item
 from sandbox.errors import ValidationError
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
-LEGACY = ("KeyConditions", "QueryFilter", "ScanFilter", "AttributesToGet", "ConditionalOperator")
 PREFIX = "1 validation error detected: "
 BAD_START = "The provided starting key is invalid: The provided key element does not match the schema"
 LIVE = "(i.expires IS NULL OR i.expires > ?)"
@@ -31,12 +30,6 @@ GSI = (
     "ON i.table_id = {table} AND i.pk = g.pk AND i.sk = g.sk"
 )
 RANGE_SQL = {"EQ": "{c} = ?", "LT": "{c} < ?", "LE": "{c} <= ?", "GT": "{c} > ?", "GE": "{c} >= ?"}
-
-
-def _reject_legacy(request: Mapping[str, Any]) -> None:
-    for name in LEGACY:
-        if name in request:
-            raise ValidationError(f"{name} (a legacy parameter) is not supported by the sandbox; use expressions")
 
 
 def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexDef | None) -> str:
@@ -251,7 +244,6 @@ async def _respond(
 
 
 def _target(ctx: Context, request: Mapping[str, Any]) -> tuple[TableDef, IndexDef | None]:
-    _reject_legacy(request)
     table = ctx.catalog.get(request.get("TableName"))
     name = request.get("IndexName")
     index = table.index(name) if isinstance(name, str) else None
