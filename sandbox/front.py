@@ -114,10 +114,14 @@ class HttpFront:
         folder = self._sandbox.manifest.root / static.folder
         if static.prefix and url_path.startswith(f"/{static.prefix}/"):
             url_path = url_path[len(static.prefix) + 1 :]
-        path = await asyncio.to_thread(resolve_static, folder, url_path or "/", spa=spa)
         if_none_match = next((v for k, v in request.headers if k.lower() == "if-none-match"), None)
+
+        def read() -> HttpResponse:
+            path = resolve_static(folder, url_path or "/", spa=spa)
+            return static_response(path, if_none_match=if_none_match, folder=folder)
+
         # Disk reads and hashing a large file must not hold up the loop serving the other endpoints.
-        return await asyncio.to_thread(static_response, path, if_none_match=if_none_match, folder=folder)
+        return await asyncio.to_thread(read)
 
     def _finish(self, response: HttpResponse, method: str) -> web.Response:
         body = response.body

@@ -360,7 +360,7 @@ async def test_bus_event_retries_survive_a_restart_and_are_forgotten_once_delive
     await run(nothing_left)
 
 
-async def test_bus_event_still_running_at_stop_runs_again_on_the_next_start(
+async def test_bus_event_unfinished_at_stop_runs_again_on_the_next_start(
     app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
 ) -> None:
     slow = "import asyncio\nasync def handler(event, context):\n    await asyncio.sleep(600)\n"

@@ -13,16 +13,17 @@ from typing import Any
 
 from sandbox.errors import ValidationError
 
-# Legacy parameter -> the expression parameter it becomes.
-EXPRESSION_OF = {
-    "Expected": "ConditionExpression",
-    "KeyConditions": "KeyConditionExpression",
-    "QueryFilter": "FilterExpression",
-    "ScanFilter": "FilterExpression",
-    "AttributesToGet": "ProjectionExpression",
-    "AttributeUpdates": "UpdateExpression",
-}
-LEGACY = frozenset({*EXPRESSION_OF, "ConditionalOperator"})
+LEGACY = frozenset(
+    {
+        "Expected",
+        "KeyConditions",
+        "QueryFilter",
+        "ScanFilter",
+        "AttributesToGet",
+        "AttributeUpdates",
+        "ConditionalOperator",
+    }
+)
 _CONDITIONAL = frozenset({"Expected", "ConditionalOperator"})
 ALLOWED = {  # the legacy parameters each operation takes
     "PutItem": _CONDITIONAL,
@@ -32,12 +33,14 @@ ALLOWED = {  # the legacy parameters each operation takes
     "Query": frozenset({"KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"}),
     "Scan": frozenset({"ScanFilter", "AttributesToGet", "ConditionalOperator"}),
 }
-_EXPRESSIONS = (
+_EXPRESSION_PARAMETERS = (
     "ConditionExpression",
     "KeyConditionExpression",
     "FilterExpression",
     "ProjectionExpression",
     "UpdateExpression",
+    "ExpressionAttributeNames",
+    "ExpressionAttributeValues",
 )
 _ARGUMENTS = {
     "EQ": (1, 1),
@@ -132,7 +135,7 @@ def _translate_batch_get(request: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _reject_mixing(request: Mapping[str, Any], present: AbstractSet[str]) -> None:
-    expressions = [p for p in (*_EXPRESSIONS, "ExpressionAttributeNames", "ExpressionAttributeValues") if p in request]
+    expressions = [p for p in _EXPRESSION_PARAMETERS if p in request]
     if expressions:
         legacy = ", ".join(sorted(present))
         raise ValidationError(
