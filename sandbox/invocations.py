@@ -1,0 +1,48 @@
+"""What the invoker tells about each call, for whoever watches: the dashboard, the console, tests.
+
+The invoker calls an `InvocationObserver` on the sandbox's core loop: `started` before the event is
+handed to the execution environment, `log` for each line the handler prints or logs, `finished`
+once the call has a result or has failed. Observers must be quick and must not raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sandbox.model import FunctionSpec, Json
+
+Outcome = Literal["ok", "error", "timeout", "crash", "oom"]
+"""ok: returned; error: raised (or failed to import); timeout: killed at @aws timeout;
+crash: the runtime exited (sys.exit, os._exit, a signal); oom: killed for exceeding @aws memory."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    outcome: Outcome
+    duration_ms: float
+    max_memory_mb: int | None  # the environment's peak RSS, when known
+    cold: bool  # the call created its execution environment (Lambda's "Init Duration")
+    result: Json = None  # the handler's JSON result when outcome is "ok"
+    error_type: str | None = None  # e.g. "ValueError", "Runtime.ExitError", "Sandbox.Timedout"
+    error_message: str | None = None
+    traceback: str | None = None
+
+
+class InvocationObserver(Protocol):
+    def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None: ...
+
+    def log(self, request_id: str, fn: FunctionSpec, line: str) -> None: ...
+
+    def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None: ...
+
+
+class NoObserver:
+    def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None:
+        pass
+
+    def log(self, request_id: str, fn: FunctionSpec, line: str) -> None:
+        pass
+
+    def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None:
+        pass
