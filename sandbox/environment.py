@@ -96,6 +96,7 @@ class AppEnvironment:
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
         }
+        env.update(self._credentials())
         env.update(self._endpoints())
         return env
 
@@ -127,9 +128,7 @@ class AppEnvironment:
                 "ARC_SESSION_TABLE_NAME": host.get("ARC_SESSION_TABLE_NAME") or host.get("SESSION_TABLE_NAME") or "jwe",
             }
         )
-        if not (host.get("AWS_ACCESS_KEY_ID") or host.get("AWS_PROFILE")):
-            env["AWS_ACCESS_KEY_ID"] = "arcDummyAccessKey"
-            env["AWS_SECRET_ACCESS_KEY"] = "arcDummySecretKey"
+        env.update(self._credentials())
         env.update(self._endpoints())
         if manifest.static is not None:
             env["ARC_STATIC_BUCKET"] = str(manifest.root / manifest.static.folder)
@@ -141,6 +140,12 @@ class AppEnvironment:
             env["ARC_DISABLE_ENV_VARS"] = "true"
         env["ARC_SANDBOX"] = self.arc_sandbox()
         return env
+
+    def _credentials(self) -> dict[str, str]:
+        """Dummy credentials, unless the user has real ones (boto3 signs every request, even to us)."""
+        if self.host_env.get("AWS_ACCESS_KEY_ID") or self.host_env.get("AWS_PROFILE"):
+            return {}
+        return {"AWS_ACCESS_KEY_ID": "arcDummyAccessKey", "AWS_SECRET_ACCESS_KEY": "arcDummySecretKey"}
 
     def _endpoints(self) -> dict[str, str]:
         found: dict[str, str] = {}

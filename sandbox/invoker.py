@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import sys
 import time
 import uuid
@@ -52,7 +53,7 @@ class Invoker:
     def __init__(
         self,
         *,
-        environment: EnvironmentFor,
+        environment: EnvironmentFor | None = None,
         shared_dir: Path | None = None,
         views_dir: Path | None = None,
         region: str = "us-west-2",
@@ -72,7 +73,7 @@ class Invoker:
         self.idle_timeout = idle_timeout
         self.observer: InvocationObserver = observer or NoObserver()
         self.launcher = launcher or default_launcher()
-        self._environment = environment
+        self._environment = environment or bare_environment
         self._services = services
         self._logger = logger or logging.getLogger("arc_sandbox.invoke")
         self._output = self._logger.getChild("output")
@@ -270,6 +271,13 @@ class Invoker:
                 next_idle_check = now + self.idle_timeout / 10
                 for pool in self._pools.values():
                     pool.retire_idle(now - self.idle_timeout)
+
+
+def bare_environment(fn: FunctionSpec) -> dict[str, str]:
+    """For an invoker used on its own (no Sandbox around it): a PATH, a home, and the region."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = os.environ.get("AWS_REGION", "us-west-2")
+    return env
 
 
 def _outcome(error: SandboxError) -> Outcome:
