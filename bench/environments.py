@@ -133,9 +133,13 @@ async def main(calls: int, cold: int) -> int:
     if memory:
         rss = statistics.median(m[0] for m in memory)
         pss = statistics.median(m[1] for m in memory)
-        print(f"idle environment: RSS {rss:.1f} MB, PSS {pss:.1f} MB (median of {len(memory)}; PSS shares the template's pages)")
+        print(
+            f"idle environment: RSS {rss:.1f} MB, PSS {pss:.1f} MB (median of {len(memory)}; PSS shares the template's pages)"
+        )
     ratio = many / one
-    print(f"CPU-bound 5 ms handler: {one:.0f} calls/s with 1 environment, {many:.0f}/s with {max(2, cores)}: {ratio:.2f}x (target >= 1.6x)")
+    print(
+        f"CPU-bound 5 ms handler: {one:.0f} calls/s with 1 environment, {many:.0f}/s with {max(2, cores)}: {ratio:.2f}x (target >= 1.6x)"
+    )
     met = cold_p50 <= 30 and overhead <= 150 and ratio >= 1.6
     print("all targets met" if met else "MISSES a target (see above; figures on a busy machine are noisy)")
     return 0
