@@ -9,6 +9,12 @@ handler directly; a 5 ms CPU-bound handler with several environments >= 1.6x the
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path, where bench/http.py would shadow the stdlib's http.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import asyncio
 import os
@@ -18,8 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
+
+from sandbox.config import SandboxConfig
 from sandbox.invoker import Invoker
 from sandbox.model import FunctionSpec
+from sandbox.sandbox import Sandbox
 
 TRIVIAL = "def handler(event, context):\n    return {'ok': event['n']}\n"
 CPU_BOUND = """
@@ -31,6 +41,12 @@ def handler(event, context):
         n += 1
     return n
 """
+
+
+GIL_APP = "@app\ngil-bench\n@http\nget /hold\nget /ping\n"
+# ctypes.PyDLL calls C without releasing the GIL: the holder's process is stuck for the whole call.
+HOLD = "import ctypes\ndef handler(event, context):\n    ctypes.PyDLL(None).sleep(8)\n    return 'held'\n"
+PING = "def handler(event, context):\n    return 'pong'\n"
 
 
 def function(root: Path, name: str, code: str) -> FunctionSpec:
@@ -110,6 +126,32 @@ async def cpu_throughput(root: Path, environments: int, calls: int) -> float:
         return calls / (time.perf_counter() - started)
 
 
+async def ping_while_holding(root: Path) -> list[float]:
+    """Latency of `get /ping` (ms) while another function holds its GIL for 8 s."""
+    app = root / "gil-app"
+    for route, code in (("get-hold", HOLD), ("get-ping", PING)):
+        (app / "src" / "http" / route).mkdir(parents=True)
+        (app / "src" / "http" / route / "lambda.py").write_text(code)
+    (app / "app.arc").write_text(GIL_APP)
+    (app / "src" / "http" / "get-hold" / "config.arc").write_text("@aws\ntimeout 20\n")
+    samples = []
+    async with Sandbox(SandboxConfig.ephemeral(app)) as sandbox, aiohttp.ClientSession(sandbox.url) as client:
+        async with client.get("/ping") as response:
+            await response.read()
+        holder = asyncio.ensure_future(client.get("/hold"))
+        await asyncio.sleep(0.5)  # the holder is in its C call
+        while not holder.done():
+            started = time.perf_counter()
+            async with client.get("/ping") as response:
+                await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"/ping answered {response.status} while the GIL was held")
+            samples.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0.01)
+        (await holder).release()
+    return samples
+
+
 async def main(calls: int, cold: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -122,6 +164,7 @@ async def main(calls: int, cold: int) -> int:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         one = await cpu_throughput(root, 1, 200)
         many = await cpu_throughput(root, max(2, cores), 200)
+        pings = await ping_while_holding(root)
     cold_p50, cold_p99 = quantiles(cold_ms)
     warm_p50, warm_p99 = quantiles(warm_us)
     direct_p50 = statistics.median(direct_us)
@@ -140,7 +183,11 @@ async def main(calls: int, cold: int) -> int:
     print(
         f"CPU-bound 5 ms handler: {one:.0f} calls/s with 1 environment, {many:.0f}/s with {max(2, cores)}: {ratio:.2f}x (target >= 1.6x)"
     )
-    met = cold_p50 <= 30 and overhead <= 150 and ratio >= 1.6
+    ping_p50, ping_p99 = quantiles(pings)
+    print(
+        f"get /ping while another function holds its GIL 8 s: p50 {ping_p50:.1f} ms, p99 {ping_p99:.1f} ms over {len(pings)} requests (target p99 < 20 ms)"
+    )
+    met = cold_p50 <= 30 and overhead <= 150 and ratio >= 1.6 and ping_p99 < 20
     print("all targets met" if met else "MISSES a target (see above; figures on a busy machine are noisy)")
     return 0
 
