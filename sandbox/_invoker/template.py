@@ -42,6 +42,7 @@ PREIMPORTS = (
     "boto3",
     "boto3.session",
     "boto3.dynamodb.types",
+    "arc",  # architect-functions, only when that is the package installed under the name (see _preimport)
 )
 MAX_REQUEST = 4096
 PARENT_CHECK = 1.0  # seconds between checks that the sandbox is still there
@@ -87,6 +88,10 @@ def main(control_fd: int) -> NoReturn:
 def _preimport(name: str) -> None:
     # A missing optional package (boto3 not installed) or a broken one must not stop the template.
     with contextlib.suppress(Exception):
+        if name == "arc":
+            import importlib.metadata
+
+            importlib.metadata.distribution("architect-functions")  # not some other package named arc
         importlib.import_module(name)
 
 

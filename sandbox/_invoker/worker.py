@@ -39,7 +39,7 @@ from sandbox._invoker.services import ServicesChannel
 
 HANDLER_NAME = "handler"
 # Third-party packages the template preloads that a function may vendor in a version of its own.
-VENDORABLE = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six")
+VENDORABLE = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six", "arc")
 _MAXRSS_UNIT = 1 if sys.platform != "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
 
 
