@@ -89,9 +89,9 @@ def _preimport(name: str) -> None:
     # A missing optional package (boto3 not installed) or a broken one must not stop the template.
     with contextlib.suppress(Exception):
         if name == "arc":
-            import importlib.metadata
+            from importlib import metadata
 
-            importlib.metadata.distribution("architect-functions")  # not some other package named arc
+            metadata.distribution("architect-functions")  # not some other package named arc
         importlib.import_module(name)
 
 
