@@ -243,8 +243,7 @@ class _LogStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with self._lock:
-            text = self._partial + text
-            *lines, self._partial = text.split("\n")
+            *lines, self._partial = (self._partial + text).split("\n")
         for line in lines:
             self._send(line)
         return len(text)
