@@ -14,7 +14,19 @@ from typing import Any, Self
 
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.dynamo import batch, legacy, operations, query, seed, storage, tables, transactions, ttl
+from sandbox.dynamo import (
+    batch,
+    legacy,
+    operations,
+    query,
+    seed,
+    storage,
+    stream_api,
+    stream_log,
+    tables,
+    transactions,
+    ttl,
+)
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import table_from_spec
 from sandbox.errors import UnknownOperationError, ValidationError
@@ -58,6 +70,7 @@ class TableStore:
         self._logger = logger or logging.getLogger("arc_sandbox.tables")
         self._tokens = transactions.TokenCache(clock)
         self._sweeper = ttl.Sweeper(self.ctx, interval=sweep_interval, logger=self._logger)
+        self.streams = stream_api.StreamsApi(self.ctx)
         self._started = False
         self._ops: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "PutItem": self.put_item,
@@ -87,6 +100,7 @@ class TableStore:
             return
         async with self.ctx.db.transaction() as conn:
             await storage.create_schema(conn)
+            await stream_log.create_schema(conn)
             await self.ctx.catalog.load(conn)
         await self._ensure_manifest()
         self._sweeper.start()
@@ -151,6 +165,12 @@ class TableStore:
         if not isinstance(request, Mapping):
             raise ValidationError("The request body must be a JSON object")
         return await handler(legacy.translate(operation, request))
+
+    async def call_streams(self, operation: str, request: Request, *, region: str | None = None) -> Response:
+        """Run one DynamoDB Streams operation (ListStreams, DescribeStream, GetShardIterator, GetRecords)."""
+        if not isinstance(request, Mapping):
+            raise ValidationError("The request body must be a JSON object")
+        return await self.streams.call(operation, request, region=region)
 
     async def put_item(self, request: Request) -> Response:
         return await operations.put_item(self.ctx, request)

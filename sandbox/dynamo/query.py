@@ -50,7 +50,7 @@ def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexD
         raise ValidationError(f"{PREFIX}Cannot specify the ProjectionExpression when choosing to get {what}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise ValidationError(f"{PREFIX}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
-    if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL":
+    if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL" and not index.local:
         raise ValidationError(
             "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global "
             f"secondary index {index.name} because its projection type is not ALL"
@@ -228,11 +228,18 @@ async def _respond(
     _mark_used(names, filt, proj)
     async with ctx.db.reading() as conn:
         page = await read_page(conn, plan, limit=limit)
-    rows = [index_view(table, index, item) for item in page.rows] if index else page.rows
+    # An LSI fetches what it does not project from the table (as DynamoDB does, at a cost); a GSI cannot.
+    fetches = index is not None and index.local
+    rows = [index_view(table, index, item) for item in page.rows] if index and not fetches else page.rows
     kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
     out: dict[str, Any] = {}
     if select != "COUNT":
-        out["Items"] = [project(proj, item, names) for item in kept] if proj is not None else kept
+        if proj is not None:
+            out["Items"] = [project(proj, item, names) for item in kept]
+        elif index is not None and fetches and request.get("Select") != "ALL_ATTRIBUTES":  # default: projected
+            out["Items"] = [index_view(table, index, item) for item in kept]
+        else:
+            out["Items"] = kept
     out["Count"] = len(kept)
     out["ScannedCount"] = len(rows)
     if page.more:
@@ -247,7 +254,7 @@ def _target(ctx: Context, request: Mapping[str, Any]) -> tuple[TableDef, IndexDe
     table = ctx.catalog.get(request.get("TableName"))
     name = request.get("IndexName")
     index = table.index(name) if isinstance(name, str) else None
-    if index is not None and request.get("ConsistentRead"):
+    if index is not None and not index.local and request.get("ConsistentRead"):
         raise ValidationError("Consistent reads are not supported on global secondary indexes")
     return table, index
 

@@ -140,9 +140,9 @@ async def _apply(ctx: Context, actions: list[Action]) -> None:
             raise TransactionCanceledError(reasons)
         for action, raw, new in plans:
             if new is not None:
-                await storage.write(conn, action.table, action.key, raw, new, item_size(new))
+                await storage.write(conn, action.table, action.key, raw, new, item_size(new), now=now)
             elif action.kind == "Delete" and raw is not None:
-                await storage.remove(conn, action.table, action.key, raw)
+                await storage.remove(conn, action.table, action.key, raw, now=now)
 
 
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:
