@@ -182,15 +182,22 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)
-        await storage.write(conn, table, row, raw, new, size, now=now)
+        creates = old is not None or not only_removes(update)
+        if creates:
+            await storage.write(conn, table, row, raw, new, size, now=now)
     touched = updated_paths(update, names) if update is not None else []
     out: dict[str, Any] = {}
-    attributes = _returned(returns, old, new, touched)
+    attributes = _returned(returns, old, new, touched) if creates else None
     if attributes:
         out["Attributes"] = attributes
     units = capacity.write_units(max(size, item_size(old) if old else 0))
     capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
     return out
+
+
+def only_removes(update: Any) -> bool:
+    """REMOVE and DELETE actions alone never create a missing item (nor a stream record for it)."""
+    return update is not None and not update.sets and not update.adds
 
 
 def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...]) -> Item:
