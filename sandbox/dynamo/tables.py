@@ -250,10 +250,11 @@ async def describe_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dic
     return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl_attribute}}
 
 
-async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
+async def ensure(ctx: Context, wanted: TableDef, *, stream_view: str | None = None) -> TableDef:
     """Create a manifest table, or bring an existing one's indexes and TTL in line, keeping its items.
 
     Key schemas never change under existing data (DynamoDB cannot do that either); only indexes and TTL follow.
+    `stream_view` turns the table's stream on when a stream function needs it (it is never turned off here).
     """
     existing = ctx.catalog.find(wanted.name)
     async with ctx.db.transaction() as conn:
@@ -261,6 +262,8 @@ async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
             table = await _install(ctx, conn, wanted)
         else:
             table = await _reconcile(ctx, conn, existing, wanted)
+        if stream_view is not None and (table.stream is None or not table.stream.enabled):
+            table = await _set_stream(ctx, conn, table, stream_view)
     ctx.catalog.remember(table)
     return table
 
