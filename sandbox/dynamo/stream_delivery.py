@@ -72,7 +72,7 @@ class StreamDelivery:
         self._physical_name = physical_name
         self._invoke = invoke
         self._clock = clock
-        self._batch_size = batch_size
+        self.batch_size = batch_size  # records per invocation at most (tests may lower it)
         self._max_attempts = max_attempts
         self._retry_delays = retry_delays
         self._poll_interval = poll_interval
@@ -174,7 +174,7 @@ class StreamDelivery:
                 return False
             stream = table.stream
             async with self._ctx.db.reading() as conn:
-                changes = await stream_log.read(conn, stream.id, reader.position, limit=self._batch_size, now=now)
+                changes = await stream_log.read(conn, stream.id, reader.position, limit=self.batch_size, now=now)
             if not changes:
                 return False
             arn = self._ctx.stream_arn(table.name, stream.label)
