@@ -124,7 +124,7 @@ class Sandbox:
         self._environment.apply(self._lambda_env())
         await self.bus.start()
         await self.streams.start()
-        stack.push_async_callback(self.streams.stop)
+        stack.push_async_callback(self.streams.stop, self.config.shutdown_grace)
         stack.push_async_callback(self.livereload.close)
         if self.config.watch:
             self.reloader = Reloader(

@@ -321,3 +321,22 @@ async def test_stream_records_survive_a_restart(tmp_path: Path, clock: FakeClock
         await aws.run(lambda: aws.db.put_item(TableName="tbl", Item={"p": {"S": "b"}, "c": {"N": "1"}}))
         records = (await _records(aws, await _iterator(aws, arn, "TRIM_HORIZON")))["Records"]
         assert [r["dynamodb"]["Keys"]["p"]["S"] for r in records] == ["a", "b"]
+
+
+async def test_a_deleted_tables_stream_stays_readable_beside_its_successors(aws: Clients) -> None:
+    first = (await aws.run(lambda: aws.db.create_table(**_table("tbl", "KEYS_ONLY"))))["TableDescription"]
+    await aws.run(lambda: aws.db.put_item(TableName="tbl", Item={"p": {"S": "a"}, "c": {"N": "1"}}))
+    await aws.run(lambda: aws.db.delete_table(TableName="tbl"))
+    # The same name again, at the same instant of the FakeClock: a new, distinct stream.
+    second = (await aws.run(lambda: aws.db.create_table(**_table("tbl", "KEYS_ONLY"))))["TableDescription"]
+    assert second["LatestStreamArn"] != first["LatestStreamArn"]
+    old = (await aws.run(lambda: aws.streams.describe_stream(StreamArn=first["LatestStreamArn"])))["StreamDescription"]
+    assert old["StreamStatus"] == "DISABLED"
+    records = (await _records(aws, await _iterator(aws, first["LatestStreamArn"], "TRIM_HORIZON")))["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+    listed = await aws.run(lambda: aws.streams.list_streams(Limit=1))
+    assert listed["LastEvaluatedStreamArn"] == listed["Streams"][0]["StreamArn"]
+    rest = await aws.run(lambda: aws.streams.list_streams(ExclusiveStartStreamArn=listed["LastEvaluatedStreamArn"]))
+    assert "LastEvaluatedStreamArn" not in rest
+    arns = {s["StreamArn"] for s in [*listed["Streams"], *rest["Streams"]]}
+    assert arns == {first["LatestStreamArn"], second["LatestStreamArn"]}

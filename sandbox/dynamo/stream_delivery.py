@@ -93,17 +93,22 @@ class StreamDelivery:
         await self._load_positions()
         self._pump = asyncio.get_running_loop().create_task(self._run_pump(), name="tables-streams")
 
-    async def stop(self) -> None:
-        """Stop reading; a batch being delivered finishes first (its position is saved). Safe to call twice."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop reading; a batch being delivered may finish within `grace` seconds (its position is then
+        saved; otherwise it is handed over again on the next start). Safe to call twice."""
         pump, self._pump = self._pump, None
         if pump is None:
             return
-        for reader in self._readers.values():
-            await reader.lock.acquire()  # waits for a delivery in progress
+        held = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                for reader in self._readers.values():
+                    await reader.lock.acquire()  # waits for a delivery in progress
+                    held.append(reader)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump
-        for reader in self._readers.values():
+        for reader in held:
             reader.lock.release()
 
     def update(self, specs: Sequence[TableStreamSpec]) -> None:

@@ -96,7 +96,10 @@ async def _next_seq(conn: aiosqlite.Connection) -> int:
 
 
 async def open_stream(conn: aiosqlite.Connection, table: TableDef, view_type: str, *, now: float) -> StreamDef:
-    label = _label(now, table.stream.label if table.stream else None)
+    # Later than any earlier stream of this name, a deleted and re-created table's included.
+    sql = "SELECT max(label) FROM dynamo_streams WHERE table_name = ?"
+    previous = next(iter(await conn.execute_fetchall(sql, (table.name,))))[0]
+    label = _label(now, previous)
     schema = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
     if table.sort_key:
         schema.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
