@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.dynamo import capacity, storage
+from sandbox.dynamo import capacity, composite_keys, storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
 from sandbox.dynamo.keys import begins_with_range, encode_key
@@ -120,10 +120,14 @@ def query_plan(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     schema: TableDef | IndexDef = index or table
-    plan = key_condition_plan(
-        ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
-    )
-    partition = _check_type(table, schema.partition_key, plan.partition_value)
+    if index is not None and index.composite:
+        cond = ctx.expressions.key_condition(text)
+        partition, where, params = composite_keys.key_range(cond, names, index, lambda n, v: _check_type(table, n, v))
+    else:
+        plan = key_condition_plan(
+            ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
+        )
+        partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
     if (
@@ -142,7 +146,8 @@ def query_plan(
             forward,
             position,
         )
-    where, params = sort_range(table, "g.gsk", index.sort_key, plan)
+    if not index.composite:
+        where, params = sort_range(table, "g.gsk", index.sort_key, plan)
     order = ("g.gsk", "g.pk", "g.sk")
     position = None if start is None else _index_position(index, start, table)[1:]
     return ReadPlan(

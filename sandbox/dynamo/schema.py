@@ -16,6 +16,7 @@ from sandbox.model import IndexSpec, TableSpec
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
 STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOCAL_INDEXES = 5
+MAX_KEY_ATTRIBUTES = 4  # per kind (HASH, RANGE) in a multi-attribute GSI key
 KEY_TYPES = ("S", "N", "B")
 TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 DEFAULT_THROUGHPUT = (5, 5)
@@ -36,9 +37,24 @@ class IndexDef:
     non_key_attributes: tuple[str, ...] = ()
     id: int = 0
     local: bool = False
+    # A multi-attribute GSI key: the attributes after the first of its partition key and of its sort key.
+    more_partition: tuple[str, ...] = ()
+    more_sort: tuple[str, ...] = ()
+
+    @property
+    def partition_keys(self) -> tuple[str, ...]:
+        return (self.partition_key, *self.more_partition)
+
+    @property
+    def sort_keys(self) -> tuple[str, ...]:
+        return () if self.sort_key is None else (self.sort_key, *self.more_sort)
+
+    @property
+    def composite(self) -> bool:
+        return bool(self.more_partition or self.more_sort)
 
     def key_names(self) -> tuple[str, ...]:
-        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+        return (*self.partition_keys, *self.sort_keys)
 
     def same_shape(self, other: IndexDef) -> bool:
         return replace(self, id=0) == replace(other, id=0)
@@ -94,6 +110,8 @@ class TableDef:
                     "non_key_attributes": list(i.non_key_attributes),
                     "id": i.id,
                     "local": i.local,
+                    "more_partition": list(i.more_partition),
+                    "more_sort": list(i.more_sort),
                 }
                 for i in self.indexes
             ],
@@ -117,6 +135,8 @@ class TableDef:
                 non_key_attributes=tuple(i["non_key_attributes"]),
                 id=i["id"],
                 local=i.get("local", False),
+                more_partition=tuple(i.get("more_partition", ())),
+                more_sort=tuple(i.get("more_sort", ())),
             )
             for i in data["indexes"]
         )
@@ -226,17 +246,50 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
     return types
 
 
+def parse_index_key_schema(schema: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A GSI's key: up to 4 HASH then up to 4 RANGE attributes (DynamoDB's multi-attribute keys)."""
+    if not isinstance(schema, list) or len(schema) <= 2:
+        pk, sk = parse_key_schema(schema, "Index ")
+        return (pk,), (() if sk is None else (sk,))
+    kinds = []
+    for element in schema:
+        if not isinstance(element, dict) or element.get("KeyType") not in ("HASH", "RANGE"):
+            raise _invalid("Invalid KeySchema element in Index KeySchema")
+        kinds.append((str(element["KeyType"]), str(element.get("AttributeName"))))
+    hashes = tuple(n for k, n in kinds if k == "HASH")
+    ranges = tuple(n for k, n in kinds if k == "RANGE")
+    if [k for k, _ in kinds] != ["HASH"] * len(hashes) + ["RANGE"] * len(ranges):
+        raise _invalid("Invalid Index KeySchema: all HASH key elements must precede all RANGE key elements")
+    if not hashes:
+        raise _invalid("No Hash Key specified in Index KeySchema")
+    for kind, names in (("HASH", hashes), ("RANGE", ranges)):
+        if len(names) > MAX_KEY_ATTRIBUTES:
+            raise _invalid(f"An index KeySchema can have at most {MAX_KEY_ATTRIBUTES} {kind} key elements")
+    if len({*hashes, *ranges}) != len(kinds):
+        raise _invalid("Some attributes in the Index KeySchema have the same name")
+    return hashes, ranges
+
+
 def parse_index(data: object) -> IndexDef:
     if not isinstance(data, dict):
         raise ValidationError("Invalid GlobalSecondaryIndexes element")
     name = check_table_name(data.get("IndexName"), "globalSecondaryIndexes.member.indexName")
-    pk, sk = parse_key_schema(data.get("KeySchema"), "Index ")
+    hashes, ranges = parse_index_key_schema(data.get("KeySchema"))
+    pk, sk = hashes[0], (ranges[0] if ranges else None)
     projection = data.get("Projection") or {}
     kind = projection.get("ProjectionType", "ALL") if isinstance(projection, dict) else "ALL"
     if kind not in PROJECTIONS:
         raise ValidationError(f"Unknown ProjectionType: {kind}")
     non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
-    return IndexDef(name=name, partition_key=pk, sort_key=sk, projection=kind, non_key_attributes=non_key)
+    return IndexDef(
+        name=name,
+        partition_key=pk,
+        sort_key=sk,
+        projection=kind,
+        non_key_attributes=non_key,
+        more_partition=hashes[1:],
+        more_sort=ranges[1:],
+    )
 
 
 def parse_local_index(data: object, position: int, table_pk: str, table_sk: str | None) -> IndexDef:

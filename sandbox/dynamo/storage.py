@@ -18,7 +18,7 @@ import aiosqlite
 
 from sandbox.db import Database
 from sandbox.dynamo import stream_log
-from sandbox.dynamo.keys import encode_key
+from sandbox.dynamo.keys import encode_key, encode_tuple
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item
 
@@ -75,6 +75,13 @@ def row_key(table: TableDef, key: Item) -> tuple[bytes, bytes]:
 
 def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
     """The index row's key, or None when the item lacks an index key attribute (sparse index)."""
+    if index.composite:
+        parts = [item.get(name) for name in index.key_names()]
+        if any(part is None for part in parts):
+            return None
+        values = [p for p in parts if p is not None]
+        split = len(index.partition_keys)
+        return encode_tuple(values[:split]), encode_tuple(values[split:]) if values[split:] else NO_KEY
     gpk = item.get(index.partition_key)
     if gpk is None:
         return None

@@ -43,7 +43,8 @@ def _index_description(ctx: Context, table: TableDef, index: IndexDef) -> dict[s
         projection["NonKeyAttributes"] = list(index.non_key_attributes)
     out: dict[str, Any] = {
         "IndexName": index.name,
-        "KeySchema": _key_schema(index.partition_key, index.sort_key),
+        "KeySchema": [{"AttributeName": n, "KeyType": "HASH"} for n in index.partition_keys]
+        + [{"AttributeName": n, "KeyType": "RANGE"} for n in index.sort_keys],
         "Projection": projection,
     }
     if not index.local:  # an LSI has neither: it is created with the table and shares its throughput
