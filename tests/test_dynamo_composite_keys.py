@@ -168,3 +168,20 @@ async def test_a_new_index_is_backfilled_and_moves_with_its_items(store: TableSt
     await store.call("DeleteItem", {"TableName": "tbl", "Key": {"p": S("3")}})
     found = (await store.call("Query", request))["Items"]
     assert [(i["r2"]["N"], i["r1"]["S"]) for i in found] == [("1", "a"), ("2", "a")]
+
+
+async def test_two_hash_attributes_alone_and_no_filter_on_the_key(store: TableStore) -> None:
+    await store.call("CreateTable", _table([("h1", "HASH"), ("h2", "HASH")], "pair"))
+    await store.call("PutItem", {"TableName": "pair", "Item": {"p": S("1"), "h1": S("x"), "h2": N(1), "v": N(5)}})
+    request: dict[str, Any] = {
+        "TableName": "pair",
+        "IndexName": "multi",
+        "KeyConditionExpression": "h1 = :h1 AND h2 = :h2",
+        "ExpressionAttributeValues": {":h1": S("x"), ":h2": N(1), ":v": N(5)},
+        "FilterExpression": "v = :v",
+    }
+    assert (await store.call("Query", request))["Count"] == 1
+    with pytest.raises(ValidationError, match="Filter Expression can only contain non-primary key attributes: .* h2"):
+        await store.call("Query", {**request, "FilterExpression": "#k = :v", "ExpressionAttributeNames": {"#k": "h2"}})
+    with pytest.raises(ValidationError, match="same name"):
+        await store.call("CreateTable", _table([("h1", "HASH"), ("h1", "HASH")], "twice"))

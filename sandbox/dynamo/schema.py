@@ -248,7 +248,10 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
 
 def parse_index_key_schema(schema: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A GSI's key: up to 4 HASH then up to 4 RANGE attributes (DynamoDB's multi-attribute keys)."""
-    if not isinstance(schema, list) or len(schema) <= 2:
+    hashes_given = (
+        sum(isinstance(e, dict) and e.get("KeyType") == "HASH" for e in schema) if isinstance(schema, list) else 0
+    )
+    if not isinstance(schema, list) or (len(schema) <= 2 and hashes_given <= 1):
         pk, sk = parse_key_schema(schema, "Index ")
         return (pk,), (() if sk is None else (sk,))
     kinds = []
