@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ class StreamDelivery:
     def __init__(
         self,
         ctx: Context,
-        physical_name: Any,
+        physical_name: Callable[[str], str],
         invoke: Invoke,
         *,
         clock: Clock,

@@ -184,27 +184,27 @@ async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
     given = request.get("ProvisionedThroughput")
     if isinstance(given, dict):
         new = replace(new, throughput=(int(given.get("ReadCapacityUnits", 0)), int(given.get("WriteCapacityUnits", 0))))
-    stream_change = _stream_change(table, request.get("StreamSpecification"))
+    stream_changes, view_type = _stream_change(table, request.get("StreamSpecification"))
     async with ctx.db.transaction() as conn:
         new = await change_indexes(ctx, conn, table, new)
-        if stream_change is not None:
-            new = await _set_stream(ctx, conn, new, stream_change or None)
+        if stream_changes:
+            new = await _set_stream(ctx, conn, new, view_type)
         stats = await storage.table_stats(conn, new)
     ctx.catalog.remember(new)
     return {"TableDescription": describe(ctx, new, stats)}
 
 
-def _stream_change(table: TableDef, spec: object) -> str | None:
-    """UpdateTable's StreamSpecification: the view type to enable, "" to disable, None for no change."""
+def _stream_change(table: TableDef, spec: object) -> tuple[bool, str | None]:
+    """UpdateTable's StreamSpecification: (whether it changes the stream, the view type to enable or None)."""
     if spec is None:
-        return None
+        return False, None
     view_type = stream_spec(spec)
     enabled = table.stream is not None and table.stream.enabled
     if view_type is not None and enabled:
         raise ValidationError(f"Table already has an enabled stream: TableName: {table.name}")
     if view_type is None and not enabled:
         raise ValidationError(f"Table {table.name} does not have a stream to disable")
-    return view_type or ""
+    return True, view_type
 
 
 async def _set_stream(ctx: Context, conn: aiosqlite.Connection, table: TableDef, view_type: str | None) -> TableDef:
