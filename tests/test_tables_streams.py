@@ -18,6 +18,7 @@ from sandbox.bus import DeliveryFailedError
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
 from sandbox.dynamo import stream_delivery
+from sandbox.reload import ReloadPlan
 from sandbox.sandbox import Sandbox
 
 FIXTURE = Path(__file__).parent / "fixtures" / "streams-app"
@@ -142,3 +143,17 @@ async def test_the_reader_position_survives_a_restart(app: Path, tmp_path: Path,
         results = await sandbox.settle()
         assert [len(r.message_ids) for r in results] == [1]  # "first" is not handed over again
         assert len(await _received(sandbox)) == 2
+
+
+async def test_a_stream_function_added_by_a_manifest_edit_starts_reading(app: Path, clock: FakeClock) -> None:
+    arc = (app / "app.arc").read_text()
+    (app / "app.arc").write_text(arc.replace("@tables-streams\nnotes\n", ""))
+    async with Sandbox(SandboxConfig.ephemeral(app), clock=clock) as sandbox:
+        await sandbox.tables().notes.put({"id": "before"})  # no stream yet: nothing records this one
+        assert await sandbox.settle() == []
+        (app / "app.arc").write_text(arc)
+        await sandbox.apply_reload(ReloadPlan(manifest=True))
+        await sandbox.tables().notes.put({"id": "after"})
+        await sandbox.settle()
+        (row,) = await _received(sandbox)
+        assert json.loads(row["record"])["dynamodb"]["Keys"] == {"id": {"S": "after"}}
