@@ -269,6 +269,9 @@ async def test_records_older_than_a_day_are_not_returned(aws: Clients, clock: Fa
     await aws.run(lambda: aws.db.put_item(TableName="tbl", Item={"p": {"S": "new"}, "c": {"N": "1"}}))
     records = (await _records(aws, await _iterator(aws, arn, "TRIM_HORIZON")))["Records"]
     assert [r["dynamodb"]["Keys"]["p"]["S"] for r in records] == ["new"]
+    old_number = f"{int(records[0]['dynamodb']['SequenceNumber']) - 1:021d}"
+    with pytest.raises(botocore.exceptions.ClientError, match="TrimmedDataAccessException"):
+        await _iterator(aws, arn, "AT_SEQUENCE_NUMBER", old_number)
 
 
 async def test_streams_api_errors(aws: Clients) -> None:
