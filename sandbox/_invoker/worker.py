@@ -304,7 +304,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 
 def main(argv: list[str]) -> NoReturn:
     """`python -m sandbox._invoker.worker CONTROL_FD SERVICES_FD`: the spawn fallback (no fork)."""
-    from sandbox._invoker.template import die_with_parent
+    from sandbox._invoker.lifetime import die_with_parent
 
     die_with_parent()
     run(int(argv[0]), int(argv[1]))
