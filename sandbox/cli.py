@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from sandbox import __version__
+from sandbox._version import __version__
 from sandbox.config import DATA_DIR, DEFAULT_PORTS, SandboxConfig
 from sandbox.errors import StartupError
 
