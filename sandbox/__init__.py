@@ -44,7 +44,31 @@ _EXPORTS = {
     "NotFoundError": "sandbox.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "Sandbox",
+    "SandboxConfig",
+    "Clock",
+    "SystemClock",
+    "FakeClock",
+    "DeliveryResult",
+    "InvocationObserver",
+    "Finished",
+    "SandboxError",
+    "StartupError",
+    "ManifestError",
+    "PortInUseError",
+    "InvocationError",
+    "HandlerFailedError",
+    "HandlerTimeoutError",
+    "HandlerCrashedError",
+    "HandlerOutOfMemoryError",
+    "HandlerNotFoundError",
+    "AwsError",
+    "ConditionalCheckFailedError",
+    "TransactionCanceledError",
+    "NotFoundError",
+]
 
 if TYPE_CHECKING:
     from sandbox._bus.results import DeliveryResult
