@@ -71,7 +71,7 @@ class Invoker:
         self.account_id = account_id
         self.concurrency = concurrency
         self.idle_timeout = idle_timeout
-        self.observer: InvocationObserver = observer or NoObserver()
+        self.observer: InvocationObserver = observer if observer is not None else NoObserver()
         self.launcher = launcher or default_launcher()
         self._environment = environment or bare_environment
         self._services = services
