@@ -26,7 +26,9 @@ from sandbox._invoker.loops import HandlerLoops
 from sandbox._invoker.namespace import PREFIX, FunctionNamespace, NamespaceFinder
 from sandbox._invoker.pool import CallTimeout, HandlerPool
 from sandbox.errors import HandlerFailedError, HandlerNotFoundError, HandlerTimeoutError, InvocationError
+from sandbox.invocations import InvocationObserver, NoObserver
 from sandbox.model import FunctionSpec, Json
+from sandbox.observed import observed
 from sandbox.runtime import CURRENT_SERVICES, Services
 
 HANDLER_FILES = ("lambda.py", "handler.py", "index.py")
@@ -51,6 +53,7 @@ class Invoker:
         logger: logging.Logger | None = None,
         threads: int = 64,
         handler_loops: int = 2,
+        observer: InvocationObserver | None = None,
     ) -> None:
         self.shared_dir = shared_dir
         self.views_dir = views_dir
@@ -68,6 +71,7 @@ class Invoker:
         self._load_locks: dict[Path, asyncio.Lock] = {}
         self._pool: HandlerPool | None = None
         self._loops: HandlerLoops | None = None
+        self.observer: InvocationObserver = observer if observer is not None else NoObserver()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -124,6 +128,12 @@ class Invoker:
         if self._pool is None or self._loops is None:
             raise RuntimeError("the invoker is not started")
         request_id = request_id or str(uuid.uuid4())
+        async with observed(self.observer, fn, event, request_id) as report:
+            report.cold = fn.src_dir not in self._handlers
+            report.result = await self._invoke(fn, event, request_id, fresh_event)
+        return report.result
+
+    async def _invoke(self, fn: FunctionSpec, event: Json, request_id: str, fresh_event: bool) -> Json:
         if not fresh_event:
             event = _as_lambda_json(fn, event)
         handler = await self._handler(fn)

@@ -19,6 +19,8 @@ from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
 from sandbox.control import control_routes
+from sandbox.dashboard.api import Dashboard
+from sandbox.dashboard.recorder import InvocationRecorder
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.environment import EnvironmentPatch, lambda_environment
@@ -58,7 +60,9 @@ class Sandbox:
         self.store = TableStore(
             self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
         )
+        self.recorder = InvocationRecorder()
         self.invoker = Invoker(
+            observer=self.recorder,
             shared_dir=self.manifest.shared_dir,
             views_dir=self.manifest.views_dir,
             region=region,
@@ -74,6 +78,13 @@ class Sandbox:
             run_schedules=config.run_schedules,
         )
         self.livereload = LiveReload()
+        self.dashboard = Dashboard(
+            recorder=self.recorder,
+            bus=self.bus,
+            store=self.store,
+            manifest=lambda: self.manifest,
+            app_url=lambda: self.url,
+        )
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
@@ -114,6 +125,7 @@ class Sandbox:
         self._environment.apply(self._lambda_env())
         await self.bus.start()
         stack.push_async_callback(self.livereload.close)
+        stack.push_async_callback(self.dashboard.close)
         if self.config.watch:
             self.reloader = Reloader(
                 self.config.app_dir, manifest=lambda: self.manifest, on_change=self.apply_reload, logger=self.logger
@@ -131,7 +143,9 @@ class Sandbox:
         return {
             "tables": build_service_app(dynamo_routes(self.store)),
             "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
-            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
+            "internal": build_service_app(
+                [*ssm_routes(discovery), *self.livereload.routes(), *self.dashboard.routes()]
+            ),
         }
 
     async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:

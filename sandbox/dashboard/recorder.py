@@ -1,0 +1,169 @@
+"""InvocationRecorder: the last N invocations with their log lines, and live updates for whoever listens.
+
+It is an `InvocationObserver`: the invoker calls it on the core loop, so every method is a few dict
+and deque operations and never blocks. Listeners get plain dicts (`summary()`), not records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sandbox.invocations import Finished
+from sandbox.model import FunctionSpec, Json
+
+DEFAULT_CAPACITY = 10_000
+MAX_LOG_LINES = 500  # per invocation: a chatty handler must not hold the whole ring's memory
+
+Listener = Callable[[str, dict[str, Json]], None]
+"""Called with ("started" | "log" | "finished", the invocation's summary or log line)."""
+
+
+@dataclass
+class InvocationRecord:
+    seq: int
+    request_id: str
+    fn: FunctionSpec
+    event: Json
+    started_at: float  # epoch seconds
+    finished: Finished | None = None
+    logs: list[str] = field(default_factory=list)
+    dropped_logs: int = 0
+
+    @property
+    def status(self) -> str:
+        return "running" if self.finished is None else self.finished.outcome
+
+    def summary(self) -> dict[str, Json]:
+        done = self.finished
+        return {
+            "seq": self.seq,
+            "request_id": self.request_id,
+            "function": self.fn.name,
+            "trigger": self.fn.pragma,
+            "status": self.status,
+            "started_at": self.started_at,
+            "duration_ms": None if done is None else round(done.duration_ms, 2),
+            "max_memory_mb": None if done is None else done.max_memory_mb,
+            "memory_mb": self.fn.memory,
+            "cold": None if done is None else done.cold,
+            "error": None if done is None else _error_line(done),
+            "log_lines": len(self.logs) + self.dropped_logs,
+        }
+
+    def detail(self) -> dict[str, Json]:
+        done = self.finished
+        return {
+            **self.summary(),
+            "event": self.event,
+            "result": None if done is None else done.result,
+            "error_type": None if done is None else done.error_type,
+            "error_message": None if done is None else done.error_message,
+            "traceback": None if done is None else done.traceback,
+            "logs": list(self.logs),
+            "dropped_logs": self.dropped_logs,
+            "timeout_s": self.fn.timeout,
+        }
+
+
+def _error_line(done: Finished) -> str | None:
+    if done.outcome == "ok":
+        return None
+    return f"{done.error_type or done.outcome}: {done.error_message or ''}".rstrip(": ")
+
+
+class InvocationRecorder:
+    """A ring of the last `capacity` invocations, newest last, looked up by request id."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, *, now: Callable[[], float] = time.time) -> None:
+        self.capacity = capacity
+        self._now = now
+        self._records: OrderedDict[str, InvocationRecord] = OrderedDict()
+        self._listeners: dict[int, Listener] = {}
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+
+    # --- InvocationObserver -----------------------------------------------------------------
+
+    def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None:
+        record = InvocationRecord(next(self._seq), request_id, fn, event, self._now())
+        self._records[request_id] = record
+        self._records.move_to_end(request_id)
+        while len(self._records) > self.capacity:
+            self._records.popitem(last=False)
+        if self._listeners:
+            self._tell("started", record.summary())
+
+    def log(self, request_id: str, fn: FunctionSpec, line: str) -> None:
+        record = self._records.get(request_id)
+        if record is None:
+            return
+        if len(record.logs) < MAX_LOG_LINES:
+            record.logs.append(line)
+        else:
+            record.dropped_logs += 1
+        if self._listeners:
+            self._tell("log", {"request_id": request_id, "function": fn.name, "line": line})
+
+    def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None:
+        record = self._records.get(request_id)
+        if record is None:
+            return
+        record.finished = outcome
+        if self._listeners:
+            self._tell("finished", record.summary())
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, request_id: str) -> InvocationRecord | None:
+        return self._records.get(request_id)
+
+    def newest(self, *, function: str | None = None, status: str | None = None) -> Iterator[InvocationRecord]:
+        """Newest first, optionally only one function's and/or one status's."""
+        for record in reversed(self._records.values()):
+            if function is not None and record.fn.name != function:
+                continue
+            if status is not None and record.status != status:
+                continue
+            yield record
+
+    def page(
+        self, *, function: str | None = None, status: str | None = None, before: int | None = None, limit: int = 100
+    ) -> tuple[list[InvocationRecord], int | None]:
+        """Up to `limit` records older than sequence number `before`; and the `before` of the next page."""
+        found: list[InvocationRecord] = []
+        for record in self.newest(function=function, status=status):
+            if before is not None and record.seq >= before:
+                continue
+            if len(found) == limit:
+                return found, found[-1].seq
+            found.append(record)
+        return found, None
+
+    def last_of(self, fn_name: str, pragma: str) -> InvocationRecord | None:
+        return next((r for r in self.newest(function=fn_name) if r.fn.pragma == pragma), None)
+
+    def functions(self) -> list[str]:
+        return sorted({r.fn.name for r in self._records.values()})
+
+    # --- live updates -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` on every change; returns the function that unsubscribes it."""
+        key = next(self._ids)
+        self._listeners[key] = listener
+
+        def unsubscribe() -> None:
+            self._listeners.pop(key, None)
+
+        return unsubscribe
+
+    def _tell(self, kind: str, data: dict[str, Json]) -> None:
+        for listener in list(self._listeners.values()):
+            listener(kind, data)
