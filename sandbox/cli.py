@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from sandbox import __version__
-from sandbox.config import DATA_DIR, DEFAULT_PORTS, SandboxConfig
+from sandbox.config import DATA_DIR, SandboxConfig
 from sandbox.errors import StartupError
 
 APP_DIR = click.Path(file_okay=False, path_type=Path)
@@ -130,31 +130,33 @@ def reset(app_dir: Path, yes: bool) -> None:
 @click.argument("pragma", type=click.Choice(["events", "queues", "scheduled"]))
 @click.argument("name")
 @click.argument("payload", default="{}")
-@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
-def invoke(pragma: str, name: str, payload: str, events_port: int | None) -> None:
+@click.option(
+    "--app", "app_dir", type=APP_DIR, default=".", show_default=True, help="The app folder (prefs.arc ports)."
+)
+@click.option("--events-port", type=int, help="The running sandbox's events port (default: as `start` picks it).")
+def invoke(pragma: str, name: str, payload: str, app_dir: Path, events_port: int | None) -> None:
     """Fire one event, queue message or scheduled function in a running sandbox, by hand."""
+    from sandbox._cli.client import sandbox_port
+
     try:
         data = json.loads(payload)
     except ValueError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="PAYLOAD") from None
-    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
+    port = sandbox_port(app_dir.resolve(), "events", events_port)
     result = _post(port, "/_sandbox/invoke", {"pragma": pragma, "name": name, "payload": data})
     click.echo(json.dumps(result, indent=2))
     if not result.get("ok", False):
         raise SystemExit(1)
 
 
-@cli.command()
-@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
-def messages(events_port: int | None) -> None:
-    """List a running sandbox's pending, in-flight and dead-lettered messages (JSON)."""
-    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/_sandbox/messages")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            click.echo(json.dumps(json.loads(response.read()), indent=2))
-    except urllib.error.URLError as error:
-        raise click.ClickException(f"no sandbox answers on port {port}: {error.reason}") from None
+def _add_running_sandbox_commands() -> None:
+    from sandbox._cli import commands
+
+    for command in (commands.tables, commands.messages, commands.replay, commands.purge, commands.logs):
+        cli.add_command(command)
+
+
+_add_running_sandbox_commands()
 
 
 def _post(port: int, path: str, body: dict[str, Any], *, opener: Callable[..., Any] = urllib.request.urlopen) -> Any:

@@ -60,7 +60,7 @@ class Sandbox:
         self.store = TableStore(
             self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
         )
-        self.recorder = InvocationRecorder()
+        self.recorder = InvocationRecorder(now=self.clock.now)
         self.invoker = Invoker(
             observer=self.recorder,
             shared_dir=self.manifest.shared_dir,

@@ -50,8 +50,9 @@ function relative(epoch, now) {
   if (epoch === null || epoch === undefined) return "";
   const s = Math.round(epoch - now);
   const abs = Math.abs(s);
+  if (abs < 1) return "just now";
   const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
-  return s >= 0 ? `in ${text}` : `${text} ago`;
+  return s > 0 ? `in ${text}` : `${text} ago`;
 }
 const ms = (v) => (v === null || v === undefined ? "—" : v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
 const short = (id) => (id ? id.slice(0, 8) : "");
@@ -305,8 +306,16 @@ refreshers.queues = throttled(() => state.view === "queues" && views.queues(), 3
 
 // --- tables ----------------------------------------------------------------------------------
 
+const DYNAMO_TYPES = new Set(["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]);
 function cell(value) {
   if (value === null || value === undefined) return "";
+  if (state.format === "dynamo" && typeof value === "object") {
+    const [type] = Object.keys(value);
+    if (Object.keys(value).length === 1 && DYNAMO_TYPES.has(type)) {
+      const inner = value[type];
+      return [h("span", { class: "tag type" }, type), " ", typeof inner === "object" ? oneLine(inner) : String(inner)];
+    }
+  }
   if (typeof value === "object") return oneLine(value);
   return String(value);
 }
