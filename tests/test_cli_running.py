@@ -58,7 +58,10 @@ def app_dir(tmp_path: Path) -> Path:
     (tmp_path / "prefs.arc").write_text(
         f"@sandbox\nports\n  http {http}\n  events {events}\n  tables {tables}\n  _arc {internal}\n"
     )
-    for kind, name, code in (("events", "ping", "def handler(event, context):\n    return 'pong'\n"), ("queues", "work", FLAKY)):
+    for kind, name, code in (
+        ("events", "ping", "def handler(event, context):\n    return 'pong'\n"),
+        ("queues", "work", FLAKY),
+    ):
         (tmp_path / "src" / kind / name).mkdir(parents=True)
         (tmp_path / "src" / kind / name / "lambda.py").write_text(code)
     return tmp_path

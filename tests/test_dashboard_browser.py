@@ -146,7 +146,9 @@ def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: Thr
     _shot(page, "invocation")
     page.keyboard.press("Escape")
     page.select_option("#filter-function", "task-progress")
-    page.wait_for_function("() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('task-progress'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('task-progress'))"
+    )
     page.select_option("#filter-function", "")
     _shot(page, "invocations")
 
