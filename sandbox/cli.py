@@ -24,8 +24,12 @@ APP_DIR = click.Path(file_okay=False, path_type=Path)
 
 @click.group()
 @click.version_option(__version__, prog_name="arc-sandbox")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """A local sandbox for Architect-style Python serverless apps."""
+    from sandbox.console import colour_choice
+
+    ctx.color = colour_choice()  # NO_COLOR / FORCE_COLOR, else colour only on a terminal
 
 
 @cli.command()
@@ -38,6 +42,14 @@ def cli() -> None:
 @click.option("--memory", is_flag=True, help="Keep tables and queues in memory only: nothing is written to disk.")
 @click.option("--no-watch", is_flag=True, help="Do not reload on file changes.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option(
+    "--requests",
+    "show_requests",
+    type=click.Choice(["all", "errors"]),
+    default="all",
+    show_default=True,
+    help="Request lines to print: all, or only errors (hides 2xx and 304, e.g. a page polling).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="More detail, ports included.")
 def start(
     app_dir: Path,
@@ -49,6 +61,7 @@ def start(
     memory: bool,
     no_watch: bool,
     quiet: bool,
+    show_requests: str,
     verbose: bool,
 ) -> None:
     """Start the app in APP_DIR (default: the current folder)."""
@@ -62,6 +75,7 @@ def start(
         memory=memory,
         quiet=quiet or bool(os.environ.get("ARC_QUIET") or os.environ.get("QUIET")),
         verbose=verbose,
+        show_requests=show_requests,
         watch=not no_watch,
     )
     run_sandbox(config)
@@ -71,7 +85,9 @@ def run_sandbox(config: SandboxConfig) -> None:
     """Run until Ctrl-C or SIGTERM; a start-up failure is one line and a non-zero exit."""
     from sandbox.console import setup_logging
 
-    setup_logging(quiet=config.quiet, verbose=config.verbose)
+    setup_logging(
+        quiet=config.quiet, verbose=config.verbose, requests="errors" if config.show_requests == "errors" else "all"
+    )
     try:
         asyncio.run(_serve_until_signalled(config))
     except StartupError as error:

@@ -18,7 +18,9 @@ from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
+from sandbox.console import warn_missing_handlers
 from sandbox.control import control_routes
+from sandbox.dashboard import bus_state
 from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder
 from sandbox.db import Database
@@ -53,6 +55,7 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.logger = logger or logging.getLogger("arc_sandbox")
         self.manifest: Manifest = load_manifest(config.app_dir)
+        warn_missing_handlers(self.manifest, self.logger)
         self.arc_env = config.arc_env or self.manifest.prefs.env or "testing"
         self.router = Router(self.manifest.http)
         self.db = Database(config.database_path)
@@ -88,6 +91,7 @@ class Sandbox:
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
+        self.restored: dict[str, int] = {}  # what the bus found stored from the last run, for the banner
         self._environment = EnvironmentPatch()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -124,6 +128,7 @@ class Sandbox:
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         self._environment.apply(self._lambda_env())
         await self.bus.start()
+        self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
         stack.push_async_callback(self.livereload.close)
         stack.push_async_callback(self.dashboard.close)
         if self.config.watch:
@@ -256,6 +261,7 @@ class Sandbox:
             self.logger.error("Manifest not reloaded, keeping the last good one: %s", error)
             return False
         self.manifest = manifest
+        warn_missing_handlers(manifest, self.logger)
         self.router = Router(manifest.http)
         self.invoker.shared_dir, self.invoker.views_dir = manifest.shared_dir, manifest.views_dir
         self.invoker.invalidate()

@@ -162,3 +162,11 @@ def test_cli_says_which_port_it_tried_when_no_sandbox_answers(app_dir: Path) -> 
     assert result.exit_code == 1
     port = (app_dir / "prefs.arc").read_text().split("_arc ")[1].strip()
     assert f"no sandbox answers on port {port}" in result.output
+
+
+def test_cli_output_has_colour_only_without_no_color(app_dir: Path, running: ThreadedSandbox) -> None:
+    args = ["tables", "--app", str(app_dir)]
+    coloured = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": ""})
+    plain = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": "1"})
+    assert "\x1b[" in coloured.output
+    assert "\x1b[" not in plain.output and "notes" in plain.output
