@@ -28,6 +28,7 @@ API = "/_dashboard/api"
 STATIC = "/_dashboard/static"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
 STREAM_BACKLOG = 2000  # events a slow tab may fall behind by before it is told to reload its lists
+STREAM_COALESCE = 0.1  # seconds of changes sent as one write: live to the eye, cheap under load
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -145,9 +146,8 @@ class Dashboard:
         self._streams.add(queue)
         try:
             await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
-            while (item := await queue.get()) is not None:
-                kind, data = item
-                await response.write(f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode())
+            while (batch := await _next_batch(queue)) is not None:
+                await response.write(b"".join(_event(kind, data) for kind, data in batch))
                 if queue.full():
                     await response.write(b"event: resync\ndata: {}\n\n")
         except ConnectionResetError:
@@ -254,6 +254,38 @@ class Dashboard:
             for r in m.http
         ]  # fmt: skip
         return _json({"routes": routes, "url": base})
+
+
+async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tuple[str, Json]] | None:
+    """What happened in the next STREAM_COALESCE seconds, each invocation once in its latest state; None: closed.
+
+    A busy app makes hundreds of calls a second: one write and one repaint for each would cost the
+    app's own requests their CPU. Started-then-finished in one batch is sent as finished alone.
+    """
+    first = await queue.get()
+    if first is None:
+        return None
+    await asyncio.sleep(STREAM_COALESCE)
+    items = [first]
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is None:
+            queue.put_nowait(None)  # send what we have, end on the next turn
+            break
+        items.append(item)
+    latest: dict[str, tuple[str, Json]] = {}
+    logs: list[tuple[str, Json]] = []
+    for kind, data in items:
+        if kind in ("started", "finished") and isinstance(data, dict):
+            latest.pop(str(data.get("request_id")), None)  # keep arrival order of the latest state
+            latest[str(data.get("request_id"))] = (kind, data)
+        else:
+            logs.append((kind, data))
+    return [*latest.values(), *logs]
+
+
+def _event(kind: str, data: Json) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
 def _ids(body: dict[str, Any], bus: EventBus) -> list[str]:
