@@ -45,8 +45,11 @@ def handler(event, context):
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium for every browser test: they all live in this module. Not session-scoped, because
+    Playwright's sync API runs an event loop on this thread for as long as it is open, and the async
+    tests that follow need the thread's loop back."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
