@@ -153,6 +153,18 @@ def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: Thr
         "() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('task-progress'))"
     )
     page.select_option("#filter-function", "")
+    running.run(running.sandbox.bus.publish("background-task", {"name": "no id"}))  # KeyError: 'taskID'
+    _settle(running)  # the first attempt and two retries fail
+    failed = page.locator("#invocation-rows tr", has_text="error")
+    failed.nth(2).wait_for()
+    page.select_option("#filter-status", "error")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('error'))"
+    )
+    failed.first.click()
+    assert "KeyError: 'taskID'" in page.locator("#invocation-error").inner_text()
+    page.keyboard.press("Escape")
+    page.select_option("#filter-status", "")
     _shot(page, "invocations")
 
 

@@ -229,7 +229,7 @@ async function showInvocation(requestId) {
       h("dt", {}, "Request id"), h("dd", { class: "mono" }, inv.request_id)),
   ];
   if (inv.status !== "ok" && inv.status !== "running") {
-    parts.push(h("h3", {}, "Error"), h("pre", { class: "json trace", id: "invocation-error" }, `${inv.error_type || inv.status}: ${inv.error_message || ""}` + (inv.traceback ? "\n\n" + inv.traceback : "")));
+    parts.push(h("h3", {}, "Error"), h("pre", { class: "json trace", id: "invocation-error" }, inv.traceback ? inv.traceback.trim() : `${inv.error_type || inv.status}: ${inv.error_message || ""}`));
   } else if (inv.status === "ok") {
     parts.push(h("h3", {}, "Result"), h("pre", { class: "json", id: "invocation-result" }, pretty(inv.result)));
   }
@@ -404,7 +404,7 @@ views.tables = async () => {
     t.ttl_attribute ? h("div", { class: "sub" }, "TTL: " + t.ttl_attribute) : null)));
   const q = state.tableQuery;
   const index = h("select", { id: "q-index" }, h("option", { value: "" }, `table (${table.partition_key}${table.sort_key ? ", " + table.sort_key : ""})`), table.indexes.map((i) => h("option", { value: i.name, selected: q.index === i.name }, `${i.name} (${i.partition_key}${i.sort_key ? ", " + i.sort_key : ""})`)));
-  const pk = h("input", { type: "text", id: "q-pk", placeholder: "partition key (empty: scan)", value: q.pk || "" });
+  const pk = h("input", { type: "text", id: "q-pk", placeholder: "empty: scan all", style: "width: 200px", value: q.pk || "" });
   const skOp = h("select", { id: "q-sk-op" }, ["", "=", "<", "<=", ">", ">=", "begins_with", "between"].map((o) => h("option", { value: o, selected: q.sk_op === o }, o || "sort key…")));
   const sk = h("input", { type: "text", id: "q-sk", placeholder: "value", value: q.sk || "", style: "width: 140px" });
   const sk2 = h("input", { type: "text", id: "q-sk2", placeholder: "and", value: q.sk2 || "", style: "width: 110px" });
