@@ -181,3 +181,20 @@ def test_recorder_tells_listeners_until_they_unsubscribe_and_bounds_log_lines() 
     detail = recorder.get("r1").detail()  # type: ignore[union-attr]
     assert len(detail["logs"]) == 500 and detail["dropped_logs"] == 100 and detail["log_lines"] == 600
     assert (detail["result"], detail["max_memory_mb"], detail["cold"]) == ([1], 128, True)
+
+
+def test_recorder_keeps_long_bodies_and_messages_cut_short() -> None:
+    recorder = InvocationRecorder(capacity=3)
+    big = "x" * 300_000
+    sqs = {"Records": [{"body": big, "messageId": "m1"}, {"body": "small", "messageId": "m2"}]}
+    sns = {"Records": [{"Sns": {"Message": big, "MessageId": "s1"}}]}
+    http = {"rawPath": "/upload", "body": big}
+    for n, event in enumerate((sqs, sns, http)):
+        recorder.started(f"r{n}", _fn("f"), event)
+        recorder.finished(f"r{n}", _fn("f"), Finished("ok", 1.0, None, False, result={"statusCode": 200, "body": big}))
+    kept = [recorder.get(f"r{n}").detail() for n in range(3)]  # type: ignore[union-attr]
+    assert len(kept[0]["event"]["Records"][0]["body"]) < 70_000 and kept[0]["event"]["Records"][1]["body"] == "small"
+    assert "234,464 more characters not kept" in kept[1]["event"]["Records"][0]["Sns"]["Message"]
+    assert kept[2]["event"]["rawPath"] == "/upload" and len(kept[2]["event"]["body"]) < 70_000
+    assert all(len(k["result"]["body"]) < 70_000 for k in kept)
+    assert len(sqs["Records"][0]["body"]) == 300_000  # the handler's own event is not touched

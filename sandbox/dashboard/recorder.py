@@ -10,13 +10,15 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sandbox.invocations import Finished
 from sandbox.model import FunctionSpec, Json
 
 DEFAULT_CAPACITY = 10_000
 MAX_LOG_LINES = 500  # per invocation: a chatty handler must not hold the whole ring's memory
+MAX_TEXT_KEPT = 64 * 1024  # of a body or message: 10,000 calls with 6 MB bodies must not hold 60 GB
 
 Listener = Callable[[str, dict[str, Json]], None]
 """Called with ("started" | "log" | "finished", the invocation's summary or log line)."""
@@ -69,6 +71,48 @@ class InvocationRecord:
         }
 
 
+def _cut(text: str) -> str:
+    return f"{text[:MAX_TEXT_KEPT]}… [{len(text) - MAX_TEXT_KEPT:,} more characters not kept]"
+
+
+def trimmed(value: Json) -> Json:
+    """The event or result with any long HTTP body, SQS body or SNS message cut short, for keeping.
+
+    Only the places where Lambda payloads carry bulk are looked at, so this costs a few dict lookups
+    per call; the value itself is returned untouched when nothing is long (the usual case).
+    """
+    if not isinstance(value, dict):
+        return value
+    body = value.get("body")
+    if isinstance(body, str) and len(body) > MAX_TEXT_KEPT:
+        value = {**value, "body": _cut(body)}
+    records = value.get("Records")
+    if isinstance(records, list) and any(_long_record(r) for r in records):
+        value = {**value, "Records": [_trim_record(r) for r in records]}
+    return value
+
+
+def _long_record(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    body = record.get("body")
+    sns = record.get("Sns")
+    message = sns.get("Message") if isinstance(sns, dict) else None
+    return any(isinstance(t, str) and len(t) > MAX_TEXT_KEPT for t in (body, message))
+
+
+def _trim_record(record: Any) -> Any:
+    if not _long_record(record):
+        return record
+    out = dict(record)
+    if isinstance(out.get("body"), str) and len(out["body"]) > MAX_TEXT_KEPT:
+        out["body"] = _cut(out["body"])
+    sns = out.get("Sns")
+    if isinstance(sns, dict) and isinstance(sns.get("Message"), str) and len(sns["Message"]) > MAX_TEXT_KEPT:
+        out["Sns"] = {**sns, "Message": _cut(sns["Message"])}
+    return out
+
+
 def _error_line(done: Finished) -> str | None:
     if done.outcome == "ok":
         return None
@@ -89,7 +133,7 @@ class InvocationRecorder:
     # --- InvocationObserver -----------------------------------------------------------------
 
     def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None:
-        record = InvocationRecord(next(self._seq), request_id, fn, event, self._now())
+        record = InvocationRecord(next(self._seq), request_id, fn, trimmed(event), self._now())
         self._records[request_id] = record
         self._records.move_to_end(request_id)
         while len(self._records) > self.capacity:
@@ -112,7 +156,7 @@ class InvocationRecorder:
         record = self._records.get(request_id)
         if record is None:
             return
-        record.finished = outcome
+        record.finished = outcome if outcome.result is None else replace(outcome, result=trimmed(outcome.result))
         if self._listeners:
             self._tell("finished", record.summary())
 
