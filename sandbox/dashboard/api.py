@@ -110,7 +110,7 @@ class Dashboard:
     # --- page -----------------------------------------------------------------------------------
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(body=_asset("index.html"), content_type="text/html", headers={"Cache-Control": "no-cache"})
+        return web.Response(body=page_html(), content_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -126,6 +126,7 @@ class Dashboard:
         )
         return _json({
             "app": m.app, "region": m.aws.region, "url": self._app_url(), "functions": functions,
+            "tables": [t.name for t in m.tables],
             "recorded": len(self.recorder), "capacity": self.recorder.capacity,
         })  # fmt: skip
 
@@ -306,6 +307,18 @@ def _example_path(path: str) -> str:
 
 def _relative(path: str, root: str) -> str:
     return path[len(root) + 1 :] if path.startswith(root + "/") else path
+
+
+def page_html() -> bytes:
+    """index.html with its stylesheet and script inlined: one round trip before the page can ask for data.
+
+    The files stay separate in the package (and servable on their own) so they are edited as CSS and JS.
+    """
+    html = _asset("index.html").decode()
+    css, js = _asset("app.css").decode(), _asset("app.js").decode()
+    html = html.replace(f'<link rel="stylesheet" href="{STATIC}/app.css">', f"<style>\n{css}</style>")
+    html = html.replace(f'<script src="{STATIC}/app.js" defer></script>', "")
+    return html.replace("</body>", f"<script>\n{js}</script>\n</body>").encode()
 
 
 def _asset(name: str) -> bytes:

@@ -367,14 +367,17 @@ function itemEditor(table, item) {
     h("div", { class: "form-row", style: "margin-top: 10px" }, h("button", { class: "primary", id: "item-save", onclick: save }, "Save"), isNew ? null : h("button", { class: "danger", id: "item-delete", onclick: remove }, "Delete")));
 }
 
-async function loadItems(start) {
-  const t = state.table;
-  if (!t) return;
+function fetchItems(start) {
   const q = state.tableQuery;
   const params = new URLSearchParams({ format: state.format, limit: "50" });
   for (const k of ["index", "pk", "sk_op", "sk", "sk2"]) if (q[k]) params.set(k, q[k]);
   if (start) params.set("start", start);
-  const data = await attempt(() => api(`/tables/${encodeURIComponent(t)}/items?${params}`));
+  return attempt(() => api(`/tables/${encodeURIComponent(state.table)}/items?${params}`));
+}
+
+async function loadItems(start, fetched) {
+  if (!state.table) return;
+  const data = await (fetched || fetchItems(start));
   if (!data || state.view !== "tables") return;
   const table = data.table;
   const columns = [table.partition_key, table.sort_key].filter(Boolean);
@@ -392,6 +395,11 @@ async function loadItems(start) {
 }
 
 views.tables = async () => {
+  // The table list and the first page of items load side by side: one round trip, not two.
+  const overview = await state.overviewLoaded;
+  if (!state.table && overview?.tables?.length) state.table = overview.tables[0];
+  const guess = state.table;
+  const firstPage = guess ? fetchItems(state.pages?.[state.pages.length - 1]) : null;
   const data = await api("/tables");
   if (state.view !== "tables") return;
   if (!data.tables.length) { $("#view").replaceChildren(section("Tables"), h("div", { class: "panel" }, h("div", { class: "empty" }, "This app has no @tables."))); return; }
@@ -420,7 +428,7 @@ views.tables = async () => {
           h("span", { class: "hint" }, `${table.physical_name}${table.ttl_attribute ? " · TTL on " + table.ttl_attribute : ""}`)))),
         h("div", { class: "panel", id: "items" }, h("div", { class: "empty" }, "Loading…")))));
   pk.addEventListener("keydown", (e) => e.key === "Enter" && run());
-  await loadItems(state.pages?.[state.pages.length - 1]);
+  await loadItems(state.pages?.[state.pages.length - 1], state.table === guess ? firstPage : null);
 };
 refreshers.tables = throttled(async () => {
   if (state.view !== "tables") return;
