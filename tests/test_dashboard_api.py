@@ -18,7 +18,10 @@ from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
 
 API = "/_dashboard/api"
-MANIFEST = "@app\ndash-app\n@http\nget /ok\nget /boom\n@queues\njobs\n  fifo false\n@tables\nthings\n  id *String\n"
+MANIFEST = (
+    "@app\ndash-app\n@http\nget /ok\nget /boom\n@events\nalerts\n@queues\njobs\n  fifo false\n"
+    "@tables\nthings\n  id *String\n  expires TTL\n@tables-indexes\nthings\n  kind *String\n  name byKind\n"
+)
 
 
 @pytest.fixture
@@ -28,6 +31,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
         "http/get-ok": "def handler(event, context):\n    return {'statusCode': 200, 'body': 'fine'}\n",
         "http/get-boom": "def explode():\n    raise ValueError('no cake')\n\n\ndef handler(event, context):\n    explode()\n",
         "queues/jobs": "def handler(event, context):\n    pass\n",
+        "events/alerts": "def handler(event, context):\n    raise RuntimeError('pager down')\n",
     }
     for folder, code in handlers.items():
         (tmp_path / "src" / folder).mkdir(parents=True)
@@ -198,3 +202,43 @@ def test_recorder_keeps_long_bodies_and_messages_cut_short() -> None:
     assert kept[2]["event"]["rawPath"] == "/upload" and len(kept[2]["event"]["body"]) < 70_000
     assert all(len(k["result"]["body"]) < 70_000 for k in kept)
     assert len(sqs["Records"][0]["body"]) == 300_000  # the handler's own event is not touched
+
+
+async def test_dashboard_tables_list_counts_indexes_and_ttl_and_pages_a_query(
+    sandbox: Sandbox, client: aiohttp.ClientSession
+) -> None:
+    for n in range(5):
+        await sandbox.tables().things.put({"id": f"t{n}", "kind": "odd" if n % 2 else "even", "expires": 2_000_000_000})
+    async with client.get(API + "/tables") as listing:
+        (things,) = (await _json(listing))["tables"]
+    assert (things["item_count"], things["ttl_attribute"]) == (5, "expires")
+    assert things["indexes"] == [{"name": "byKind", "partition_key": "kind", "sort_key": None, "projection": "ALL"}]
+    seen: list[str] = []
+    start = None
+    while True:
+        params = {"index": "byKind", "pk": "even", "limit": "2", **({"start": start} if start else {})}
+        async with client.get(API + "/tables/things/items", params=params) as page:
+            found = await _json(page)
+        assert found["operation"] == "Query" and len(found["items"]) <= 2
+        seen += [item["id"] for item in found["items"]]
+        if not (start := found["next"]):
+            break
+    assert sorted(seen) == ["t0", "t2", "t4"]
+    async with client.get(API + "/tables/things/items", params={"format": "dynamo", "limit": "1"}) as typed:
+        (item,) = (await _json(typed))["items"]
+    assert item["expires"] == {"N": "2000000000"}
+
+
+async def test_dashboard_lists_an_event_waiting_for_its_retry_with_its_payload(
+    sandbox: Sandbox, client: aiohttp.ClientSession
+) -> None:
+    async with client.post(API + "/publish", json={"pragma": "events", "name": "alerts", "payload": {"level": 3},
+                                                   "attributes": {"source": "test"}}) as sent:  # fmt: skip
+        assert sent.status == 200
+    await sandbox.bus.drain()  # the first attempt fails; the retry waits for its backoff
+    async with client.get(API + "/queues") as listing:
+        (alerts,) = (await _json(listing))["topics"]
+    (retry,) = alerts["retries"]
+    assert (retry["payload"], retry["attributes"], retry["attempt"]) == ({"level": 3}, {"source": "test"}, 2)
+    assert alerts["counts"] == {"retrying": 1, "dead_letters": 0}
+    assert alerts["next_attempt_at"] == retry["next_attempt_at"] > sandbox.clock.now()

@@ -223,7 +223,7 @@ def messages(
         if name and group["name"] != name:
             continue
         pragma = "@queues" if "messages" in group else "@events"
-        rows = [("retrying", r["message_id"], f"attempt {r['attempt']}", r["next_attempt_at"], None)
+        rows = [("retrying", r["message_id"], f"attempt {r['attempt']}", r["next_attempt_at"], r.get("payload"))
                 for r in group.get("retries", [])]  # fmt: skip
         rows += [(m["state"], m["id"], f"receives {m['receive_count']}", m["visible_at"], m["body"])
                  for m in group.get("messages", [])]  # fmt: skip

@@ -65,19 +65,21 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
     """Every topic and queue with its counts, messages, retries and dead letters; times are epoch seconds."""
     now = bus.clock.now()
     dead = bus.dead_letters()
-    retries = [p for p in bus.pending() if p.get("pragma") == "events"]
+    retries = sorted(bus._retries)  # pending() lists them too, but without their payloads
     topics = []
     for name, spec in bus._events.items():
-        waiting = [r for r in retries if r["name"] == name]
+        waiting = [job for job in retries if job.name == name]
         letters = [_letter(d) for d in dead if d.pragma == "events" and d.name == name]
         topics.append({
             "name": name,
             "function": spec.function.name,
             "counts": {"retrying": len(waiting), "dead_letters": len(letters)},
             "retries": [
-                {"message_id": r["message_id"], "attempt": r["attempt"], "next_attempt_at": r["due"]} for r in waiting
+                {"message_id": job.message_id, "attempt": job.attempt, "next_attempt_at": job.due,
+                 "payload": job.payload, "attributes": dict(job.attributes or {})}
+                for job in waiting
             ],
-            "next_attempt_at": min((r["due"] for r in waiting), default=None),
+            "next_attempt_at": min((job.due for job in waiting), default=None),
             "dead_letters": letters if with_messages else [],
         })  # fmt: skip
     queues = []

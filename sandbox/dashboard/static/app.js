@@ -297,8 +297,10 @@ views.queues = async () => {
     cards.push(h("div", { class: "panel", dataset: { topic: t.name } },
       h("div", { class: "panel-head" }, h("span", { class: "tag" }, "@events"), h("h2", {}, t.name), h("span", { class: "muted mono" }, "→ " + t.function),
         h("div", { class: "counts" }, countChip("retrying", t.counts.retrying, "warm"), t.next_attempt_at ? h("span", { class: "count" }, "next attempt ", h("b", {}, relative(t.next_attempt_at, now))) : null, countChip("dead letters", t.counts.dead_letters, "hot"))),
-      t.retries.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Message"), h("th", { class: "num" }, "Attempt"), h("th", {}, "Next attempt"))),
-        h("tbody", {}, t.retries.map((r) => h("tr", {}, h("td", { class: "mono" }, short(r.message_id)), h("td", { class: "num" }, r.attempt), h("td", {}, `${clock(r.next_attempt_at)} (${relative(r.next_attempt_at, now)})`))))) : null,
+      t.retries.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Message"), h("th", {}, "State"), h("th", { class: "num" }, "Next attempt"), h("th", {}, "At"), h("th", {}, "Payload"), h("th", {}, "Attributes"))),
+        h("tbody", {}, t.retries.map((r) => h("tr", {}, h("td", { class: "mono" }, short(r.message_id)), h("td", {}, pill("retrying")), h("td", { class: "num" }, `#${r.attempt}`),
+          h("td", {}, `${clock(r.next_attempt_at)} (${relative(r.next_attempt_at, now)})`), h("td", { class: "clip mono" }, oneLine(r.payload)),
+          h("td", { class: "clip mono muted" }, Object.keys(r.attributes).length ? oneLine(r.attributes) : ""))))) : null,
       deadLetterTable(t.dead_letters, now),
       !t.retries.length && !t.dead_letters.length ? h("div", { class: "empty" }, "Nothing retrying, no dead letters.") : null));
   }
