@@ -216,6 +216,17 @@ def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: Threa
     page.fill("#q-pk", "")
     page.click("#q-run")
     page.locator("#item-table tr", has_text="After").wait_for()
+    page.click("#add-item")
+    page.fill("#item-json", json.dumps({"taskID": "added", "name": "New one", "status": "received"}))
+    page.click("#item-save")
+    page.wait_for_selector("#toast:has-text('Saved')")
+    added = client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
+    assert added["Item"]["name"] == {"S": "New one"}
+    page.locator("#item-table tr", has_text="New one").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#item-delete")
+    page.wait_for_selector("#toast:has-text('Deleted')")
+    assert "Item" not in client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
     page.click("[data-format='dynamo']")
     typed = page.locator("#item-table tr", has_text="After")
     typed.locator(".tag.type", has_text="L").wait_for()  # DynamoDB JSON: each value with its type

@@ -239,6 +239,9 @@ async function showInvocation(requestId) {
   openDrawer(inv.function, ...parts);
 }
 
+// A chatty handler's log lines refresh the open invocation at most a few times a second.
+const refreshOpen = throttled(() => state.openId && showInvocation(state.openId), 250);
+
 // --- events and queues -----------------------------------------------------------------------
 
 function countChip(label, n, hot) {
@@ -484,7 +487,7 @@ function connect() {
   source.addEventListener("hello", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("started", (e) => queueChange("started", JSON.parse(e.data)));
   source.addEventListener("finished", (e) => queueChange("finished", JSON.parse(e.data)));
-  source.addEventListener("log", (e) => { const d = JSON.parse(e.data); if (d.request_id === state.openId) showInvocation(d.request_id); });
+  source.addEventListener("log", (e) => { if (JSON.parse(e.data).request_id === state.openId) refreshOpen(); });
   source.addEventListener("bus", () => refreshers.queues());
   source.addEventListener("resync", () => views[state.view]());
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
