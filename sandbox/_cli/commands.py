@@ -79,7 +79,7 @@ def _list_tables(client: SandboxClient) -> None:
         keys = t["partition_key"] + (f", {t['sort_key']}" if t["sort_key"] else "")
         extra = "".join(f"  index {i['name']}" for i in t["indexes"])
         extra += f"  TTL {t['ttl_attribute']}" if t["ttl_attribute"] else ""
-        click.echo(f"{click.style(t['name'], bold=True):<30} {t['item_count']:>8,} items  keys ({keys}){extra}")
+        click.echo(f"{click.style(t['name'].ljust(20), bold=True)} {t['item_count']:>8,} items  keys ({keys}){extra}")
 
 
 @tables.command("list")
@@ -104,6 +104,8 @@ def _page_options(fn: F) -> F:
 def _pages(client: SandboxClient, table: str, params: dict[str, Any], every: bool) -> None:
     while True:
         page = client.get(f"{DASHBOARD_API}/tables/{table}/items", params)
+        if not page["items"] and not params.get("start"):
+            click.echo("No items.", err=True)
         for item in page["items"]:
             click.echo(json.dumps(item, default=str))
         if not page["next"]:
