@@ -132,7 +132,7 @@ def main() -> None:
         try:
             started = time.perf_counter()
             running.run(fill(running.sandbox, args.invocations, args.items), timeout=600)
-            print(f"stored {len(running.sandbox.recorder):,} invocations and {args.items:,} items "
+            print(f"stored {running.sandbox.recorder.recorded:,} invocations and {args.items:,} items "
                   f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
             report(running, args)
         finally:

@@ -161,7 +161,7 @@ def test_recorder_keeps_the_newest_and_pages_back_through_them() -> None:
         fn = _fn("even" if n % 2 == 0 else "odd")
         recorder.started(f"r{n}", fn, {"n": n})
         recorder.finished(f"r{n}", fn, Finished("ok" if n != 6 else "error", 1.0, None, False))
-    assert len(recorder) == 5 and recorder.get("r2") is None  # the three oldest are forgotten
+    assert recorder.recorded == 5 and recorder.get("r2") is None  # the three oldest are forgotten
     first, before = recorder.page(limit=2)
     assert [r.request_id for r in first] == ["r7", "r6"]
     second, before = recorder.page(limit=2, before=before)

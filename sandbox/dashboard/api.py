@@ -127,7 +127,7 @@ class Dashboard:
         return _json({
             "app": m.app, "region": m.aws.region, "url": self._app_url(), "functions": functions,
             "tables": [t.name for t in m.tables],
-            "recorded": len(self.recorder), "capacity": self.recorder.capacity,
+            "recorded": self.recorder.recorded, "capacity": self.recorder.capacity,
         })  # fmt: skip
 
     # --- live stream --------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class Dashboard:
         )
         return _json({
             "invocations": [r.summary() for r in records], "next_before": next_before,
-            "functions": self.recorder.functions(), "recorded": len(self.recorder),
+            "functions": self.recorder.functions(), "recorded": self.recorder.recorded,
         })  # fmt: skip
 
     async def invocation(self, request: web.Request) -> web.StreamResponse:

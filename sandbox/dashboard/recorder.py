@@ -162,7 +162,10 @@ class InvocationRecorder:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def __len__(self) -> int:
+    @property
+    def recorded(self) -> int:
+        """How many invocations are kept. (Not __len__: an empty recorder must not be falsy, since
+        `observer or NoObserver()` would then drop it.)"""
         return len(self._records)
 
     def get(self, request_id: str) -> InvocationRecord | None:
