@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 import click
 
-from sandbox.invoker import HANDLER_FILES, find_handler_file
+from sandbox.environment import HANDLER_FILES, handler_module
 from sandbox.model import FunctionSpec, Manifest
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def missing_handlers(manifest: Manifest) -> list[FunctionSpec]:
     seen: set[FunctionSpec] = set()
     missing = []
     for fn in functions:
-        if fn not in seen and find_handler_file(fn.src_dir) is None:
+        if fn not in seen and handler_module(fn.src_dir) is None:
             missing.append(fn)
         seen.add(fn)
     return missing

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.invocations import Finished
+from sandbox.invocations import Finished, InvocationObserver
 from sandbox.model import FunctionSpec, Json
 
 DEFAULT_CAPACITY = 10_000
@@ -214,3 +214,22 @@ class InvocationRecorder:
     def _tell(self, kind: str, data: dict[str, Json]) -> None:
         for listener in list(self._listeners.values()):
             listener(kind, data)
+
+
+class Observers:
+    """Several InvocationObservers heard as one: the dashboard's recorder and, say, a test's own."""
+
+    def __init__(self, *observers: InvocationObserver) -> None:
+        self.observers = observers
+
+    def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None:
+        for observer in self.observers:
+            observer.started(request_id, fn, event)
+
+    def log(self, request_id: str, fn: FunctionSpec, line: str) -> None:
+        for observer in self.observers:
+            observer.log(request_id, fn, line)
+
+    def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None:
+        for observer in self.observers:
+            observer.finished(request_id, fn, outcome)
