@@ -28,7 +28,7 @@ MANIFEST = (
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     (tmp_path / "app.arc").write_text(MANIFEST)
     handlers = {
-        "http/get-ok": "def handler(event, context):\n    return {'statusCode': 200, 'body': 'fine'}\n",
+        "http/get-ok": "def handler(event, context):\n    print('serving ok')\n    return {'statusCode': 200, 'body': 'fine'}\n",
         "http/get-boom": "def explode():\n    raise ValueError('no cake')\n\n\ndef handler(event, context):\n    explode()\n",
         "queues/jobs": "def handler(event, context):\n    pass\n",
         "events/alerts": "def handler(event, context):\n    raise RuntimeError('pager down')\n",
@@ -123,6 +123,8 @@ async def test_dashboard_records_a_failing_handler_with_its_event_and_traceback(
     async with client.get(API + "/invocations", params={"function": "get /ok"}) as ok:
         (fine,) = (await _json(ok))["invocations"]
     assert fine["status"] == "ok" and fine["duration_ms"] > 0
+    async with client.get(API + f"/invocations/{fine['request_id']}") as detail:
+        assert "serving ok" in (await _json(detail))["logs"]  # what the handler printed, by request id
 
 
 async def test_dashboard_stream_tells_started_and_finished_and_ends_at_stop(tmp_path: Path) -> None:
