@@ -110,7 +110,8 @@ class Dashboard:
     # --- page -----------------------------------------------------------------------------------
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(body=page_html(), content_type="text/html", headers={"Cache-Control": "no-cache"})
+        body = page_html(self._overview_data())
+        return web.Response(body=body, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -119,16 +120,19 @@ class Dashboard:
         return web.Response(body=_asset(name), content_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
 
     async def overview(self, request: web.Request) -> web.StreamResponse:
+        return _json(self._overview_data())
+
+    def _overview_data(self) -> dict[str, Json]:
         m = self._manifest()
         functions = sorted(
             {r.function.name for r in m.http}
             | {f.function.name for group in (m.events, m.queues, m.scheduled) for f in group}
         )
-        return _json({
+        return {
             "app": m.app, "region": m.aws.region, "url": self._app_url(), "functions": functions,
             "tables": [t.name for t in m.tables],
             "recorded": self.recorder.recorded, "capacity": self.recorder.capacity,
-        })  # fmt: skip
+        }  # fmt: skip
 
     # --- live stream --------------------------------------------------------------------------
 
@@ -212,7 +216,7 @@ class Dashboard:
     async def items(self, request: web.Request) -> web.StreamResponse:
         table = request.match_info["table"]
         page = await self.tables.page(table, request.query)
-        return _json({**page, "table": await self.tables.describe(table)})
+        return _json({**page, "table": self.tables.schema(table)})
 
     async def get_item(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -309,16 +313,19 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) + 1 :] if path.startswith(root + "/") else path
 
 
-def page_html() -> bytes:
-    """index.html with its stylesheet and script inlined: one round trip before the page can ask for data.
+def page_html(overview: Json) -> bytes:
+    """index.html with its stylesheet, the app's overview and the script inlined: the page's first
+    request for data is the view's own, not three round trips later.
 
     The files stay separate in the package (and servable on their own) so they are edited as CSS and JS.
     """
     html = _asset("index.html").decode()
     css, js = _asset("app.css").decode(), _asset("app.js").decode()
+    data = json.dumps(overview, default=str).replace("</", "<\\/")  # no "</script>" inside the script
     html = html.replace(f'<link rel="stylesheet" href="{STATIC}/app.css">', f"<style>\n{css}</style>")
     html = html.replace(f'<script src="{STATIC}/app.js" defer></script>', "")
-    return html.replace("</body>", f"<script>\n{js}</script>\n</body>").encode()
+    script = f"<script>window.SANDBOX_OVERVIEW = {data};</script>\n<script>\n{js}</script>"
+    return html.replace("</body>", f"{script}\n</body>").encode()
 
 
 def _asset(name: str) -> bytes:

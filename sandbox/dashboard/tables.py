@@ -70,32 +70,29 @@ class TablesView:
             raise ResourceNotFoundError(f"no @tables table named {logical!r}")
         return name
 
-    async def describe(self, logical: str) -> dict[str, Json]:
-        table = (await self.store.call("DescribeTable", {"TableName": self.physical(logical)}))["Table"]
-        ttl = await self.store.call("DescribeTimeToLive", {"TableName": table["TableName"]})
-        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
-        types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-        indexes = [
-            {
-                "name": i["IndexName"],
-                "partition_key": i["KeySchema"][0]["AttributeName"],
-                "sort_key": i["KeySchema"][1]["AttributeName"] if len(i["KeySchema"]) > 1 else None,
-                "projection": i["Projection"]["ProjectionType"],
-            }
-            for i in table.get("GlobalSecondaryIndexes", [])
-        ]
-        ttl_desc = ttl.get("TimeToLiveDescription", {})
+    def schema(self, logical: str) -> dict[str, Json]:
+        """Keys, indexes and TTL attribute, from the store's catalog: no query, so a page of items is one read."""
+        table = self.store.ctx.catalog.find(self.physical(logical))
+        if table is None:
+            raise ResourceNotFoundError(f"no @tables table named {logical!r}")
         return {
             "name": logical,
-            "physical_name": table["TableName"],
-            "partition_key": keys["HASH"],
-            "sort_key": keys.get("RANGE"),
-            "attribute_types": types,
-            "item_count": table["ItemCount"],
-            "size_bytes": table["TableSizeBytes"],
-            "indexes": indexes,
-            "ttl_attribute": ttl_desc.get("AttributeName") if ttl_desc.get("TimeToLiveStatus") == "ENABLED" else None,
+            "physical_name": table.name,
+            "partition_key": table.partition_key,
+            "sort_key": table.sort_key,
+            "attribute_types": dict(table.attribute_types),
+            "indexes": [
+                {"name": i.name, "partition_key": i.partition_key, "sort_key": i.sort_key, "projection": i.projection}
+                for i in table.indexes
+            ],
+            "ttl_attribute": table.ttl_attribute,
         }
+
+    async def describe(self, logical: str) -> dict[str, Json]:
+        """The schema with the item count and size, as DescribeTable reports them."""
+        schema = self.schema(logical)
+        table = (await self.store.call("DescribeTable", {"TableName": schema["physical_name"]}))["Table"]
+        return {**schema, "item_count": table["ItemCount"], "size_bytes": table["TableSizeBytes"]}
 
     async def list(self) -> list[dict[str, Json]]:
         return [await self.describe(name) for name in self.store.logical_tables()]
@@ -111,7 +108,7 @@ class TablesView:
         operation = "Scan"
         if params.get("pk") not in (None, ""):
             operation = "Query"
-            request.update(await self._key_condition(logical, params))
+            request.update(self._key_condition(logical, params))
         if params.get("desc") in ("1", "true") and operation == "Query":
             request["ScanIndexForward"] = False
         answer = await self.store.call(operation, request)
@@ -123,8 +120,8 @@ class TablesView:
             "scanned": answer.get("ScannedCount", 0),
         }
 
-    async def _key_condition(self, logical: str, params: Mapping[str, str]) -> dict[str, Any]:
-        info = await self.describe(logical)
+    def _key_condition(self, logical: str, params: Mapping[str, str]) -> dict[str, Any]:
+        info = self.schema(logical)
         pk, sk = info["partition_key"], info["sort_key"]
         if params.get("index"):
             index = next((i for i in info["indexes"] if i["name"] == params["index"]), None)
@@ -168,7 +165,7 @@ class TablesView:
         wire = parse_item(item, fmt)
         if replaces:
             old_key = parse_item(replaces, fmt)
-            info = await self.describe(logical)
+            info = self.schema(logical)
             new_key = {k: wire.get(k) for k in (info["partition_key"], info["sort_key"]) if k}
             if old_key != new_key:
                 moves = [{"Delete": {"TableName": table, "Key": old_key}}, {"Put": {"TableName": table, "Item": wire}}]

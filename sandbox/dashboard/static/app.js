@@ -509,7 +509,8 @@ function start() {
   document.addEventListener("keydown", (e) => e.key === "Escape" && closeDrawer());
   window.addEventListener("hashchange", route);
   // Everything at once: the header, the live stream and the first view load side by side.
-  state.overviewLoaded = api("/overview").then(showOverview).catch(() => null);
+  const inlined = window.SANDBOX_OVERVIEW;  // the page arrives with it; fetched only when served bare
+  state.overviewLoaded = inlined ? Promise.resolve(showOverview(inlined)) : api("/overview").then(showOverview).catch(() => null);
   connect();
   route();
 }
