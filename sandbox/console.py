@@ -160,6 +160,7 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         ("@queues", [q.name for q in m.queues]),
         ("@scheduled", [s.name for s in m.scheduled]),
         ("@tables", [t.name for t in m.tables]),
+        ("@tables-streams", [s.name for s in m.tables_streams]),
     ):
         if names:
             lines.append(f"  {kind:<11} {', '.join(names)}")

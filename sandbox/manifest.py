@@ -17,6 +17,7 @@ from sandbox._manifest.nodes import ArcDoc, to_plain
 from sandbox._manifest.prefs import load_prefs
 from sandbox._manifest.routes import route_folder, sort_routes
 from sandbox._manifest.sources import find_manifest
+from sandbox._manifest.streams import tables_streams
 from sandbox._manifest.tables import tables
 from sandbox.errors import ManifestError
 from sandbox.model import Manifest, StaticSpec
@@ -42,7 +43,7 @@ KNOWN_PRAGMAS = [
     "ws",
 ]
 RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
-NOT_EMULATED = ("ws", "proxy", "plugins", "tables-streams", "cdn")
+NOT_EMULATED = ("ws", "proxy", "plugins", "cdn")
 DEFAULT_APP = "app-default"
 
 
@@ -79,6 +80,7 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
     app = project.app_name(doc)
     aws = project.aws_settings(doc, os.environ)
     factory = FunctionFactory(doc, root, aws)
+    table_specs, streams = tables_streams(doc, factory, tables(doc))
     return Manifest(
         app=app,
         root=root,
@@ -88,7 +90,8 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
         events=lambdas.events(doc, factory),
         queues=lambdas.queues(doc, factory),
         scheduled=schedules.scheduled(doc, factory),
-        tables=tables(doc),
+        tables=table_specs,
+        tables_streams=streams,
         static=project.static_spec(doc),
         shared_dir=project.code_dir(doc, root, "shared"),
         views_dir=project.code_dir(doc, root, "views"),
@@ -98,14 +101,7 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
 
 
 def _not_emulated(doc: ArcDoc) -> tuple[str, ...]:
-    tables = doc.get("tables")
-    # `stream true` under a table is the legacy spelling of a @tables-streams function.
-    legacy_stream = (
-        any((entry := item.entry("stream")) is not None and entry.values == (True,) for item in tables.items)
-        if tables
-        else False
-    )
-    return tuple(p for p in NOT_EMULATED if p in doc.sections or (p == "tables-streams" and legacy_stream))
+    return tuple(p for p in NOT_EMULATED if p in doc.sections)
 
 
 def load_manifest(app_dir: Path, *, home: Path | None = None) -> Manifest:

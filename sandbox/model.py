@@ -95,6 +95,16 @@ class TableSpec:
     sort_key: KeyAttr | None = None
     ttl_attribute: str | None = None
     indexes: tuple[IndexSpec, ...] = ()
+    stream: bool = False  # a @tables-streams function reads it: the table gets a NEW_AND_OLD_IMAGES stream
+
+
+@dataclass(frozen=True)
+class TableStreamSpec:
+    """A @tables-streams function (or a legacy `stream true` table): invoked with the table's stream records."""
+
+    name: str
+    table: str  # logical table name
+    function: FunctionSpec
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ class Manifest:
     queues: tuple[QueueSpec, ...] = ()
     scheduled: tuple[ScheduleSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    tables_streams: tuple[TableStreamSpec, ...] = ()
     static: StaticSpec | None = None
     shared_dir: Path | None = None  # src/shared if it exists (or @shared src)
     views_dir: Path | None = None  # src/views if it exists (or @views src)

@@ -26,6 +26,7 @@ from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.dynamo.stream_delivery import StreamDelivery
 from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
 from sandbox.invocations import InvocationObserver
@@ -94,6 +95,15 @@ class Sandbox:
             logger=self.logger.getChild("bus"),
             run_schedules=config.run_schedules,
         )
+        self.streams = StreamDelivery(
+            self.store.ctx,
+            self.store.physical_name,
+            self.invoker,
+            clock=self.clock,
+            specs=self.manifest.tables_streams,
+            logger=self.logger.getChild("streams"),
+        )
+        self.store.on_write(self.streams.notify)
         self.livereload = LiveReload()
         self.dashboard = Dashboard(
             recorder=self.recorder,
@@ -141,6 +151,8 @@ class Sandbox:
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         await self.bus.start()
         self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
+        await self.streams.start()
+        stack.push_async_callback(self.streams.stop, self.config.shutdown_grace)
         stack.push_async_callback(self.livereload.close)
         stack.push_async_callback(self.dashboard.close)
         if self.config.watch:
@@ -229,7 +241,7 @@ class Sandbox:
     # --- tests and tools ---------------------------------------------------------------------
 
     async def settle(self, *, raise_on_failure: bool = True, max_rounds: int = 10_000) -> list[DeliveryResult]:
-        """Return once every event, queue message and retry has been handled.
+        """Return once every event, queue message, table stream record and retry has been handled.
 
         With a FakeClock, time is advanced to each next due delivery (a retry's backoff, a delayed
         message), so work that would take minutes settles at once. Schedules fire only when due now.
@@ -237,7 +249,11 @@ class Sandbox:
         results: list[DeliveryResult] = []
         for _ in range(max_rounds):
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
-            due = self.bus.next_due()
+            streamed = await self.streams.drain(raise_on_failure=raise_on_failure)
+            results += streamed
+            if streamed:  # a stream function may have published or written: drain again
+                continue
+            due = min((d for d in (self.bus.next_due(), self.streams.next_due()) if d is not None), default=None)
             if due is None or not isinstance(self.clock, FakeClock):
                 return results
             self.clock.advance(max(0.0, due - self.clock.now()))
@@ -284,6 +300,7 @@ class Sandbox:
         self.invoker.invalidate()
         await self.store.sync_manifest(manifest.app, manifest.tables)
         self.bus.update_manifest(manifest)
+        self.streams.update(manifest.tables_streams)
         return True
 
 

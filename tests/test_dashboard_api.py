@@ -214,7 +214,9 @@ async def test_dashboard_tables_list_counts_indexes_and_ttl_and_pages_a_query(
     async with client.get(API + "/tables") as listing:
         (things,) = (await _json(listing))["tables"]
     assert (things["item_count"], things["ttl_attribute"]) == (5, "expires")
-    assert things["indexes"] == [{"name": "byKind", "partition_key": "kind", "sort_key": None, "projection": "ALL"}]
+    assert things["indexes"] == [
+        {"name": "byKind", "partition_key": "kind", "sort_key": None, "projection": "ALL", "local": False}
+    ]
     seen: list[str] = []
     start = None
     while True:

@@ -24,6 +24,8 @@ import socket
 import sys
 from typing import NoReturn
 
+from sandbox._invoker.lifetime import die_with_parent
+
 # What a warm Lambda Python runtime has already loaded, cheapest first.
 PREIMPORTS = (
     "asyncio",
@@ -140,17 +142,6 @@ def _stop(children: set[int]) -> NoReturn:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
     os._exit(0)
-
-
-def die_with_parent() -> None:
-    """On Linux, the kernel kills this process when its parent dies (even by SIGKILL)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,10 @@ import os
 import urllib.error
 import urllib.request
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sandbox.errors import AwsError, NotFoundError, SandboxError, TransactionCanceledError
-from sandbox.runtime import Services, call_async, call_sync, current_services, worker_channel
-
-if TYPE_CHECKING:
-    from sandbox._invoker.services import ServicesChannel
+from sandbox.runtime import Services, ServicesChannel, call_async, call_sync, current_services, worker_channel
 
 DYNAMO_TARGET = "DynamoDB_20120810."
 

@@ -82,7 +82,13 @@ class TablesView:
             "sort_key": table.sort_key,
             "attribute_types": dict(table.attribute_types),
             "indexes": [
-                {"name": i.name, "partition_key": i.partition_key, "sort_key": i.sort_key, "projection": i.projection}
+                {
+                    "name": i.name,
+                    "partition_key": i.partition_key,
+                    "sort_key": i.sort_key,
+                    "projection": i.projection,
+                    "local": i.local,
+                }
                 for i in table.indexes
             ],
             "ttl_attribute": table.ttl_attribute,

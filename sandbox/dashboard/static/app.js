@@ -413,7 +413,7 @@ views.tables = async () => {
   const list = h("div", { class: "panel table-list" }, data.tables.map((t) => h("a", { href: "#/tables", class: t.name === state.table ? "active" : "", dataset: { table: t.name }, onclick: (e) => { e.preventDefault(); state.table = t.name; state.tableQuery = {}; state.pages = []; views.tables(); } },
     h("div", {}, h("strong", {}, t.name), " ", h("span", { class: "muted item-count" }, `${t.item_count.toLocaleString()} items`)),
     h("div", { class: "sub mono" }, `${t.partition_key}${t.sort_key ? " · " + t.sort_key : ""}`),
-    t.indexes.length ? h("div", { class: "sub" }, "indexes: " + t.indexes.map((i) => i.name).join(", ")) : null,
+    t.indexes.length ? h("div", { class: "sub" }, "indexes: " + t.indexes.map((i) => i.name + (i.local ? " (local)" : "")).join(", ")) : null,
     t.ttl_attribute ? h("div", { class: "sub" }, "TTL: " + t.ttl_attribute) : null)));
   const q = state.tableQuery;
   const index = h("select", { id: "q-index" }, h("option", { value: "" }, `table (${table.partition_key}${table.sort_key ? ", " + table.sort_key : ""})`), table.indexes.map((i) => h("option", { value: i.name, selected: q.index === i.name }, `${i.name} (${i.partition_key}${i.sort_key ? ", " + i.sort_key : ""})`)));
