@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/bus.py
 	$(BIN)/python bench/reload.py
+	$(BIN)/python bench/dashboard.py
 
 all: test
 

@@ -19,7 +19,11 @@ from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
+from sandbox.console import warn_missing_handlers
 from sandbox.control import control_routes
+from sandbox.dashboard import bus_state
+from sandbox.dashboard.api import Dashboard
+from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.dynamo.stream_delivery import StreamDelivery
@@ -61,6 +65,7 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.logger = logger or logging.getLogger("arc_sandbox")
         self.manifest: Manifest = load_manifest(config.app_dir)
+        warn_missing_handlers(self.manifest, self.logger)
         self.arc_env = config.arc_env or self.manifest.prefs.env or "testing"
         self.router = Router(self.manifest.http)
         self.db = Database(config.database_path)
@@ -69,6 +74,7 @@ class Sandbox:
             self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
         )
         self._host_env = dict(os.environ)  # read once: the sandbox never writes os.environ for handlers
+        self.recorder = InvocationRecorder(now=self.clock.now)  # the dashboard's; `observer` hears every call too
         self.invoker = Invoker(
             environment=lambda fn: self.app_environment().for_function(fn),
             shared_dir=self.manifest.shared_dir,
@@ -76,7 +82,7 @@ class Sandbox:
             region=region,
             services=self._services,
             logger=self.logger.getChild("invoke"),
-            observer=observer,
+            observer=self.recorder if observer is None else Observers(self.recorder, observer),
             concurrency=config.concurrency,
             idle_timeout=config.idle_timeout,
             launcher=_launcher(config.launcher),
@@ -99,9 +105,17 @@ class Sandbox:
         )
         self.store.on_write(self.streams.notify)
         self.livereload = LiveReload()
+        self.dashboard = Dashboard(
+            recorder=self.recorder,
+            bus=self.bus,
+            store=self.store,
+            manifest=lambda: self.manifest,
+            app_url=lambda: self.url,
+        )
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
+        self.restored: dict[str, int] = {}  # what the bus found stored from the last run, for the banner
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -136,9 +150,11 @@ class Sandbox:
         stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         await self.bus.start()
+        self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
         await self.streams.start()
         stack.push_async_callback(self.streams.stop, self.config.shutdown_grace)
         stack.push_async_callback(self.livereload.close)
+        stack.push_async_callback(self.dashboard.close)
         if self.config.watch:
             self.reloader = Reloader(
                 self.config.app_dir, manifest=lambda: self.manifest, on_change=self.apply_reload, logger=self.logger
@@ -156,7 +172,9 @@ class Sandbox:
         return {
             "tables": build_service_app(dynamo_routes(self.store)),
             "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
-            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
+            "internal": build_service_app(
+                [*ssm_routes(discovery), *self.livereload.routes(), *self.dashboard.routes()]
+            ),
         }
 
     async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:
@@ -276,6 +294,7 @@ class Sandbox:
             self.logger.error("Manifest not reloaded, keeping the last good one: %s", error)
             return False
         self.manifest = manifest
+        warn_missing_handlers(manifest, self.logger)
         self.router = Router(manifest.http)
         self.invoker.shared_dir, self.invoker.views_dir = manifest.shared_dir, manifest.views_dir
         self.invoker.invalidate()
