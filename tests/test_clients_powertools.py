@@ -120,7 +120,12 @@ async def test_sns_event_data_class_reads_what_was_published(sandbox: Sandbox) -
 
 
 async def test_batch_processor_partial_failures_retry_only_the_failed_records(sandbox: Sandbox) -> None:
-    jobs = [{"id": "ok-1"}, {"id": "flaky", "fail_times": 1}, {"id": "ok-2"}, {"id": "doomed", "fail_times": 99}]
+    jobs: list[dict[str, Any]] = [
+        {"id": "ok-1"},
+        {"id": "flaky", "fail_times": 1},
+        {"id": "ok-2"},
+        {"id": "doomed", "fail_times": 99},
+    ]
     for job in jobs:
         await sandbox.bus.send_message("work", job)
     results = await sandbox.settle(raise_on_failure=False)
