@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,20 @@ async def test_boto3_query_on_a_global_secondary_index(session: aiohttp.ClientSe
     assert await call(session, "GET", "/tags/work") == (200, ["dee/x1", "eve/y1"])
 
 
-def served(service: str, operation: str) -> dict[str, Any] | None:
-    """The answer of a list call, or None where the sandbox does not speak that service's wire API."""
+# A list call per service: what the handler needs to name the topic, queue and function.
+PROBES: dict[str, Callable[[], Mapping[str, Any]]] = {
+    "sns": lambda: boto3.client("sns").list_topics(),
+    "sqs": lambda: boto3.client("sqs").list_queues(),
+    "lambda": lambda: boto3.client("lambda").list_functions(),
+}
+
+
+def served(probe: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The probe's answer, or None where the sandbox does not speak that service's wire API."""
     try:
-        answer: dict[str, Any] = getattr(boto3.client(service), operation)()
+        return probe()
     except (botocore.exceptions.ClientError, botocore.parsers.ResponseParserError):
         return None
-    return answer
 
 
 async def test_boto3_sns_sqs_and_lambda_in_a_handler(
@@ -99,10 +106,7 @@ async def test_boto3_sns_sqs_and_lambda_in_a_handler(
     for key, value in sandbox.app_environment().client().items():  # this test's process asks too
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a service that is not served answers at once
-    answers = {
-        service: await asyncio.to_thread(served, service, operation)
-        for service, operation in (("sns", "list_topics"), ("sqs", "list_queues"), ("lambda", "list_functions"))
-    }
+    answers = {service: await asyncio.to_thread(served, probe) for service, probe in PROBES.items()}
     missing = sorted(service for service, answer in answers.items() if answer is None)
     if missing:
         pytest.skip(f"the sandbox does not serve the {', '.join(missing)} wire API(s) yet (issue #12)")
