@@ -1,0 +1,59 @@
+"""architect-functions (`import arc`), unmodified, inside handlers run by a started sandbox: a table
+client made at module scope, `arc.http` body parsing, responses and sessions, and a note passed from
+an HTTP handler to an @events subscriber to an @queues consumer with `arc.events/queues.publish`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from sandbox.sandbox import Sandbox
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+APP = Path(__file__).parent / "fixtures" / "apps" / "architect-functions"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+    app_dir = shutil.copytree(APP, tmp_path_factory.mktemp("arcfn") / "app")
+    async with Sandbox(SandboxConfig.ephemeral(app_dir), clock=FakeClock()) as sb:
+        yield sb
+
+
+async def test_a_note_goes_from_http_to_events_to_queues_through_architect_functions(sandbox: Sandbox) -> None:
+    async with aiohttp.ClientSession(sandbox.url) as session:
+        form = {"id": "n1", "text": "three little words"}
+        async with session.post("/notes", data=form, allow_redirects=False) as response:
+            assert (response.status, response.headers["location"]) == (302, "/notes")
+            assert response.cookies["_idx"]["httponly"]
+        await sandbox.settle()
+        async with session.post("/notes", json={"id": "n2", "text": "json works too"}, allow_redirects=False) as r:
+            assert r.status == 302
+        await sandbox.settle()
+
+        async with session.get("/notes") as response:
+            assert response.status == 200
+            assert response.headers["content-encoding"] == "gzip"  # arc.http.res compresses what the client accepts
+            assert response.headers["cache-control"].startswith("no-cache")
+            listed = await response.json(content_type=None)
+    assert listed == {
+        "last": "n2",  # the session cookie the last POST set, read back
+        "notes": [
+            {"noteID": "n1", "text": "three little words", "steps": ["http", "event", "queue"], "words": 3},
+            {"noteID": "n2", "text": "json works too", "steps": ["http", "event", "queue"], "words": 3},
+        ],
+    }
+    assert [(p.pragma, p.name) for p in sandbox.bus.published] == [
+        ("events", "note-added"),
+        ("queues", "index-note"),
+        ("events", "note-added"),
+        ("queues", "index-note"),
+    ]
