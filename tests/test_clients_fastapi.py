@@ -155,6 +155,7 @@ CALLS = [
     pytest.param(Call("GET", "/old-items/7"), id="redirect"),
     pytest.param(Call("GET", "/text"), id="text-utf8"),
     pytest.param(Call("HEAD", "/ping"), id="head"),
+    pytest.param(Call("HEAD", "/items/1"), id="head-on-a-get-only-route"),
     pytest.param(
         Call(
             "OPTIONS",
