@@ -1,6 +1,7 @@
 """FastAPI behind Mangum on an `any /*` route, through a started sandbox on real sockets, answers as it
 does under FastAPI's own TestClient: path and query parameters, JSON, form and multipart bodies,
-cookies set and sent back, binary bodies, redirects, HEAD and CORS preflight OPTIONS."""
+cookies set and sent back, binary bodies, redirects, HEAD and CORS preflight OPTIONS; under both HTTP API
+payload formats (2.0 and 1.0), which Mangum reads differently."""
 
 from __future__ import annotations
 
@@ -78,12 +79,16 @@ async def through_sandbox(session: aiohttp.ClientSession, call: Call) -> Answer:
         return answer(response.status, {k.lower(): v for k, v in response.headers.items()}, cookies, body)
 
 
-def as_mangum_answers_lambda(expected: Answer) -> Answer:
-    """Mangum gives an HTTP API response without a content-type `application/json` (its API Gateway v2
-    handler does so on Lambda too): a redirect comes back with it, under TestClient without."""
+# A response without a content-type (a redirect) gets one on the way: Mangum's payload 2.0 handler adds
+# `application/json` (on Lambda too); with payload 1.0 Mangum adds none and the sandbox gives API
+# Gateway's default as Architect's sandbox does (reference §2.8).
+ADDED_CONTENT_TYPE = {"http": "application/json", "httpv1": "application/json; charset=utf-8"}
+
+
+def as_lambda_answers(expected: Answer, api_type: str) -> Answer:
     if "content-type" in expected.headers:
         return expected
-    return replace(expected, headers={**expected.headers, "content-type": "application/json"})
+    return replace(expected, headers={**expected.headers, "content-type": ADDED_CONTENT_TYPE[api_type]})
 
 
 def through_test_client(client: TestClient, call: Call) -> Answer:
@@ -112,9 +117,12 @@ def load_app_module() -> ModuleType:
     return module
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+@pytest_asyncio.fixture(loop_scope="module", scope="module", params=list(ADDED_CONTENT_TYPE))
+async def sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+    """The app under each HTTP API payload format Mangum reads (REST APIs take no catch-all `any` route)."""
     app_dir = shutil.copytree(APP, tmp_path_factory.mktemp("fastapi") / "app")
+    with (app_dir / "app.arc").open("a") as manifest:
+        manifest.write(f"\n@aws\napigateway {request.param}\n")
     async with Sandbox(SandboxConfig.ephemeral(app_dir)) as sb:
         yield sb
 
@@ -174,9 +182,10 @@ CALLS = [
 
 @pytest.mark.parametrize("call", CALLS)
 async def test_fastapi_through_the_sandbox_answers_as_under_test_client(
-    call: Call, session: aiohttp.ClientSession, test_client: TestClient
+    call: Call, sandbox: Sandbox, session: aiohttp.ClientSession, test_client: TestClient
 ) -> None:
-    assert await through_sandbox(session, call) == as_mangum_answers_lambda(through_test_client(test_client, call))
+    expected = as_lambda_answers(through_test_client(test_client, call), sandbox.manifest.aws.apigateway)
+    assert await through_sandbox(session, call) == expected
 
 
 async def test_fastapi_cookies_set_by_one_request_are_read_by_the_next(
