@@ -182,3 +182,6 @@ async def test_idempotency_holds_across_a_restart_and_a_reload(app_dir: Path, tm
         status, other = await post_order(second, "o-2")
         assert (status, other["runs"]) == (201, 1) and other["request_id"] != stored["request_id"]
         assert await runs(second, "order:o-1") == 1
+        # The key names the function and the handler's module as Lambda imports it (`lambda`), nothing per start.
+        keys = sorted(row["id"].split("#")[0] for row in await second.tables().idempotency.scan_all())
+        assert keys == ["sandbox-post/orders.lambda.handler"] * 2
