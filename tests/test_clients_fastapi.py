@@ -29,6 +29,7 @@ HANDLER = APP / "src" / "http" / "any-catchall" / "lambda.py"
 # What API Gateway and TestClient may legitimately spell differently (framing, dates) is left out.
 COMPARED_HEADERS = (
     "content-type",
+    "content-encoding",
     "location",
     "cache-control",
     "access-control-allow-origin",
@@ -162,6 +163,8 @@ CALLS = [
     pytest.param(Call("GET", "/logo.png"), id="binary-response"),
     pytest.param(Call("GET", "/old-items/7"), id="redirect"),
     pytest.param(Call("GET", "/text"), id="text-utf8"),
+    pytest.param(Call("GET", "/big"), id="gzip-compressed"),
+    pytest.param(Call("GET", "/files/a%20b/c%C3%A9.txt"), id="encoded-path"),
     pytest.param(Call("HEAD", "/ping"), id="head"),
     pytest.param(Call("HEAD", "/items/1"), id="head-on-a-get-only-route"),
     pytest.param(
