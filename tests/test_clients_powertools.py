@@ -1,7 +1,8 @@
 """aws-lambda-powertools, unmodified, in handlers run by a started sandbox: APIGatewayHttpResolver
 routes, the SNS and SQS event data classes, BatchProcessor's partial batch failures (only failed
 records come back, and one that keeps failing is dead-lettered), and idempotency with
-DynamoDBPersistenceLayer on the sandbox's tables, holding across a restart and a reload."""
+DynamoDBPersistenceLayer on the sandbox's tables, holding across a restart and a reload; and the
+parser's pydantic models of API Gateway, SNS, SQS and EventBridge events accept what the sandbox sends."""
 
 from __future__ import annotations
 
@@ -185,3 +186,29 @@ async def test_idempotency_holds_across_a_restart_and_a_reload(app_dir: Path, tm
         # The key names the function and the handler's module as Lambda imports it (`lambda`), nothing per start.
         keys = sorted(row["id"].split("#")[0] for row in await second.tables().idempotency.scan_all())
         assert keys == ["sandbox-post/orders.lambda.handler"] * 2
+
+
+# --- the parser's pydantic models of AWS events --------------------------------------------------
+
+PARSER_APP = Path(__file__).parent / "fixtures" / "apps" / "powertools-parser"
+
+
+@pytest.mark.parametrize("api_type", ["http", "rest"])
+async def test_powertools_parser_models_accept_every_event_the_sandbox_sends(tmp_path: Path, api_type: str) -> None:
+    app_dir = Path(shutil.copytree(PARSER_APP, tmp_path / "app"))
+    with (app_dir / "app.arc").open("a") as manifest:
+        manifest.write(f"\n@aws\napigateway {api_type}\n")
+    clock = FakeClock()
+    async with Sandbox(SandboxConfig.ephemeral(app_dir), clock=clock) as sb:
+        async with aiohttp.ClientSession(sb.url) as session:
+            headers = {"cookie": "a=1; b=2", "x-many": "1"}
+            status, _, body = await fetch(session, "POST", "/items/7?tag=a&tag=b", json={"n": 1}, headers=headers)
+            assert (status, body) == (200, b"none")
+        await sb.bus.publish("ping", {"n": 1}, subject="hello", attributes={"channel": "web"})
+        await sb.bus.send_message("jobs", {"n": 2}, attributes={"kind": "plain"})
+        await sb.bus.send_message("ordered", {"n": 3}, group_id="g1", deduplication_id="d1")
+        clock.advance(60)  # the schedule's first tick
+        await sb.settle()
+        checked = await sb.tables().checked.scan_all()
+    kinds = ["events", "http" if api_type == "http" else "rest", "queues", "queues", "scheduled"]
+    assert sorted((row["kind"], row["problems"]) for row in checked) == [(kind, "none") for kind in sorted(kinds)]
