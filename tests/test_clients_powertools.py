@@ -7,6 +7,8 @@ parser's pydantic models of API Gateway, SNS, SQS and EventBridge events accept 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -98,6 +100,19 @@ async def test_http_resolver_binary_body_and_cors(session: aiohttp.ClientSession
     status, headers, _ = await fetch(session, "OPTIONS", "/api/todos", headers=preflight)
     assert (status, headers["access-control-max-age"]) == (204, "300")
     assert "POST" in headers["access-control-allow-methods"]
+
+
+TRACE_HEADER = re.compile(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0")
+
+
+async def test_tracer_gets_a_trace_header_per_invocation_as_on_lambda(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="arc_sandbox.invoke.output")
+    traces = [(await fetch(session, "GET", "/api/trace"))[2]["trace"] for _ in range(2)]
+    assert all(TRACE_HEADER.fullmatch(trace) for trace in traces) and traces[0] != traces[1]
+    # Without the header the X-Ray SDK under Tracer warns on every call ("Subsegment ... discarded ...").
+    assert [r.getMessage() for r in caplog.records if "discarded" in r.getMessage()] == []
 
 
 # --- SNS and SQS data classes, BatchProcessor --------------------------------------------------
