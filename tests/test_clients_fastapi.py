@@ -1,7 +1,7 @@
 """FastAPI behind Mangum on an `any /*` route, through a started sandbox on real sockets, answers as it
 does under FastAPI's own TestClient: path and query parameters, JSON, form and multipart bodies,
-cookies set and sent back, binary bodies, redirects, HEAD and CORS preflight OPTIONS; under both HTTP API
-payload formats (2.0 and 1.0), which Mangum reads differently."""
+cookies set and sent back, binary and gzip bodies, percent-encoded paths, redirects, HEAD and CORS
+preflight OPTIONS; under both HTTP API payload formats (2.0 and 1.0), which Mangum reads differently."""
 
 from __future__ import annotations
 
