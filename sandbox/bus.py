@@ -162,7 +162,7 @@ class EventBus:
         if topic not in self._events:
             raise NotFoundError(f"no @events topic named {topic!r} (topics: {', '.join(self._events) or 'none'})")
         messages.check_size(records.encode_payload(messages.checked_json(payload)))
-        message_id = str(uuid.uuid4())
+        message_id = records.message_id()
         now = self.clock.now()
         job = EventJob(now, self._next_seq(), topic, payload, message_id, subject, attributes)
         await self._storage.save_event(job)

@@ -60,9 +60,7 @@ class GroupCommit:
                 statements, waiters = self._pending, self._waiters
                 self._pending, self._waiters = [], []
                 try:
-                    async with self._db.transaction() as conn:
-                        for sql, rows in _merged(statements):
-                            await conn.executemany(sql, rows)
+                    await self._db.write_many(_merged(statements))
                 except Exception as error:  # noqa: BLE001 - every waiter hears of it, whatever it was
                     self._logger.error("bus write failed: %s", error)
                     for waiter in waiters:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from sandbox._bus import records
 from sandbox.errors import NotFoundError, ValidationError
 from sandbox.model import FunctionSpec, QueueSpec
 
@@ -377,7 +378,7 @@ class Queues:
             return duplicate  # SQS accepts a duplicate within five minutes and delivers it once
         self._seq += 1
         message = QueuedMessage(
-            id=str(uuid.uuid4()), queue=name, body=body, seq=self._seq, sent_at=now, visible_at=now + delay_seconds,
+            id=records.message_id(), queue=name, body=body, seq=self._seq, sent_at=now, visible_at=now + delay_seconds,
             group_id=(group_id or name) if queue.fifo else group_id, dedup_id=dedup, attributes=dict(attributes or {}),
         )  # fmt: skip
         if dedup is not None:
