@@ -272,6 +272,7 @@ class EventBus:
             if not self._running:
                 break
             await asyncio.wait(set(self._running))
+        await self._storage.flush()
         results = list(self._results)
         self._results.clear()
         failures = [r for r in results if not r.ok]

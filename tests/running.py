@@ -57,7 +57,8 @@ class RunningSandbox:
 
     async def next_line(self) -> str:
         """The next line the sandbox writes to stderr; EOFError once it has exited."""
-        raw = await asyncio.wait_for(self.proc.stderr.readline(), self.timeout)  # type: ignore[union-attr]
+        assert self.proc.stderr is not None
+        raw: bytes = await asyncio.wait_for(self.proc.stderr.readline(), self.timeout)
         if not raw:
             raise EOFError("the sandbox exited:\n" + "\n".join(self.lines[-30:]))
         line = raw.decode(errors="replace").rstrip("\n")
