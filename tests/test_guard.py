@@ -59,10 +59,12 @@ async def test_loopback_names_with_the_port_are_accepted(sandbox: Sandbox) -> No
 
 
 async def test_the_tables_port_refuses_in_dynamodbs_error_shape(sandbox: Sandbox) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url(sandbox, "tables"), data=b"{}", headers={"Host": EVIL}) as r:
-            assert r.status == 403
-            body = json.loads(await r.read())
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url(sandbox, "tables"), data=b"{}", headers={"Host": EVIL}) as r,
+    ):
+        assert r.status == 403
+        body = json.loads(await r.read())
     assert body["__type"].endswith("#AccessDeniedException") and "evil.example" in body["message"]
 
 
