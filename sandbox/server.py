@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
 MAX_PORT_TRIES = 50
 ACCEPT_BACKLOG = 100
+LINGER_SECONDS = 1.0
 DYNAMO_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -141,6 +142,9 @@ class Listeners:
             access_log=None,
             handle_signals=False,
             keepalive_timeout=self.limits.header_timeout,
+            # After answering early (408, 413), aiohttp reads and drops the rest of the body for this
+            # long before closing, so the client sees the answer rather than a reset; 10 s by default.
+            lingering_time=LINGER_SECONDS,
             shutdown_timeout=1.0,  # by then `close()` has answered every request still running
         )
         await runner.setup()
