@@ -84,10 +84,22 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
     for pragma in m.not_emulated:
         lines.append(click.style(f"  ⚠ @{pragma} is parsed but not emulated yet", fg="yellow"))
     lines += ["", click.style(sandbox.url, bold=True)]
+    lines += _bind_lines(sandbox.config.host)
     if sandbox.started_in is not None:
         lines.append(f"✓ Sandbox started in {sandbox.started_in * 1000:.0f}ms")
     lines.append("❤︎ Local environment ready!")
     return "\n".join(lines)
+
+
+def _bind_lines(host: str) -> list[str]:
+    """Where the ports really listen, when that is more than this machine."""
+    from sandbox.guard import EVERY_INTERFACE, is_loopback
+
+    if is_loopback(host):
+        return []
+    where = f"{host or '0.0.0.0'} (every network interface)" if host in EVERY_INTERFACE else host
+    text = f"⚠ Bound to {where}: other machines can reach the app and the sandbox's own ports"
+    return [click.style(text, fg="yellow")]
 
 
 def _dim(text: str) -> str:

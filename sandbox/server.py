@@ -127,6 +127,11 @@ class Listeners:
         self._at_cap = False
 
     @property
+    def in_flight(self) -> int:
+        """Requests being handled now (websockets left out)."""
+        return len(self._in_flight)
+
+    @property
     def open_connections(self) -> int:
         return sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
 
