@@ -123,6 +123,7 @@ class Listeners:
         self._long_lived: set[asyncio.Task[Any]] = set()  # websockets: they never finish on their own
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._started_request = asyncio.Event()
         self._overdue = False  # the grace period is over: what still runs gets a 503
         self._at_cap = False
 
@@ -130,6 +131,12 @@ class Listeners:
     def in_flight(self) -> int:
         """Requests being handled now (websockets left out)."""
         return len(self._in_flight)
+
+    async def until_in_flight(self, count: int) -> None:
+        """Return once `count` requests are being handled at the same time (for tests)."""
+        while len(self._in_flight) < count:
+            self._started_request.clear()
+            await self._started_request.wait()
 
     @property
     def open_connections(self) -> int:
@@ -256,6 +263,7 @@ class Listeners:
         running = self._long_lived if long_lived else self._in_flight
         running.add(task)
         self._quiet.clear()
+        self._started_request.set()
         try:
             return await handler(request)
         except asyncio.CancelledError:

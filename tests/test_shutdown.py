@@ -52,8 +52,7 @@ async def test_shutdown_under_load_stops_every_port_at_once_finishes_what_it_can
         stuck = asyncio.ensure_future(session.get("/stuck"))
         quick = [asyncio.ensure_future(session.get("/quick")) for _ in range(5)]
         assert sb.listeners is not None
-        while sb.listeners.in_flight < 6:
-            await asyncio.sleep(0)  # a turn of the loop, until every request has reached its handler
+        await sb.listeners.until_in_flight(6)  # every request has reached its handler
         stopping = asyncio.ensure_future(sb.stop())
         answers = await asyncio.gather(*quick)
         assert [(r.status, await r.text()) for r in answers] == [(200, "done")] * 5  # within the grace
