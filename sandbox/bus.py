@@ -167,7 +167,10 @@ class EventBus:
         job = EventJob(now, self._next_seq(), topic, payload, message_id, subject, attributes)
         await self._storage.save_event(job)
         self._record("events", topic, payload, message_id)
-        self._start_event(job)
+        if self._started:
+            self._start_event(job)
+        else:  # published while stopping (a request in its grace period): stored, delivered on the next start
+            heapq.heappush(self._waiting_events, job)
         return message_id
 
     async def send_message(
@@ -198,8 +201,9 @@ class EventBus:
         now = self.clock.now()
         self.queues.add(prepared, now)
         self._record("queues", queue, payload, prepared.id)
-        self._dispatch_queue(self.queues.find(queue), now)
-        self._wake.set()
+        if self._started:
+            self._dispatch_queue(self.queues.find(queue), now)
+            self._wake.set()
         return prepared.id
 
     def _record(self, pragma: Pragma, name: str, payload: Json, message_id: str) -> None:
