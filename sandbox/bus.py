@@ -161,10 +161,11 @@ class EventBus:
         """SNS Publish: stored in SQLite, then every subscriber starts; returns the MessageId."""
         if topic not in self._events:
             raise NotFoundError(f"no @events topic named {topic!r} (topics: {', '.join(self._events) or 'none'})")
-        messages.check_size(records.encode_payload(messages.checked_json(payload)))
+        body = messages.encoded(payload)
+        messages.check_size(body)
         message_id = records.message_id()
         now = self.clock.now()
-        job = EventJob(now, self._next_seq(), topic, payload, message_id, subject, attributes)
+        job = EventJob(now, self._next_seq(), topic, payload, message_id, subject, attributes, body=body)
         await self._storage.save_event(job)
         self._record("events", topic, payload, message_id)
         if self._started:
@@ -184,7 +185,7 @@ class EventBus:
         attributes: Mapping[str, str] | None = None,
     ) -> str:
         """SQS SendMessage: stored in SQLite before it returns; returns the MessageId."""
-        body = records.encode_payload(messages.checked_json(payload))
+        body = messages.encoded(payload)
         messages.check_size(body)
         now = self.clock.now()
         prepared = self.queues.prepare(
@@ -321,7 +322,7 @@ class EventBus:
             return  # the topic went away in a reload; the event stays stored for when it comes back
         arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
         event = records.sns_event(
-            arn=arn, message_id=job.message_id, message=records.encode_payload(job.payload),
+            arn=arn, message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
             timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
         )  # fmt: skip
         result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))

@@ -33,7 +33,8 @@ class GroupCommit:
         """Return once `statements` are committed, atomically with each other; raise if the commit failed."""
         waiter = asyncio.get_running_loop().create_future()
         self._enqueue(statements, waiter)
-        await asyncio.shield(waiter)  # a caller that gives up does not take the others' commit with it
+        # A caller that gives up cancels only its own waiter: its statements are committed anyway.
+        await waiter
 
     def write_soon(self, *statements: Statement) -> None:
         """Commit with the next group, without waiting: for writes nobody acknowledges (a delivery's

@@ -40,7 +40,8 @@ _SAVE_DEAD_LETTER = "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?
 
 def _event_row(job: EventJob) -> tuple[Any, ...]:
     attributes = None if job.attributes is None else json.dumps(dict(job.attributes))
-    return (job.message_id, job.seq, job.name, json.dumps(job.payload), job.subject, attributes, job.attempt, job.due)
+    payload = job.body if job.body is not None else json.dumps(job.payload)
+    return (job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due)
 
 
 class BusStorage:
@@ -102,7 +103,7 @@ class BusStorage:
         return [
             EventJob(
                 due=r[0], seq=r[1], name=r[2], payload=json.loads(r[3]), message_id=r[4], subject=r[5],
-                attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7],
+                attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7], body=r[3],
             )
             for r in rows
         ]  # fmt: skip
