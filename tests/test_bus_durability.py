@@ -106,3 +106,34 @@ async def test_memory_stays_flat_over_many_events_and_queue_messages(tmp_path: P
             await bus.stop()
     assert len(bus.published) == 100
     assert grown < 300_000, f"{grown:,} bytes kept after 4,000 messages"
+
+
+async def test_snapshot_lists_what_the_dashboard_shows_and_dead_letters_can_be_purged(tmp_path: Path) -> None:
+    fails = function(tmp_path, "events", "fails", "def handler(event, context):\n    raise ValueError('no')\n")
+    queue = function(tmp_path, "queues", "work", QUICK)
+    manifest = Manifest(
+        app="look", root=tmp_path, source=None, events=(EventSpec("fails", fails),),
+        queues=(QueueSpec("work", queue, fifo=False),),
+    )  # fmt: skip
+    path = tmp_path / "bus.db"
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock(), retry_delays=(60.0,))
+        await bus.start()
+        try:
+            await bus.publish("fails", {"n": 1})
+            await bus.send_message("work", {"later": True}, delay_seconds=30)
+            await bus.drain()
+            snapshot = bus.snapshot()
+            assert [(e["name"], e["state"], e["attempt"]) for e in snapshot["events"]] == [("fails", "retrying", 2)]
+            (message,) = snapshot["queues"]
+            assert (message.queue, message.state, message.body, message.receive_count) == (
+                "work", "delayed", '{"later": true}', 0,
+            )  # fmt: skip
+            bus.clock.advance(60)  # type: ignore[attr-defined]
+            await bus.drain()
+            assert [d.name for d in bus.snapshot()["dead_letters"]] == ["fails"]
+            assert await bus.purge_dead_letters() == 1
+        finally:
+            await bus.stop()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM bus_dead_letters").fetchone() == (0,)
