@@ -55,11 +55,13 @@ def sns_event(
 ) -> dict[str, Json]:
     region = arn.split(":")[3]
     cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
-    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={arn}:{uuid.uuid4()}"
+    # One subscription per topic, so one ARN for every delivery, as SNS gives (and no random draw per event).
+    subscription = f"{arn}:{uuid.uuid5(uuid.NAMESPACE_URL, arn)}"
+    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription}"
     record = {
         "EventSource": "aws:sns",
         "EventVersion": "1.0",
-        "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
+        "EventSubscriptionArn": subscription,
         "Sns": {
             "Type": "Notification",
             "MessageId": message_id,
