@@ -34,25 +34,26 @@ from sandbox.db import Database
 from sandbox.invoker import Invoker
 from sandbox.model import EventSpec, FunctionSpec, Manifest, QueueSpec
 
-# The subscriber notes when it started (perf_counter is shared by the whole process) and counts.
+# Handlers run in execution environments (other processes): a timed event's subscriber appends the
+# moment it started (CLOCK_MONOTONIC, the same in every process) to a file; the consumer does nothing.
 SUBSCRIBER = """
 import time
-STARTS = []
 def handler(event, context):
-    STARTS.append(time.perf_counter())
-    return None
+    if '"timed"' in event["Records"][0]["Sns"]["Message"]:
+        with open({starts!r}, "a") as f:
+            f.write(f"{{time.monotonic()}}\\n")
 """
 CONSUMER = """
-COUNT = [0]
 def handler(event, context):
-    COUNT[0] += len(event["Records"])
+    return None
 """
 
 
 def make_app(root: Path) -> Manifest:
+    starts = root / "starts.txt"
     for kind, name, code in (("events", "tick", SUBSCRIBER), ("queues", "work", CONSUMER)):
         (root / kind / name).mkdir(parents=True)
-        (root / kind / name / "lambda.py").write_text(code)
+        (root / kind / name / "lambda.py").write_text(code.format(starts=str(starts)))
     return Manifest(
         app="bench-bus",
         root=root,
@@ -62,22 +63,16 @@ def make_app(root: Path) -> Manifest:
     )
 
 
-def handler_module(name: str) -> object:
-    return next(m for key, m in sys.modules.items() if key.startswith("__arcfn_") and key.endswith(f".{name}") and m)
-
-
-async def latency(bus: EventBus, samples: int) -> list[float]:
-    await bus.publish("tick", {})  # import the handler once
+async def latency(bus: EventBus, starts: Path, samples: int) -> list[float]:
+    await bus.publish("tick", {})  # the first call starts an execution environment
     await bus.drain()
-    starts: list[float] = handler_module("lambda").STARTS  # type: ignore[attr-defined]
-    delays = []
-    for _ in range(samples):
-        before = len(starts)
-        published = time.perf_counter()
-        await bus.publish("tick", {"n": 1})
-        await bus.drain()
-        delays.append(starts[before] - published)
-    return delays
+    published = []
+    for _ in range(samples):  # one at a time: each subscriber has started before the next publish
+        published.append(time.monotonic())
+        await bus.publish("tick", {"timed": True})
+        await bus.drain(raise_on_failure=True)
+    started = [float(line) for line in (await asyncio.to_thread(starts.read_text)).split()]
+    return [start - sent for start, sent in zip(started, published, strict=True)]
 
 
 PUBLISHERS = 50  # publishes in flight at once, as from many handlers and clients
@@ -112,23 +107,17 @@ async def throughput_events(bus: EventBus, count: int) -> float:
     return count / elapsed
 
 
-def consumed() -> int:
-    """How many messages the queue's consumer has counted (0 before its first call imports it)."""
-    found = [m for k, m in sys.modules.items() if k.startswith("__arcfn_") and hasattr(m, "COUNT")]
-    return found[0].COUNT[0] if found else 0
-
-
 async def throughput_queue(bus: EventBus, count: int) -> tuple[float, float]:
     """(sends/s, sent -> delivered messages/s): one sender at a time, each send acknowledged once stored."""
-    before = consumed()
     started = time.perf_counter()
     for i in range(count):
         await bus.send_message("work", {"n": i})
     sent = time.perf_counter()
-    await bus.drain(raise_on_failure=True)
+    results = await bus.drain(raise_on_failure=True)
     elapsed = time.perf_counter() - started
-    if consumed() - before != count:
-        raise SystemExit(f"queue messages lost: {count - (consumed() - before)} of {count}")
+    delivered = sum(len(r.message_ids) for r in results if r.pragma == "queues")
+    if delivered != count:
+        raise SystemExit(f"queue messages lost: {count - delivered} of {count}")
     return count / (sent - started), count / elapsed
 
 
@@ -169,7 +158,7 @@ async def run(messages: int, backlogs: list[int]) -> None:
                 bus._logger.disabled = True
                 await bus.start()
                 try:
-                    delays = await latency(bus, 1000)
+                    delays = await latency(bus, Path(tmp) / "app" / "starts.txt", 1000)
                 finally:
                     await bus.stop()
             for backlog in backlogs:

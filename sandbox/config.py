@@ -34,6 +34,9 @@ class SandboxConfig:
     livereload: bool | None = None  # None: prefs.arc, default on
     shutdown_grace: float = 10.0  # seconds in-flight work may take to finish on stop
     run_schedules: bool = True  # fire @scheduled functions from the clock
+    concurrency: int = 10  # execution environments per function; calls beyond it queue
+    idle_timeout: float = 600.0  # seconds an unused execution environment stays warm
+    launcher: str = "auto"  # "fork" (from a warm template), "spawn" (a fresh interpreter), "auto"
     header_timeout: float = 15.0  # seconds a connection may take to send a complete request line and headers
     body_timeout: float = 30.0  # seconds a request may take to send its body
     max_connections: int | None = None  # open connections, all ports together; None: from the file limit
