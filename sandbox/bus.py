@@ -80,6 +80,7 @@ class EventBus:
         self.max_receive_count = max_receive_count
         self._published: deque[Published] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
+        self._subscriptions: dict[str, str] = {}  # topic ARN -> its subscription's ARN, computed once
         self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
         self._waiting_events: list[EventJob] = []  # heap by due time: retries, and events recovered at start
@@ -321,9 +322,12 @@ class EventBus:
         if spec is None:
             return  # the topic went away in a reload; the event stays stored for when it comes back
         arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
+        subscription = self._subscriptions.get(arn)
+        if subscription is None:
+            subscription = self._subscriptions[arn] = records.subscription_arn(arn)
         event = records.sns_event(
             arn=arn, message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
-            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
+            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes, subscription=subscription,
         )  # fmt: skip
         result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))
         self._results.append(result)

@@ -44,6 +44,11 @@ def rule_arn(region: str, account: str, app: str, name: str) -> str:
     return f"arn:aws:events:{region}:{account}:rule/{app}-{name}"
 
 
+def subscription_arn(topic: str) -> str:
+    """The function's subscription to the topic: one per topic, so the same ARN for every delivery, as SNS gives."""
+    return f"{topic}:{uuid.uuid5(uuid.NAMESPACE_URL, topic)}"
+
+
 def sns_event(
     *,
     arn: str,
@@ -52,11 +57,11 @@ def sns_event(
     timestamp: float,
     subject: str | None = None,
     attributes: Mapping[str, str] | None = None,
+    subscription: str | None = None,
 ) -> dict[str, Json]:
     region = arn.split(":")[3]
     cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
-    # One subscription per topic, so one ARN for every delivery, as SNS gives (and no random draw per event).
-    subscription = f"{arn}:{uuid.uuid5(uuid.NAMESPACE_URL, arn)}"
+    subscription = subscription or subscription_arn(arn)
     unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription}"
     record = {
         "EventSource": "aws:sns",
