@@ -53,6 +53,11 @@ class BusStorage:
         async with self.db.transaction() as conn:
             for statement in SCHEMA:
                 await conn.execute(statement)
+            # Before events were stored at publish, only retries were, in a table of the same shape.
+            async with conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'bus_event_retries'") as cursor:
+                if await cursor.fetchone() is not None:
+                    await conn.execute("INSERT OR IGNORE INTO bus_events SELECT * FROM bus_event_retries")
+                    await conn.execute("DROP TABLE bus_event_retries")
 
     async def flush(self) -> None:
         await self.commits.flush()
