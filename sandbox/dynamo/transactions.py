@@ -7,6 +7,7 @@ hold is anything written; the whole thing runs in one `db.transaction()`.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from sandbox.errors import IdempotentParameterMismatchError, TransactionCanceled
 
 MAX_ACTIONS = 100
 TOKEN_SECONDS = 600.0  # DynamoDB remembers a ClientRequestToken for 10 minutes
+MAX_TOKENS = 100_000  # at most this many remembered at once; the oldest go first
 KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
 
@@ -39,15 +41,31 @@ class Action:
 
 
 class TokenCache:
-    """ClientRequestToken -> (request fingerprint, expiry, response); a retry gets the first answer."""
+    """ClientRequestToken -> (request fingerprint, expiry, response); a retry gets the first answer.
 
-    def __init__(self, clock: Clock) -> None:
+    Tokens are kept in the order they were first seen, which is also the order they expire in (one
+    fixed lifetime), so expiring is popping from the front: O(1) per call however many are kept.
+    `max_tokens` bounds memory when a client sends a new token with every call for ten minutes.
+    """
+
+    def __init__(self, clock: Clock, *, lifetime: float = TOKEN_SECONDS, max_tokens: int = MAX_TOKENS) -> None:
         self._clock = clock
-        self._seen: dict[str, tuple[str, float, dict[str, Any]]] = {}
+        self._lifetime = lifetime
+        self._max_tokens = max_tokens
+        self._seen: OrderedDict[str, tuple[str, float, dict[str, Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def _expire(self, now: float) -> None:
+        while self._seen:
+            token, (_, expires, _) = next(iter(self._seen.items()))
+            if expires > now and len(self._seen) <= self._max_tokens:
+                return
+            del self._seen[token]
 
     def lookup(self, token: str, fingerprint: str) -> dict[str, Any] | None:
-        now = self._clock.now()
-        self._seen = {k: v for k, v in self._seen.items() if v[1] > now}
+        self._expire(self._clock.now())
         seen = self._seen.get(token)
         if seen is None:
             return None
@@ -58,7 +76,9 @@ class TokenCache:
         return seen[2]
 
     def remember(self, token: str, fingerprint: str, response: dict[str, Any]) -> None:
-        self._seen[token] = (fingerprint, self._clock.now() + TOKEN_SECONDS, response)
+        self._seen.pop(token, None)  # re-added at the end, where the latest expiry goes
+        self._seen[token] = (fingerprint, self._clock.now() + self._lifetime, response)
+        self._expire(self._clock.now())
 
 
 def _items(request: Mapping[str, Any]) -> list[Any]:
@@ -153,8 +173,9 @@ async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mappin
     if len(set(targets)) != len(targets):
         raise ValidationError("Transaction request cannot include multiple operations on one item")
     token = request.get("ClientRequestToken")
-    fingerprint = json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
+    fingerprint = ""
     if isinstance(token, str):
+        fingerprint = json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
         cached = tokens.lookup(token, fingerprint)
         if cached is not None:
             return cached
