@@ -25,7 +25,6 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from sandbox._bus import messages, notes, records
-from sandbox._bus.listener import bus_routes
 from sandbox._bus.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
 from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
 from sandbox._bus.schedules import Schedule
@@ -43,7 +42,6 @@ __all__ = [
     "EventBus",
     "MessageView",
     "Published",
-    "bus_routes",
 ]
 
 EVENT_RETRY_DELAYS = (1.0, 2.0)  # Lambda async invokes retry twice; AWS waits ~1 and ~2 minutes

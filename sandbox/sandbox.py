@@ -13,10 +13,11 @@ from typing import Self
 
 from aiohttp import web
 
+from sandbox._bus.listener import bus_routes
 from sandbox._invoker.launchers import ForkServer, Launcher, Spawner, default_launcher
 from sandbox.apigw import Router
 from sandbox.arc._tables import AsyncTablesClient, async_client
-from sandbox.bus import DeliveryResult, EventBus, bus_routes
+from sandbox.bus import DeliveryResult, EventBus
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
 from sandbox.console import warn_missing_handlers
