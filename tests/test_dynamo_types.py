@@ -31,7 +31,8 @@ from sandbox.errors import SerializationError, ValidationError
         pytest.param("0", "0", id="zero"),
         pytest.param("007", "7", id="leading-zeros"),
         pytest.param("+5", "5", id="plus-sign"),
-        pytest.param(" 42 ", "42", id="spaces"),
+        pytest.param(".5", "0.5", id="leading-point"),
+        pytest.param("1e+5", "100000", id="signed-exponent"),
         pytest.param("1" + "0" * 38, "1" + "0" * 38, id="39-digit-integer-with-one-significant"),
     ],
 )
@@ -45,8 +46,14 @@ def test_types_normalize_number(text: str, expected: str) -> None:
         pytest.param("1" * 39, "38 significant digits", id="39-digits"),
         pytest.param("1e126", "Number overflow", id="overflow"),
         pytest.param("1e-131", "Number underflow", id="underflow"),
-        pytest.param("abc", "cannot be converted into a number", id="not-a-number"),
-        pytest.param("NaN", "cannot be converted into a number", id="nan"),
+        pytest.param("abc", "cannot be converted to a numeric value", id="not-a-number"),
+        pytest.param("NaN", "cannot be converted to a numeric value", id="nan"),
+        pytest.param("Infinity", "cannot be converted to a numeric value", id="infinity"),
+        pytest.param(" 42", "cannot be converted to a numeric value", id="spaces"),
+        pytest.param("1_000", "cannot be converted to a numeric value", id="underscores"),
+        pytest.param("1e1000000", "Number overflow", id="exponent-beyond-decimal-context"),
+        pytest.param("1e" + "9" * 40, "Number overflow", id="exponent-beyond-decimal"),
+        pytest.param("1" + "0" * 100_000, "Number overflow", id="hundred-thousand-digits"),
     ],
 )
 def test_types_reject_bad_numbers(text: str, message: str) -> None:

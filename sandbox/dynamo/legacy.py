@@ -70,7 +70,7 @@ class _Placeholders:
 
     def name(self, attribute: Any) -> str:
         if not isinstance(attribute, str) or not attribute:
-            raise ValidationError("One or more parameter values were invalid: An attribute name is empty")
+            raise ValidationError("One or more parameter values were invalid: Empty attribute name")
         key = f"#legacy{len(self.names)}"
         self.names[key] = attribute
         return key

@@ -17,6 +17,7 @@ from aiohttp import web
 from sandbox.errors import (
     AwsError,
     ConditionalCheckFailedError,
+    RequestTooLargeError,
     SerializationError,
     TransactionCanceledError,
     UnknownOperationError,
@@ -29,6 +30,7 @@ TARGET_PREFIX = "DynamoDB_20120810."
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 LOGGER = logging.getLogger("arc_sandbox.tables")
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
 
 
 def _respond(status: int, payload: dict[str, Any]) -> web.Response:
@@ -55,9 +57,36 @@ def _decode(raw: bytes) -> dict[str, Any]:
         payload = json.loads(raw) if raw else {}
     except ValueError as exc:
         raise SerializationError("Start of structure or map found where not expected") from exc
+    except RecursionError:  # JSON nested deeper than the parser's stack allows
+        raise SerializationError("The request is nested too deeply") from None
     if not isinstance(payload, dict):
         raise SerializationError("Start of structure or map found where not expected")
+    if b"\\ud" in raw or b"\\uD" in raw:  # rare: only then look for an unpaired surrogate escape
+        _check_utf16(payload)
     return payload
+
+
+def _check_utf16(payload: dict[str, Any]) -> None:
+    """A lone surrogate (\\ud800 without its pair) is no Unicode text: DynamoDB cannot store it."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SerializationError("Invalid UTF-8 encoding: a string holds an unpaired surrogate") from None
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request body, refused with 413 past DynamoDB's 16 MB (also when it arrives chunked or
+    compressed), before more of it is held in memory."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        raise RequestTooLargeError(request.content_length)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.content.iter_any():
+        total += len(chunk)
+        if total > MAX_REQUEST_BYTES:
+            raise RequestTooLargeError(total)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
@@ -68,8 +97,12 @@ def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
         try:
             if not target.startswith(TARGET_PREFIX):
                 raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
-            payload = _decode(await request.read())
-            result = await store.call(target[len(TARGET_PREFIX) :], payload)
+            payload = _decode(await _body(request))
+            operation = target[len(TARGET_PREFIX) :]
+            if operation == "DescribeEndpoints":  # the address is the one the client reached
+                result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
+            else:
+                result = await store.call(operation, payload)
         except AwsError as error:
             return _respond(error.status, error_body(error))
         except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log

@@ -150,6 +150,9 @@ def table_from_spec(spec: TableSpec, physical: str) -> TableDef:
 # --- from a CreateTable request ------------------------------------------------------------------
 
 
+MAX_KEY_NAME = 255
+
+
 def _invalid(problem: str) -> ValidationError:
     return ValidationError(f"One or more parameter values were invalid: {problem}")
 
@@ -166,6 +169,16 @@ def check_table_name(name: object, param: str = "tableName") -> str:
     return name
 
 
+def key_attribute_name(name: object, param: str) -> str:
+    """Key attributes (and attributes an index projects by name) have names of 1 to 255 bytes."""
+    if not isinstance(name, str) or not 1 <= len(name.encode("utf-8", "surrogatepass")) <= MAX_KEY_NAME:
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{param}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_KEY_NAME} and at least 1"
+        )
+    return name
+
+
 def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
     if not isinstance(schema, list) or not 1 <= len(schema) <= 2:
         raise _invalid(f"{where}KeySchema must have one HASH key and at most one RANGE key")
@@ -175,7 +188,7 @@ def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
             raise _invalid(f"Invalid KeySchema element in {where}KeySchema")
         if element["KeyType"] in kinds:
             raise _invalid(f"Too many {element['KeyType']} keys in {where}KeySchema")
-        kinds[element["KeyType"]] = str(element.get("AttributeName"))
+        kinds[element["KeyType"]] = key_attribute_name(element.get("AttributeName"), "keySchema.member.attributeName")
     if "HASH" not in kinds:
         raise _invalid(f"No Hash Key specified in {where}KeySchema")
     if schema[0].get("KeyType") != "HASH":
@@ -194,7 +207,7 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
                 "'attributeDefinitions.member.attributeType' failed to satisfy constraint: "
                 "Member must satisfy enum value set: [B, N, S]"
             )
-        name = str(d.get("AttributeName"))
+        name = key_attribute_name(d.get("AttributeName"), "attributeDefinitions.member.attributeName")
         if name in types:
             raise _invalid(f"Cannot have two attributes with the same name: {name}")
         types[name] = d["AttributeType"]
@@ -211,6 +224,8 @@ def parse_index(data: object) -> IndexDef:
     if kind not in PROJECTIONS:
         raise ValidationError(f"Unknown ProjectionType: {kind}")
     non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
+    for attribute in non_key:
+        key_attribute_name(attribute, "projection.nonKeyAttributes.member")
     return IndexDef(name=name, partition_key=pk, sort_key=sk, projection=kind, non_key_attributes=non_key)
 
 

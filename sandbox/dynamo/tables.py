@@ -9,10 +9,10 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.dynamo import storage
+from sandbox.dynamo import storage, tags
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definitions, parse_index, table_from_request
-from sandbox.errors import ResourceNotFoundError, ValidationError
+from sandbox.errors import ResourceNotFoundError, TableNotFoundError, ValidationError
 
 MAX_LIST = 100
 LOGGER = logging.getLogger("arc_sandbox.tables")
@@ -76,8 +76,11 @@ async def _install(ctx: Context, conn: aiosqlite.Connection, table: TableDef) ->
 
 async def create_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = table_from_request(request)
+    given = tags.parse_tags(request["Tags"]) if "Tags" in request else {}
     async with ctx.db.transaction() as conn:
         table = await _install(ctx, conn, table)
+        if given:
+            await tags.store(conn, table, given)
     ctx.catalog.remember(table)
     return {"TableDescription": describe(ctx, table)}
 
@@ -87,8 +90,26 @@ async def delete_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
     async with ctx.db.transaction() as conn:
         stats = await storage.table_stats(conn, table)
         await storage.drop_table(conn, table)
+        await tags.forget(conn, table)
     ctx.catalog.forget(table.name)
     return {"TableDescription": describe(ctx, table, stats, status="DELETING")}
+
+
+async def describe_continuous_backups(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Backups are not emulated: every table answers that they are off."""
+    name = request.get("TableName")
+    if not isinstance(name, str) or not name:
+        raise ValidationError(
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        )
+    if ctx.catalog.find(name) is None:
+        raise TableNotFoundError(f"Table not found: {name}")
+    return {
+        "ContinuousBackupsDescription": {
+            "ContinuousBackupsStatus": "DISABLED",
+            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+        }
+    }
 
 
 async def describe_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Precedence, lowest first (DynamoDB's documentation): OR, AND, NOT, parentheses/functions,
 BETWEEN, IN, comparators.
+
+DynamoDB's limits bound the work: the text is at most 4 KB (checked before tokenizing), at most
+300 operators, document paths at most 32 levels; parentheses and function calls nest at most
+MAX_NESTING deep, so the recursion never nears Python's limit and parsing stays linear.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ CONDITION_FUNCTIONS = frozenset(
 )
 UPDATE_FUNCTIONS = frozenset({"list_append", "if_not_exists"})
 CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
+MAX_EXPRESSION_BYTES = 4096
+MAX_OPERATORS = 300
+MAX_PATH_LEVELS = 32
+MAX_NESTING = 64
 
 
 @cache
@@ -50,6 +58,11 @@ def reserved_words() -> frozenset[str]:
 
 class _Parser:
     def __init__(self, text: str, label: str) -> None:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_EXPRESSION_BYTES:
+            raise ValidationError(
+                f"Invalid {label}: Expression size has exceeded the maximum allowed size; expression size: {size}"
+            )
         if not text.strip():
             raise ValidationError(f"Invalid {label}: The expression can not be empty;")
         self.text = text
@@ -58,6 +71,8 @@ class _Parser:
         self.i = 0
         self.names: set[str] = set()
         self.values: set[str] = set()
+        self.operators = 0
+        self.nesting = 0
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -87,6 +102,22 @@ class _Parser:
         if self.peek.kind != "end":
             self.fail()
 
+    def operator(self) -> None:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise ValidationError(
+                f"Invalid {self.label}: The expression contains too many operators; operator count: {self.operators}"
+            )
+
+    def enter(self) -> None:
+        """One more level of parentheses or function call; bounded so recursion stays shallow."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ValidationError(f"Invalid {self.label}: The expression is nested too deeply")
+
+    def leave(self) -> None:
+        self.nesting -= 1
+
     def placeholders(self) -> Placeholders:
         return Placeholders(frozenset(self.names), frozenset(self.values))
 
@@ -103,6 +134,10 @@ class _Parser:
                     self.fail(number)
                 parts.append(int(number.text))
                 self.expect("]")
+            if len(parts) > MAX_PATH_LEVELS:
+                raise ValidationError(
+                    f"Invalid {self.label}: The document path has too many nesting levels; nesting levels: {len(parts)}"
+                )
         return Path(tuple(parts))
 
     def name(self) -> str:
@@ -151,6 +186,7 @@ class _Parser:
         node = self.conjunction()
         while self.is_word("OR"):
             self.take()
+            self.operator()
             node = BoolOp("OR", node, self.conjunction())
         return node
 
@@ -158,30 +194,40 @@ class _Parser:
         node = self.negation()
         while self.is_word("AND"):
             self.take()
+            self.operator()
             node = BoolOp("AND", node, self.negation())
         return node
 
     def negation(self) -> Node:
-        if self.is_word("NOT"):
+        count = 0
+        while self.is_word("NOT"):  # a loop, not recursion: "NOT NOT ... NOT a" may be long
             self.take()
-            return Not(self.negation())
-        return self.primary()
+            self.operator()
+            count += 1
+        node = self.primary()
+        for _ in range(count):
+            node = Not(node)
+        return node
 
     def primary(self) -> Node:
         token = self.peek
         if token.text == "(":
             self.take()
+            self.enter()
             node = self.condition()
             self.expect(")")
+            self.leave()
             return node
         if token.kind == "word" and token.text in CONDITION_FUNCTIONS and self.tokens[self.i + 1].text == "(":
             return self.function()
         left = self.operand()
         if self.peek.text in COMPARATORS:
             op = self.take().text
+            self.operator()
             return Compare(left, op, self.operand())
         if self.is_word("BETWEEN"):
             self.take()
+            self.operator()
             low = self.operand()
             if not self.is_word("AND"):
                 self.fail()
@@ -189,6 +235,7 @@ class _Parser:
             return Between(left, low, self.operand())
         if self.is_word("IN"):
             self.take()
+            self.operator()
             self.expect("(")
             options = [self.operand()]
             while self.peek.text == ",":
@@ -237,11 +284,13 @@ class _Parser:
                 raise ValidationError(f"Invalid {self.label}: Invalid function name; function: {token.text}")
             self.take()
             self.expect("(")
+            self.enter()
             args = [self.set_value()]
             while self.peek.text == ",":
                 self.take()
                 args.append(self.set_value())
             self.expect(")")
+            self.leave()
             if len(args) != 2:
                 raise ValidationError(
                     f"Invalid {self.label}: Incorrect number of operands for operator or function; "
