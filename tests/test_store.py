@@ -585,7 +585,10 @@ async def test_store_create_update_delete_table(store: TableStore) -> None:
         "BillingMode": "PAY_PER_REQUEST",
     }
     desc = (await store.call("CreateTable", req))["TableDescription"]
-    assert desc["TableStatus"] == "ACTIVE" and desc["BillingModeSummary"] == {"BillingMode": "PAY_PER_REQUEST"}
+    assert desc["TableStatus"] == "ACTIVE" and desc["BillingModeSummary"] == {
+        "BillingMode": "PAY_PER_REQUEST",
+        "LastUpdateToPayPerRequestDateTime": desc["CreationDateTime"],
+    }
     await store.call("PutItem", {"TableName": "mine", "Item": {"id": S("1"), "g": S("x")}})
     await store.call(
         "UpdateTable",

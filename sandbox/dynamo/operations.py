@@ -23,6 +23,8 @@ from sandbox.dynamo.expressions import (
     updated_paths,
 )
 from sandbox.dynamo.expressions.nodes import PathPart
+from sandbox.dynamo.expressions.update import BAD_OPERAND, WRONG_TYPE
+from sandbox.dynamo.legacy import translated_from
 from sandbox.dynamo.request import (
     check_item_keys,
     check_key,
@@ -35,6 +37,7 @@ from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ConditionalCheckFailedError, ValidationError
 
 UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+TYPE_ERRORS = (BAD_OPERAND, WRONG_TYPE + "list_append")
 
 
 def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "ConditionExpression") -> Condition | None:
@@ -174,7 +177,12 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *row)
         old = live(raw, expires, ctx.clock.now())
-        new = updated_item(update, old or dict(key), names, table.key_names())
+        try:
+            new = updated_item(update, old or dict(key), names, table.key_names())
+        except ValidationError as error:
+            if translated_from(request, "AttributeUpdates") and error.message.startswith(TYPE_ERRORS):
+                raise ValidationError("Type mismatch for attribute to update") from None
+            raise
         check_condition(cond, old, names, return_old=return_old)
         check_item_keys(table, new)
         size = item_size(new)

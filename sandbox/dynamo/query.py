@@ -12,7 +12,9 @@ from typing import Any
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
+from sandbox.dynamo.expressions.evaluate import top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
+from sandbox.dynamo.legacy import translated_from
 from sandbox.dynamo.operations import condition_of, projection_of
 from sandbox.dynamo.paging import ReadPlan, read_page
 from sandbox.dynamo.request import limit_of, names_for
@@ -47,7 +49,8 @@ def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexD
         )
     if select != "SPECIFIC_ATTRIBUTES" and proj is not None:
         what = "only the Count" if select == "COUNT" else select
-        raise ValidationError(f"{PREFIX}Cannot specify the ProjectionExpression when choosing to get {what}")
+        param = "AttributesToGet" if translated_from(request, "AttributesToGet") else "ProjectionExpression"
+        raise ValidationError(f"{PREFIX}Cannot specify the {param} when choosing to get {what}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise ValidationError(f"{PREFIX}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
     if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL":
@@ -115,7 +118,9 @@ def query_plan(
     ctx: Context, table: TableDef, index: IndexDef | None, request: Mapping[str, Any], names: Names
 ) -> ReadPlan:
     text = request.get("KeyConditionExpression")
-    if not isinstance(text, str) or not text:
+    if text == "":
+        raise ValidationError("Invalid KeyConditionExpression: The expression can not be empty;")
+    if not isinstance(text, str):
         raise ValidationError(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
@@ -218,14 +223,27 @@ def _mark_used(names: Names, filt: Condition | None, proj: Projection | None) ->
 
 
 async def _respond(
-    ctx: Context, request: Mapping[str, Any], table: TableDef, index: IndexDef | None, plan: ReadPlan, names: Names
+    ctx: Context,
+    request: Mapping[str, Any],
+    table: TableDef,
+    index: IndexDef | None,
+    plan: ReadPlan,
+    names: Names,
+    key_names: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`key_names`: the attributes a Query's key condition reads, which its filter may not."""
     filt = condition_of(ctx, request, "FilterExpression")
     proj = projection_of(ctx, request)
     select = select_of(request, proj, index)
     cap = capacity.mode(request)
     limit = limit_of(request)
     _mark_used(names, filt, proj)
+    if filt is not None and key_names:
+        for attribute in top_level_attributes(filt, names):
+            if attribute in key_names:
+                raise ValidationError(
+                    f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {attribute}"
+                )
     async with ctx.db.reading() as conn:
         page = await read_page(conn, plan, limit=limit)
     rows = [index_view(table, index, item) for item in page.rows] if index else page.rows
@@ -256,7 +274,7 @@ async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table, index = _target(ctx, request)
     names = names_for(request)
     plan = query_plan(ctx, table, index, request, names)
-    return await _respond(ctx, request, table, index, plan, names)
+    return await _respond(ctx, request, table, index, plan, names, (index or table).key_names())
 
 
 async def scan(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from sandbox.dynamo.expressions import Names
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item, check_attribute_name, validate_item, validate_value, value_size
-from sandbox.errors import ValidationError
+from sandbox.errors import SerializationError, ValidationError
 
 MAX_ITEM_SIZE = 400 * 1024
 MAX_PARTITION_KEY = 2048
@@ -27,7 +27,7 @@ def names_for(request: Mapping[str, Any]) -> Names:
     if names is not None:
         for key, name in names.items():
             if not isinstance(name, str):
-                raise ValidationError(f"ExpressionAttributeNames contains invalid value for key {key}")
+                raise SerializationError(f"ExpressionAttributeNames.{key}: an attribute name is a string")
             check_attribute_name(name, f"ExpressionAttributeNames contains invalid value: {{problem}} for key {key}")
     checked = None
     if values is not None:

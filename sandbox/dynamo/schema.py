@@ -209,7 +209,7 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
             )
         name = key_attribute_name(d.get("AttributeName"), "attributeDefinitions.member.attributeName")
         if name in types:
-            raise _invalid(f"Cannot have two attributes with the same name: {name}")
+            raise _invalid(f"Duplicate AttributeName in AttributeDefinitions: {name}")
         types[name] = d["AttributeType"]
     return types
 

@@ -15,6 +15,7 @@ from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definition
 from sandbox.errors import ResourceNotFoundError, TableNotFoundError, ValidationError
 
 MAX_LIST = 100
+DROPPED_ON_DELETE = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 LOGGER = logging.getLogger("arc_sandbox.tables")
 
 
@@ -61,7 +62,10 @@ def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), sta
         "DeletionProtectionEnabled": False,
     }
     if table.billing_mode == "PAY_PER_REQUEST":
-        out["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST"}
+        out["BillingModeSummary"] = {
+            "BillingMode": "PAY_PER_REQUEST",
+            "LastUpdateToPayPerRequestDateTime": table.created,
+        }
     if table.indexes:
         out["GlobalSecondaryIndexes"] = [_index_description(ctx, table, i) for i in table.indexes]
     return out
@@ -92,7 +96,10 @@ async def delete_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
         await storage.drop_table(conn, table)
         await tags.forget(conn, table)
     ctx.catalog.forget(table.name)
-    return {"TableDescription": describe(ctx, table, stats, status="DELETING")}
+    described = describe(ctx, table, stats, status="DELETING")
+    for gone in ("CreationDateTime", "KeySchema", "AttributeDefinitions", *DROPPED_ON_DELETE):
+        described.pop(gone, None)  # DynamoDB's DeleteTable answer leaves the schema out
+    return {"TableDescription": described}
 
 
 async def describe_continuous_backups(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,15 +209,30 @@ async def set_ttl(ctx: Context, table: TableDef, attribute: str | None) -> Table
 async def update_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = ctx.catalog.get(request.get("TableName"))
     spec = request.get("TimeToLiveSpecification")
-    if not isinstance(spec, dict) or not isinstance(spec.get("Enabled"), bool) or not spec.get("AttributeName"):
+    if not isinstance(spec, dict):
         raise ValidationError(
             "1 validation error detected: Value null at 'timeToLiveSpecification' failed to "
             "satisfy constraint: Member must not be null"
+        )
+    for member, kind in (("AttributeName", str), ("Enabled", bool)):
+        if not isinstance(spec.get(member), kind):
+            raise ValidationError(
+                f"1 validation error detected: Value null at 'timeToLiveSpecification.{member[0].lower()}"
+                f"{member[1:]}' failed to satisfy constraint: Member must not be null ({member})"
+            )
+    if not 1 <= len(spec["AttributeName"]) <= 255:
+        raise ValidationError(
+            f"1 validation error detected: Value '{spec['AttributeName']}' at 'timeToLiveSpecification.attributeName' "
+            "failed to satisfy constraint: Member must have length less than or equal to 255 and at least 1"
         )
     if spec["Enabled"] and table.ttl_attribute:
         raise ValidationError("TimeToLive is already enabled")
     if not spec["Enabled"] and not table.ttl_attribute:
         raise ValidationError("TimeToLive is already disabled")
+    if not spec["Enabled"] and spec["AttributeName"] != table.ttl_attribute:
+        raise ValidationError(
+            f"TimeToLive is active on a different AttributeName: current AttributeName is {table.ttl_attribute}"
+        )
     await set_ttl(ctx, table, str(spec["AttributeName"]) if spec["Enabled"] else None)
     return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
 

@@ -22,6 +22,8 @@ from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import IdempotentParameterMismatchError, TransactionCanceledError, ValidationError
 
 MAX_ACTIONS = 100
+MAX_TOKEN = 36
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 TOKEN_SECONDS = 600.0  # DynamoDB remembers a ClientRequestToken for 10 minutes
 KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
@@ -36,6 +38,8 @@ class Action:
     cond: Condition | None
     update: Update | None
     return_old: bool
+    invalid: ValidationError | None = None  # found in the request alone: the transaction is cancelled
+    size: int = 0
 
 
 class TokenCache:
@@ -81,10 +85,14 @@ def _action(ctx: Context, entry: object) -> Action:
     if not isinstance(body, dict):
         raise ValidationError(f"Invalid {kind} request")
     table = ctx.catalog.get(body.get("TableName"))
+    invalid: ValidationError | None = None
     if kind == "Put":
         base = validate_item(body.get("Item"), param="Item")
-        check_item_keys(table, base)
-        check_size(item_size(base))
+        try:  # a bad key or size cancels the transaction with this action's reason, as on DynamoDB
+            check_item_keys(table, base)
+            check_size(item_size(base))
+        except ValidationError as error:
+            invalid = error
     else:
         base = check_key(table, body.get("Key"))
     text = body.get("UpdateExpression")
@@ -98,12 +106,14 @@ def _action(ctx: Context, entry: object) -> Action:
     return Action(
         kind=kind,
         table=table,
-        key=storage.row_key(table, base),
+        key=storage.row_key(table, base) if invalid is None else (b"", b""),
         base=base,
         names=names_for(body),
         cond=condition_of(ctx, body),
         update=update,
         return_old=on_failure_returns_old(body),
+        invalid=invalid,
+        size=item_size(base),
     )
 
 
@@ -145,8 +155,27 @@ async def _apply(ctx: Context, actions: list[Action]) -> None:
                 await storage.remove(conn, action.table, action.key, raw)
 
 
+def _check_request(request: Mapping[str, Any], actions: list[Action]) -> None:
+    token = request.get("ClientRequestToken")
+    if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= MAX_TOKEN):
+        raise ValidationError(
+            f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_TOKEN}"
+        )
+    if sum(a.size for a in actions) > MAX_TRANSACTION_BYTES:
+        raise ValidationError("Transaction request cannot be larger than 4 MB")
+    if any(a.invalid is not None for a in actions):
+        raise TransactionCanceledError(
+            [
+                {"Code": "None"} if a.invalid is None else {"Code": "ValidationError", "Message": a.invalid.message}
+                for a in actions
+            ]
+        )
+
+
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:
     actions = [_action(ctx, entry) for entry in _items(request)]
+    _check_request(request, actions)
     targets = [(a.table.name, a.key) for a in actions]
     if len(set(targets)) != len(targets):
         raise ValidationError("Transaction request cannot include multiple operations on one item")

@@ -73,6 +73,7 @@ class _Parser:
         self.values: set[str] = set()
         self.operators = 0
         self.nesting = 0
+        self.groups: set[tuple[int, int]] = set()  # token positions of each "(" and its ")"
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -169,10 +170,20 @@ class _Parser:
             if name == "size":
                 self.take()
                 self.expect("(")
-                inner = self.path()
+                inner: Path | Value = self.value() if self.peek.kind == "value" else self.path()
+                count = 1
+                while self.peek.text == ",":
+                    self.take()
+                    self.operand()
+                    count += 1
                 self.expect(")")
+                if count != 1:
+                    raise ValidationError(
+                        f"Invalid {self.label}: Incorrect number of operands for operator or function; "
+                        f"operator or function: size, number of operands: {count}"
+                    )
                 return Size(inner)
-            if name in CONDITION_FUNCTIONS:
+            if name in CONDITION_FUNCTIONS or (name in UPDATE_FUNCTIONS and self.label != "UpdateExpression"):
                 raise ValidationError(
                     f"Invalid {self.label}: The function is not allowed to be used this way in an expression; "
                     f"function: {name}"
@@ -212,11 +223,15 @@ class _Parser:
     def primary(self) -> Node:
         token = self.peek
         if token.text == "(":
+            opened = self.i
             self.take()
             self.enter()
             node = self.condition()
             self.expect(")")
             self.leave()
+            if (opened + 1, self.i - 2) in self.groups:
+                raise ValidationError(f"Invalid {self.label}: The expression has redundant parentheses;")
+            self.groups.add((opened, self.i - 1))
             return node
         if token.kind == "word" and token.text in CONDITION_FUNCTIONS and self.tokens[self.i + 1].text == "(":
             return self.function()
@@ -262,9 +277,18 @@ class _Parser:
                 f"Invalid {self.label}: Incorrect number of operands for operator or function; "
                 f"operator or function: {name}, number of operands: {len(args)}"
             )
-        if not isinstance(args[0], Path):
+        if not isinstance(args[0], Path) and name in ("attribute_exists", "attribute_not_exists"):
             raise ValidationError(
                 f"Invalid {self.label}: Operator or function requires a document path; operator or function: {name}"
+            )
+        if name == "attribute_type" and not isinstance(args[1], Value):
+            raise ValidationError(
+                f"Invalid {self.label}: Incorrect operand type for operator or function; operator or function: "
+                "attribute_type, operand type: a document path; the type must be an expression attribute value"
+            )
+        if name == "contains" and isinstance(args[1], Path) and args[0] == args[1]:
+            raise ValidationError(
+                f"Invalid {self.label}: The parameters of contains() must not be the same document path"
             )
         return Function(name, tuple(args))
 
@@ -285,12 +309,17 @@ class _Parser:
             self.take()
             self.expect("(")
             self.enter()
-            args = [self.set_value()]
+            args = [self.set_operand()]  # no + or - inside a function's arguments
             while self.peek.text == ",":
                 self.take()
-                args.append(self.set_value())
+                args.append(self.set_operand())
             self.expect(")")
             self.leave()
+            if token.text == "list_append" and any(isinstance(a, Call) and a.name == "list_append" for a in args):
+                raise ValidationError(
+                    f"Invalid {self.label}: The function is not allowed to be used this way in an expression; "
+                    "function: list_append"
+                )
             if len(args) != 2:
                 raise ValidationError(
                     f"Invalid {self.label}: Incorrect number of operands for operator or function; "

@@ -40,6 +40,14 @@ def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
     whole: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}
     leading: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}  # proper prefix -> a path that has it
     for path in resolved:
+        for n in range(1, len(path)):  # the same document read as a map by one path, a list by another
+            other = leading.get(path[:n])
+            if other is not None and isinstance(other[n], int) != isinstance(path[n], int):
+                a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
+                raise ValidationError(
+                    f"Invalid {LABEL}: Two document paths conflict with each other; must remove or rewrite one of "
+                    f"these paths; path one: [{a}], path two: [{b}]"
+                )
         other = whole.get(path) or leading.get(path)
         if other is None:
             other = next((whole[path[:n]] for n in range(1, len(path)) if path[:n] in whole), None)
@@ -66,7 +74,8 @@ def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Se
                 "This attribute is part of the key"
             )
     new = documents.deep_copy(item)
-    for action in update.sets:
+    # Past-the-end list indexes append, lowest index first whatever the order of the actions (as DynamoDB).
+    for action in sorted(update.sets, key=lambda a: [x for x in a.path.parts if isinstance(x, int)]):
         documents.put(new, documents.resolve(action.path, names), _set_value(action.value, item, names))
     for path in sorted(update.removes, key=lambda p: [x for x in p.parts if isinstance(x, int)], reverse=True):
         documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
