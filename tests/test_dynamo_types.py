@@ -70,7 +70,7 @@ def test_types_reject_bad_numbers(text: str, message: str) -> None:
         pytest.param({"SS": ["a", "a"]}, ValidationError, "contains duplicates", id="duplicate-set"),
         pytest.param({"NS": ["1", "1.0"]}, ValidationError, "contains duplicates", id="duplicate-numbers"),
         pytest.param({"NULL": False}, ValidationError, "Null attribute value", id="null-false"),
-        pytest.param({"X": 1}, SerializationError, "Unknown attribute value type", id="unknown-type"),
+        pytest.param({"X": 1}, ValidationError, "unknown datatype", id="unknown-type"),
         pytest.param({"S": 1}, SerializationError, "STRING_VALUE", id="number-as-string"),
         pytest.param({"B": "***"}, SerializationError, "Base64", id="bad-base64"),
     ],

@@ -93,6 +93,12 @@ def _write_request(table: TableDef, entry: object) -> tuple[tuple[bytes, bytes],
 
 async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     wanted = _request_items(request)
+    if any(isinstance(ops, list) and len(ops) > MAX_WRITE for ops in wanted.values()):
+        raise ValidationError(
+            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must "
+            f"satisfy constraint: [Member must have length less than or equal to {MAX_WRITE}, Member must have "
+            "length greater than or equal to 1]"
+        )
     if sum(len(ops) if isinstance(ops, list) else 1 for ops in wanted.values()) > MAX_WRITE:
         raise ValidationError("Too many items requested for the BatchWriteItem call")
     cap = capacity.mode(request)

@@ -337,3 +337,17 @@ def _update(value: Any, marks: _Placeholders) -> str:
 def translated_from(request: Mapping[str, Any], param: str) -> bool:
     """Whether `request`'s expressions were written from the legacy parameter `param`."""
     return param in request.get(TRANSLATED, ())
+
+
+_WRITES = {
+    "ConditionExpression": ("Expected",),
+    "KeyConditionExpression": ("KeyConditions",),
+    "FilterExpression": ("QueryFilter", "ScanFilter"),
+    "ProjectionExpression": ("AttributesToGet",),
+    "UpdateExpression": ("AttributeUpdates",),
+}
+
+
+def written_by_sandbox(request: Mapping[str, Any], expression: str) -> bool:
+    """Whether the request's `expression` parameter is one this module wrote from a legacy parameter."""
+    return any(translated_from(request, param) for param in _WRITES[expression])

@@ -16,6 +16,7 @@ from sandbox.dynamo.expressions import (
     Condition,
     Names,
     Projection,
+    Update,
     apply_update,
     evaluate,
     project,
@@ -24,7 +25,7 @@ from sandbox.dynamo.expressions import (
 )
 from sandbox.dynamo.expressions.nodes import PathPart
 from sandbox.dynamo.expressions.update import BAD_OPERAND, WRONG_TYPE
-from sandbox.dynamo.legacy import translated_from
+from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.request import (
     check_item_keys,
     check_key,
@@ -46,9 +47,10 @@ def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "Conditi
         return None
     if not isinstance(text, str) or not text:
         raise ValidationError(f"Invalid {param}: The expression can not be empty;")
+    limited = not written_by_sandbox(request, param)
     if param == "FilterExpression":  # same language, but errors name the parameter
-        return ctx.expressions.filter(text)
-    return ctx.expressions.condition(text)
+        return ctx.expressions.filter(text, limited=limited)
+    return ctx.expressions.condition(text, limited=limited)
 
 
 def projection_of(ctx: Context, request: Mapping[str, Any]) -> Projection | None:
@@ -57,7 +59,7 @@ def projection_of(ctx: Context, request: Mapping[str, Any]) -> Projection | None
         return None
     if not isinstance(text, str) or not text:
         raise ValidationError("Invalid ProjectionExpression: The expression can not be empty;")
-    return ctx.expressions.projection(text)
+    return ctx.expressions.projection(text, limited=not written_by_sandbox(request, "ProjectionExpression"))
 
 
 def check_condition(cond: Condition | None, old: Item | None, names: Names, *, return_old: bool) -> None:
@@ -169,7 +171,8 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     text = request.get("UpdateExpression")
     if text is not None and (not isinstance(text, str) or not text):
         raise ValidationError("Invalid UpdateExpression: The expression can not be empty;")
-    update = ctx.expressions.update(text) if text else None
+    limited = not written_by_sandbox(request, "UpdateExpression")
+    update = ctx.expressions.update(text, limited=limited) if text else None
     cond = condition_of(ctx, request)
     names = names_for(request)
     return_old = on_failure_returns_old(request)
@@ -178,7 +181,7 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         raw, expires = await storage.load(conn, table, *row)
         old = live(raw, expires, ctx.clock.now())
         try:
-            new = updated_item(update, old or dict(key), names, table.key_names())
+            new = updated_item(update, old or dict(key), names, table.key_names(), exists=old is not None)
         except ValidationError as error:
             if translated_from(request, "AttributeUpdates") and error.message.startswith(TYPE_ERRORS):
                 raise ValidationError("Type mismatch for attribute to update") from None
@@ -187,7 +190,10 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)
-        await storage.write(conn, table, row, raw, new, size)
+        if creates_nothing(update, old):
+            new = {}
+        else:
+            await storage.write(conn, table, row, raw, new, size)
     touched = updated_paths(update, names) if update is not None else []
     out: dict[str, Any] = {}
     attributes = _returned(returns, old, new, touched)
@@ -198,5 +204,12 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...]) -> Item:
-    return apply_update(update, base, names, key_attributes=key_names) if update is not None else dict(base)
+def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...], *, exists: bool = True) -> Item:
+    if update is None:
+        return dict(base)
+    return apply_update(update, base, names, key_attributes=key_names, exists=exists)
+
+
+def creates_nothing(update: Update | None, old: Item | None) -> bool:
+    """An update that only removes, on an item that does not exist, leaves it not existing."""
+    return old is None and update is not None and not update.sets and not update.adds

@@ -31,6 +31,7 @@ ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 LOGGER = logging.getLogger("arc_sandbox.tables")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
+EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})  # DynamoDB answers these with no body at all
 
 
 def _respond(status: int, payload: dict[str, Any]) -> web.Response:
@@ -41,6 +42,11 @@ def _respond(status: int, payload: dict[str, Any]) -> web.Response:
         "x-amzn-RequestId": uuid.uuid4().hex,
     }
     return web.Response(status=status, body=body, headers=headers)
+
+
+def _respond_empty() -> web.Response:
+    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(b"")), "x-amzn-RequestId": uuid.uuid4().hex}
+    return web.Response(status=200, body=b"", headers=headers)
 
 
 def error_body(error: AwsError) -> dict[str, Any]:
@@ -55,8 +61,10 @@ def error_body(error: AwsError) -> dict[str, Any]:
 def _decode(raw: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw) if raw else {}
-    except ValueError as exc:
-        raise SerializationError("Start of structure or map found where not expected") from exc
+    except json.JSONDecodeError as exc:
+        raise SerializationError(f"Malformed JSON: {exc.msg} at {exc.pos}") from None
+    except ValueError as exc:  # bytes that are not UTF-8
+        raise SerializationError("Malformed JSON: the request body is not UTF-8 text") from exc
     except RecursionError:  # JSON nested deeper than the parser's stack allows
         raise SerializationError("The request is nested too deeply") from None
     if not isinstance(payload, dict):
@@ -103,6 +111,8 @@ def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
                 result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
             else:
                 result = await store.call(operation, payload)
+            if operation in EMPTY_ANSWERS:
+                return _respond_empty()
         except AwsError as error:
             return _respond(error.status, error_body(error))
         except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log

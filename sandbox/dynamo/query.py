@@ -14,7 +14,7 @@ from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
 from sandbox.dynamo.expressions.evaluate import top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
-from sandbox.dynamo.legacy import translated_from
+from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.operations import condition_of, projection_of
 from sandbox.dynamo.paging import ReadPlan, read_page
 from sandbox.dynamo.request import limit_of, names_for
@@ -126,11 +126,16 @@ def query_plan(
         )
     schema: TableDef | IndexDef = index or table
     plan = key_condition_plan(
-        ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
+        ctx.expressions.key_condition(text, limited=not written_by_sandbox(request, "KeyConditionExpression")),
+        names,
+        partition_key=schema.partition_key,
+        sort_key=schema.sort_key,
     )
     partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
+    if start is not None and schema.sort_key is None:  # a partition of one item: nothing can follow it
+        raise ValidationError(f"The provided exclusive start key is invalid: ExclusiveStartKey: {start}")
     if (
         start is not None
         and (_index_position(index, start, table) if index else storage.row_key(table, start))[0] != partition
@@ -189,8 +194,11 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
     seg = _segment(request)
     if seg is not None:
         # Segments are ranges of a hash of the partition key, so one partition never spans two segments.
+        low, high = seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]
         where += ["i.bucket >= ?", "i.bucket < ?"]
-        params += [seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]]
+        params += [low, high]
+        if start is not None and not low <= storage.bucket(storage.row_key(table, start)[0]) < high:
+            raise ValidationError("The provided Exclusive start key does not map to the provided segment")
     if index is None:
         position: tuple[Any, ...] | None = None if start is None else storage.row_key(table, start)
         return ReadPlan(

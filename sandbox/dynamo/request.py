@@ -93,6 +93,13 @@ def _check_index_keys(index: IndexDef, table: TableDef, item: Item) -> None:
                 "supported. The AttributeValue for a key attribute cannot contain an empty string value. "
                 f"IndexName: {index.name}, IndexKey: {name}"
             )
+        if actual != "N":
+            limit = MAX_PARTITION_KEY if name == index.partition_key else MAX_SORT_KEY
+            if value_size(value) > limit:
+                raise ValidationError(
+                    f"{INVALID}Size of an index key has exceeded the size limit of {limit} bytes. "
+                    f"IndexName: {index.name}, IndexKey: {name}"
+                )
 
 
 def check_item_keys(table: TableDef, item: Item) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.errors import ValidationError
+from sandbox.errors import SerializationError, ValidationError
 from sandbox.model import IndexSpec, TableSpec
 
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
@@ -190,7 +190,7 @@ def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
             raise _invalid(f"Too many {element['KeyType']} keys in {where}KeySchema")
         kinds[element["KeyType"]] = key_attribute_name(element.get("AttributeName"), "keySchema.member.attributeName")
     if "HASH" not in kinds:
-        raise _invalid(f"No Hash Key specified in {where}KeySchema")
+        raise _invalid(f"No Hash Key specified in {where}KeySchema: the first KeySchemaElement must be a HASH key")
     if schema[0].get("KeyType") != "HASH":
         raise _invalid("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     return kinds["HASH"], kinds.get("RANGE")
@@ -219,14 +219,34 @@ def parse_index(data: object) -> IndexDef:
         raise ValidationError("Invalid GlobalSecondaryIndexes element")
     name = check_table_name(data.get("IndexName"), "globalSecondaryIndexes.member.indexName")
     pk, sk = parse_key_schema(data.get("KeySchema"), "Index ")
-    projection = data.get("Projection") or {}
-    kind = projection.get("ProjectionType", "ALL") if isinstance(projection, dict) else "ALL"
-    if kind not in PROJECTIONS:
-        raise ValidationError(f"Unknown ProjectionType: {kind}")
-    non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
-    for attribute in non_key:
-        key_attribute_name(attribute, "projection.nonKeyAttributes.member")
+    kind, non_key = parse_projection(data.get("Projection"))
     return IndexDef(name=name, partition_key=pk, sort_key=sk, projection=kind, non_key_attributes=non_key)
+
+
+def parse_projection(projection: object) -> tuple[str, tuple[str, ...]]:
+    """An index's `Projection`: its type, and the attributes INCLUDE names (only INCLUDE names any)."""
+    if not isinstance(projection, dict) or projection.get("ProjectionType") is None:
+        raise _invalid("Unknown ProjectionType: null; the Projection of an index needs a ProjectionType")
+    kind = projection["ProjectionType"]
+    if kind not in PROJECTIONS:
+        raise ValidationError(
+            f"1 validation error detected: Value '{kind}' at 'projection.projectionType' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(PROJECTIONS)}]"
+        )
+    given = projection.get("NonKeyAttributes")
+    if kind != "INCLUDE":
+        if given is not None:
+            raise _invalid(f"ListOfNonKeyAttributes must be null when ProjectionType is {kind} (NonKeyAttributes)")
+        return kind, ()
+    if not isinstance(given, list) or not given:
+        raise _invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified or empty")
+    for attribute in given:
+        if not isinstance(attribute, str):
+            raise SerializationError("NonKeyAttributes holds attribute names, which are strings")
+        key_attribute_name(attribute, "projection.nonKeyAttributes.member")
+    if len(set(given)) != len(given):
+        raise _invalid(f"Duplicate attribute in NonKeyAttributes: {sorted(given)}")
+    return kind, tuple(given)
 
 
 def check_definitions_cover(types: dict[str, str], keys: set[str]) -> None:
@@ -264,7 +284,8 @@ def table_from_request(request: Mapping[str, Any]) -> TableDef:
     types = parse_attribute_definitions(request.get("AttributeDefinitions"))
     indexes = tuple(parse_index(i) for i in request.get("GlobalSecondaryIndexes") or ())
     if len({i.name for i in indexes}) != len(indexes):
-        raise _invalid("Duplicate index name")
+        names = [i.name for i in indexes]
+        raise _invalid(f"Duplicate index name: {next(n for n in names if names.count(n) > 1)}")
     keys = {pk, *([sk] if sk else [])}
     for index in indexes:
         keys.update(index.key_names())

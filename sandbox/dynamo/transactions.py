@@ -15,7 +15,7 @@ from sandbox.clock import Clock
 from sandbox.dynamo import storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamo.operations import condition_of, live, projection_of, updated_item
+from sandbox.dynamo.operations import condition_of, creates_nothing, live, projection_of, updated_item
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamo.schema import TableDef
 from sandbox.dynamo.types import Item, item_size, validate_item
@@ -124,9 +124,13 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
     if action.kind == "Put":
         new = action.base
     elif action.kind == "Update":
-        new = updated_item(action.update, old or dict(action.base), action.names, action.table.key_names())
+        new = updated_item(
+            action.update, old or dict(action.base), action.names, action.table.key_names(), exists=old is not None
+        )
         check_item_keys(action.table, new)
         check_size(item_size(new), update=True)
+        if creates_nothing(action.update, old):
+            new = None
     action.names.check_all_used()
     if ok:
         return {"Code": "None"}, new

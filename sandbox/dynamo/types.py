@@ -139,7 +139,10 @@ def validate_value(value: object, *, param: str, depth: int = 1) -> AttributeVal
         )
     kind, inner = next(iter(value.items()))
     if kind not in TYPES:
-        raise SerializationError(f"Unknown attribute value type {kind!r} in {param}")
+        raise ValidationError(
+            f"Supplied AttributeValue has an unknown datatype {str(kind)[:50]!r} in {param}: it must contain exactly "
+            "one of the supported datatypes"
+        )
     if kind == "M" or kind == "L":
         if depth >= MAX_NESTING:
             raise ValidationError(

@@ -154,10 +154,17 @@ def _check_function(node: Function, names: Names, label: str) -> None:
 
 def _node(node: Node, item: Item | None, names: Names, label: str) -> bool:
     if isinstance(node, BoolOp):
-        left = _node(node.left, item, names, label)
+        # A chain of one operator is walked in a loop: "a AND b AND c ..." nests to the left, and an
+        # expression written from a long legacy Expected may hold thousands.
+        rights: list[Node] = []
+        current: Node = node
+        while isinstance(current, BoolOp) and current.op == node.op:
+            rights.append(current.right)
+            current = current.left
+        operands = (current, *reversed(rights))
         if node.op == "AND":
-            return left and _node(node.right, item, names, label)
-        return left or _node(node.right, item, names, label)
+            return all(_node(n, item, names, label) for n in operands)
+        return any(_node(n, item, names, label) for n in operands)
     if isinstance(node, Not):
         return not _node(node.inner, item, names, label)
     if isinstance(node, Compare):
@@ -187,13 +194,8 @@ def _between(node: Between, item: Item | None, names: Names, label: str) -> bool
     subject = operand_value(node.subject, item, names, label)
     low = operand_value(node.low, item, names, label)
     high = operand_value(node.high, item, names, label)
-    if low is not None and high is not None:
-        bounds = compare(low, high)
-        if bounds is not None and bounds > 0:
-            raise ValidationError(
-                f"Invalid {label}: The BETWEEN operator requires upper bound to be greater than or equal to lower "
-                f"bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
-            )
+    # Bounds given in the request are checked once (check_operands); bounds read from the item that
+    # are out of order or of another type only make the condition false.
     if subject is None or low is None or high is None:
         return False
     above, below = compare(subject, low), compare(subject, high)

@@ -95,7 +95,9 @@ def key_condition_plan(cond: Condition, names: Names, *, partition_key: str, sor
         elif attribute == sort_key:
             sort = (op, values)
         else:
-            raise ValidationError(f"Query condition missed key schema element: {sort_key or partition_key}")
+            if sort_key is None:  # the only key is the partition key: a second condition cannot be one
+                raise ValidationError(f"{NOT_SUPPORTED}: {attribute} is not a key of the table or index")
+            raise ValidationError(f"Query condition missed key schema element: {sort_key}")
     if partition is None:
         raise ValidationError(f"Query condition missed key schema element: {partition_key}")
     if sort is None:

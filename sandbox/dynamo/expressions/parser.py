@@ -47,7 +47,8 @@ CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
 MAX_EXPRESSION_BYTES = 4096
 MAX_OPERATORS = 300
 MAX_PATH_LEVELS = 32
-MAX_NESTING = 64
+MAX_NESTING = 160  # 300 operators allow ~150 levels of "a<b OR (...)"; 4 frames a level stays far from 1000
+MAX_LIST_INDEX = 2**31 - 1
 
 
 @cache
@@ -57,9 +58,9 @@ def reserved_words() -> frozenset[str]:
 
 
 class _Parser:
-    def __init__(self, text: str, label: str) -> None:
+    def __init__(self, text: str, label: str, *, limited: bool = True) -> None:
         size = len(text.encode("utf-8", "surrogatepass"))
-        if size > MAX_EXPRESSION_BYTES:
+        if limited and size > MAX_EXPRESSION_BYTES:
             raise ValidationError(
                 f"Invalid {label}: Expression size has exceeded the maximum allowed size; expression size: {size}"
             )
@@ -72,6 +73,7 @@ class _Parser:
         self.names: set[str] = set()
         self.values: set[str] = set()
         self.operators = 0
+        self.max_operators = MAX_OPERATORS if limited else len(self.tokens)
         self.nesting = 0
         self.groups: set[tuple[int, int]] = set()  # token positions of each "(" and its ")"
 
@@ -105,7 +107,7 @@ class _Parser:
 
     def operator(self) -> None:
         self.operators += 1
-        if self.operators > MAX_OPERATORS:
+        if self.operators > self.max_operators:
             raise ValidationError(
                 f"Invalid {self.label}: The expression contains too many operators; operator count: {self.operators}"
             )
@@ -133,7 +135,12 @@ class _Parser:
                 number = self.take()
                 if number.kind != "number":
                     self.fail(number)
-                parts.append(int(number.text))
+                index = int(number.text) if len(number.text) <= 10 else MAX_LIST_INDEX + 1
+                if index > MAX_LIST_INDEX:
+                    raise ValidationError(
+                        f"Invalid {self.label}: List index is out of integer range; index: {number.text[:20]}"
+                    )
+                parts.append(index)
                 self.expect("]")
             if len(parts) > MAX_PATH_LEVELS:
                 raise ValidationError(
@@ -369,21 +376,21 @@ class _Parser:
         return ValueAction(target, self.value())
 
 
-def parse_condition(text: str, label: str = "ConditionExpression") -> Condition:
-    parser = _Parser(text, label)
+def parse_condition(text: str, label: str = "ConditionExpression", *, limited: bool = True) -> Condition:
+    parser = _Parser(text, label, limited=limited)
     root = parser.condition()
     parser.done()
     return Condition(root, parser.placeholders(), label)
 
 
-def parse_update(text: str) -> Update:
-    parser = _Parser(text, "UpdateExpression")
+def parse_update(text: str, *, limited: bool = True) -> Update:
+    parser = _Parser(text, "UpdateExpression", limited=limited)
     update = parser.update()
     return update
 
 
-def parse_projection(text: str) -> Projection:
-    parser = _Parser(text, "ProjectionExpression")
+def parse_projection(text: str, *, limited: bool = True) -> Projection:
+    parser = _Parser(text, "ProjectionExpression", limited=limited)
     paths = [parser.path()]
     while parser.peek.text == ",":
         parser.take()

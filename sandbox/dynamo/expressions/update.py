@@ -34,7 +34,7 @@ def updated_paths(update: Update, names: Names) -> list[tuple[PathPart, ...]]:
     return list(seen)
 
 
-def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
+def check_overlaps(resolved: list[tuple[PathPart, ...]], label: str = LABEL) -> None:
     """No path may equal another or lead into it. Hashing every prefix keeps this linear in the
     number of paths (each at most 32 levels), where comparing all pairs was quadratic."""
     whole: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}
@@ -45,7 +45,7 @@ def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
             if other is not None and isinstance(other[n], int) != isinstance(path[n], int):
                 a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
                 raise ValidationError(
-                    f"Invalid {LABEL}: Two document paths conflict with each other; must remove or rewrite one of "
+                    f"Invalid {label}: Two document paths conflict with each other; must remove or rewrite one of "
                     f"these paths; path one: [{a}], path two: [{b}]"
                 )
         other = whole.get(path) or leading.get(path)
@@ -54,7 +54,7 @@ def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
         if other is not None:
             a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
             raise ValidationError(
-                f"Invalid {LABEL}: Two document paths overlap with each other; must remove or rewrite one of "
+                f"Invalid {label}: Two document paths overlap with each other; must remove or rewrite one of "
                 f"these paths; path one: [{a}], path two: [{b}]"
             )
         whole[path] = path
@@ -62,11 +62,16 @@ def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
             leading.setdefault(path[:n], path)
 
 
-def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Sequence[str]) -> Item:
-    """A new item: `item` with the update applied. Right-hand sides read the item as it was."""
+def apply_update(
+    update: Update, item: Item, names: Names, *, key_attributes: Sequence[str], exists: bool = True
+) -> Item:
+    """A new item: `item` with the update applied. Right-hand sides read the item as it was.
+
+    `exists` False: `item` is only the key of an item not stored yet, so REMOVE and DELETE have
+    nothing to act on (and no path to find invalid)."""
     names.use(update.placeholders, LABEL)
     resolved = [documents.resolve(p, names) for p in _paths(update)]
-    _check_overlaps(resolved)
+    check_overlaps(resolved)
     for parts in resolved:
         if parts[0] in key_attributes:
             raise ValidationError(
@@ -78,11 +83,12 @@ def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Se
     for action in sorted(update.sets, key=lambda a: [x for x in a.path.parts if isinstance(x, int)]):
         documents.put(new, documents.resolve(action.path, names), _set_value(action.value, item, names))
     for path in sorted(update.removes, key=lambda p: [x for x in p.parts if isinstance(x, int)], reverse=True):
-        documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
+        if exists:
+            documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
     for add in update.adds:
         parts = documents.resolve(add.path, names)
         documents.put(new, parts, _add(documents.get(new, parts), names.value(add.value.placeholder)))
-    for delete in update.deletes:
+    for delete in update.deletes if exists else ():
         parts = documents.resolve(delete.path, names)
         remaining = _delete(documents.get(new, parts), names.value(delete.value.placeholder))
         if remaining is None:
