@@ -375,7 +375,11 @@ async def test_store_gsi_is_sparse_maintained_and_paged(store: TableStore) -> No
     )
     assert [i["n"] for i in (await _query(store, **ix))["Items"]] == [N(1)]
     page = await _query(store, Limit=1, **{**ix, "ExpressionAttributeValues": {":o": S("bob")}})
-    assert page["Count"] == 1 and "LastEvaluatedKey" not in page
+    assert page["Count"] == 1 and "LastEvaluatedKey" in page  # at Limit, even with nothing after it
+    after = await _query(
+        store, ExclusiveStartKey=page["LastEvaluatedKey"], **{**ix, "ExpressionAttributeValues": {":o": S("bob")}}
+    )
+    assert after["Count"] == 0 and "LastEvaluatedKey" not in after
     await put(store, pk=S("b"), n=N(1), owner=S("bob"), title=S("z"))
     page = await _query(store, Limit=1, **{**ix, "ExpressionAttributeValues": {":o": S("bob")}})
     assert page["LastEvaluatedKey"] == {"pk": S("a"), "n": N(2), "owner": S("bob"), "title": S("a")}

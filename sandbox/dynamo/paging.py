@@ -33,7 +33,7 @@ class ReadPlan:
 class Page:
     rows: list[Item] = field(default_factory=list)  # every item read, before any filter
     sizes: int = 0
-    more: bool = False  # stopped by Limit or the size budget with rows left
+    more: bool = False  # stopped by Limit (rows left or not) or by the size budget with rows left
 
 
 def _sql(plan: ReadPlan, position: tuple[Any, ...] | None, count: int) -> tuple[str, list[Any]]:
@@ -55,11 +55,14 @@ async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | 
     position = plan.start
     width = len(plan.order)
     while True:
-        wanted = CHUNK if limit is None else min(CHUNK, limit - len(page.rows) + 1)
+        if limit is not None and len(page.rows) >= limit:
+            page.more = True  # DynamoDB gives a LastEvaluatedKey at Limit even when nothing follows
+            return page
+        wanted = CHUNK if limit is None else min(CHUNK, limit - len(page.rows))
         sql, params = _sql(plan, position, wanted)
         rows = list(await conn.execute_fetchall(sql, params))
         for row in rows:
-            if (limit is not None and len(page.rows) >= limit) or page.sizes >= PAGE_BYTES:
+            if page.sizes >= PAGE_BYTES:
                 page.more = True
                 return page
             item = storage.loads(row[width])
@@ -67,4 +70,5 @@ async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | 
             page.rows.append(item)
             page.sizes += row[width + 1]
         if len(rows) < wanted:
+            page.more = limit is not None and len(page.rows) >= limit
             return page

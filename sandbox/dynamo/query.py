@@ -19,7 +19,7 @@ from sandbox.dynamo.operations import condition_of, projection_of
 from sandbox.dynamo.paging import ReadPlan, read_page
 from sandbox.dynamo.request import limit_of, names_for
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import AttributeValue, Item, validate_item
+from sandbox.dynamo.types import AttributeValue, Item, compare, validate_item
 from sandbox.errors import ValidationError
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
@@ -108,6 +108,28 @@ def start_key(table: TableDef, index: IndexDef | None, request: Mapping[str, Any
     return key
 
 
+def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
+    """Whether a sort key value is inside the key condition's range."""
+    if plan.sort_op is None:
+        return True
+    if plan.sort_op == "BEGINS_WITH":
+        return _begins_with(value, plan.sort_values[0])
+    orders = [compare(value, bound) for bound in plan.sort_values]
+    if any(order is None for order in orders):
+        return False
+    first = orders[0]
+    assert first is not None
+    checks = {"EQ": first == 0, "LT": first < 0, "LE": first <= 0, "GT": first > 0, "GE": first >= 0}
+    if plan.sort_op == "BETWEEN":
+        return first >= 0 and (orders[1] or 0) <= 0
+    return checks[plan.sort_op]
+
+
+def _begins_with(value: AttributeValue, prefix: AttributeValue) -> bool:
+    kind = next(iter(value))
+    return kind == next(iter(prefix)) and encode_key(value).startswith(encode_key(prefix))
+
+
 def _index_position(index: IndexDef, key: Item, table: TableDef) -> tuple[bytes, ...]:
     ipos = storage.index_key(index, key)
     assert ipos is not None
@@ -140,6 +162,8 @@ def query_plan(
         start is not None
         and (_index_position(index, start, table) if index else storage.row_key(table, start))[0] != partition
     ):
+        raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
+    if start is not None and schema.sort_key is not None and not _satisfies(start[schema.sort_key], plan):
         raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
     if index is None:
         where, params = sort_range(table, "i.sk", table.sort_key, plan)
