@@ -425,7 +425,7 @@ async def test_conformance_error_types(port: int) -> None:
     assert code == "ValidationException"  # a name no table can have
     status, body = await _raw(port, "PutItem", _put_body('{"dog": "cat"}'))
     assert status == 400 and body["__type"].endswith("#ValidationException")
-    code, message = await _error(
+    code, _ = await _error(
         port,
         "TransactWriteItems",
         TransactItems=[
