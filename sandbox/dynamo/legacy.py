@@ -94,7 +94,7 @@ def translate(operation: str, request: Mapping[str, Any]) -> Mapping[str, Any]:
     if unknown:
         raise ValidationError(f"{operation} does not take the parameter(s): {', '.join(sorted(unknown))}")
     _reject_mixing(request, present)
-    joiner = _conditional_operator(request.get("ConditionalOperator"), present)
+    joiner = _conditional_operator(request.get("ConditionalOperator"), {p for p in present if request[p] != {}})
     marks = _Placeholders()
     out = {k: v for k, v in request.items() if k not in LEGACY}
     out.update(_expressions(request, joiner, marks))
@@ -237,8 +237,8 @@ def _comparison(attribute: str, condition: Mapping[str, Any], marks: _Placeholde
         return f"attribute_not_exists({path})"
     if operator == "CONTAINS":
         return f"contains({path}, {placeholders[0]})"
-    if operator == "NOT_CONTAINS":
-        return f"NOT contains({path}, {placeholders[0]})"
+    if operator == "NOT_CONTAINS":  # false, like CONTAINS, when the attribute is missing
+        return f"attribute_exists({path}) AND NOT contains({path}, {placeholders[0]})"
     if operator == "BEGINS_WITH":
         return f"begins_with({path}, {placeholders[0]})"
     if operator == "IN":
