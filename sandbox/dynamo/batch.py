@@ -117,12 +117,14 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
     async with ctx.db.transaction() as conn:
         for table, writes in plans:
             units = 0.0
-            for key, item, size in writes:
-                raw, _ = await storage.load(conn, table, *key)
-                if item is not None:
-                    await storage.write(conn, table, key, raw, item, size)
-                elif raw is not None:
-                    await storage.remove(conn, table, key, raw)
+            # The old items matter only to index rows and consumed capacity: read them only then, all at once.
+            need_old = bool(table.indexes) or cap != "NONE"
+            olds = await storage.load_many(conn, table, [key for key, _, _ in writes]) if need_old else {}
+            if not need_old:  # a delete of an absent item is harmless: DELETE finds nothing
+                olds = {key: {} for key, item, _ in writes if item is None}
+            await storage.write_many(conn, table, [(key, olds.get(key), item, size) for key, item, size in writes])
+            for key, _, size in writes:
+                raw = olds.get(key)
                 units += capacity.write_units(max(size, item_size(raw) if raw else 0))
             entry = capacity.shape(cap, table.name, units)
             if entry is not None:

@@ -12,6 +12,7 @@ import uuid
 import zlib
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from aiohttp import web
 
 from sandbox.errors import (
@@ -34,8 +35,15 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
 EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})  # DynamoDB answers these with no body at all
 
 
+def _encode(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except (orjson.JSONEncodeError, TypeError):  # text orjson refuses (a lone surrogate from an in-process caller)
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def _respond(status: int, payload: dict[str, Any]) -> web.Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _encode(payload)
     headers = {
         "Content-Type": CONTENT_TYPE,
         "x-amz-crc32": str(zlib.crc32(body)),
@@ -59,27 +67,17 @@ def error_body(error: AwsError) -> dict[str, Any]:
 
 
 def _decode(raw: bytes) -> dict[str, Any]:
+    """The request's JSON. orjson also refuses what DynamoDB cannot store: text that is not UTF-8, and
+    unpaired surrogate escapes ("\\ud800"); and it parses deep nesting without recursing."""
     try:
-        payload = json.loads(raw) if raw else {}
-    except json.JSONDecodeError as exc:
+        payload = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError as exc:
         raise SerializationError(f"Malformed JSON: {exc.msg} at {exc.pos}") from None
-    except ValueError as exc:  # bytes that are not UTF-8
-        raise SerializationError("Malformed JSON: the request body is not UTF-8 text") from exc
-    except RecursionError:  # JSON nested deeper than the parser's stack allows
+    except RecursionError:
         raise SerializationError("The request is nested too deeply") from None
     if not isinstance(payload, dict):
         raise SerializationError("Start of structure or map found where not expected")
-    if b"\\ud" in raw or b"\\uD" in raw:  # rare: only then look for an unpaired surrogate escape
-        _check_utf16(payload)
     return payload
-
-
-def _check_utf16(payload: dict[str, Any]) -> None:
-    """A lone surrogate (\\ud800 without its pair) is no Unicode text: DynamoDB cannot store it."""
-    try:
-        json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise SerializationError("Invalid UTF-8 encoding: a string holds an unpaired surrogate") from None
 
 
 async def _body(request: web.Request) -> bytes:
