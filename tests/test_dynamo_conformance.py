@@ -158,7 +158,7 @@ def N(v: str) -> dict[str, str]:
                     {"Put": {"TableName": H, "Item": {"p": S(f"k{i}"), "v": S("x" * 350_000)}}} for i in range(13)
                 ]
             },
-            "4 MB",
+            "size cannot exceed 4 MB",
             id="transaction-over-4mb",
         ),
     ],
@@ -632,3 +632,11 @@ async def test_conformance_hostile_requests_get_4xx(
     assert got == status
     assert answer["__type"] == f"com.amazonaws.dynamodb.v20120810#{code}"
     assert (await _call(port, "GetItem", TableName=H, Key={"p": S("x")})).get("Item") is None  # nothing stored
+
+
+async def test_conformance_undecodable_body_is_a_400(port: int) -> None:
+    """DynamoDB answers 500 to a body that is not the gzip it says it is; a client's mistake is a 400 here."""
+    body = json.dumps({"TableName": H, "Item": {"p": {"S": "gz"}}}).encode()
+    status, answer = await _raw(port, "PutItem", body, headers={"Content-Encoding": "gzip"})
+    assert status == 400 and answer["__type"].endswith("#SerializationException")
+    assert "Item" not in await _call(port, "GetItem", TableName=H, Key={"p": S("gz")})

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from sandbox.errors import (
     AwsError,
@@ -87,11 +89,14 @@ async def _body(request: web.Request) -> bytes:
         raise RequestTooLargeError(request.content_length)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.content.iter_any():
-        total += len(chunk)
-        if total > MAX_REQUEST_BYTES:
-            raise RequestTooLargeError(total)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_any():
+            total += len(chunk)
+            if total > MAX_REQUEST_BYTES:
+                raise RequestTooLargeError(total)
+            chunks.append(chunk)
+    except (ContentEncodingError, RequestPayloadError) as exc:  # DynamoDB answers 500; a client's bad body is a 400
+        raise SerializationError(f"The request body could not be read: {exc}") from None
     return b"".join(chunks)
 
 

@@ -167,14 +167,12 @@ def _check_request(request: Mapping[str, Any], actions: list[Action]) -> None:
             f"Member must have length less than or equal to {MAX_TOKEN}"
         )
     if sum(a.size for a in actions) > MAX_TRANSACTION_BYTES:
-        raise ValidationError("Transaction request cannot be larger than 4 MB")
-    if any(a.invalid is not None for a in actions):
-        raise TransactionCanceledError(
-            [
-                {"Code": "None"} if a.invalid is None else {"Code": "ValidationError", "Message": a.invalid.message}
-                for a in actions
-            ]
-        )
+        raise ValidationError("Transaction request size cannot exceed 4 MB")
+    first = next((n for n, a in enumerate(actions) if a.invalid is not None), None)
+    if first is not None:  # DynamoDB stops at the first invalid action: the others say "None"
+        reasons: list[dict[str, object]] = [{"Code": "None"} for _ in actions]
+        reasons[first] = {"Code": "ValidationError", "Message": str(actions[first].invalid)}
+        raise TransactionCanceledError(reasons)
 
 
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:
