@@ -107,6 +107,10 @@ class ResourceNotFoundError(AwsError):
     aws_code = "ResourceNotFoundException"
 
 
+class LimitExceededError(AwsError):
+    aws_code = "LimitExceededException"
+
+
 class TableNotFoundError(AwsError):
     """DynamoDB's backup operations say this where the others say ResourceNotFoundException."""
 

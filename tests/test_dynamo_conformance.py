@@ -640,3 +640,42 @@ async def test_conformance_undecodable_body_is_a_400(port: int) -> None:
     status, answer = await _raw(port, "PutItem", body, headers={"Content-Encoding": "gzip"})
     assert status == 400 and answer["__type"].endswith("#SerializationException")
     assert "Item" not in await _call(port, "GetItem", TableName=H, Key={"p": S("gz")})
+
+
+async def test_conformance_update_table_indexes(port: int) -> None:
+    await _call(port, "PutItem", TableName=H, Item={"p": S("s"), "x": S("yes")})
+    await _call(port, "PutItem", TableName=H, Item={"p": S("n"), "x": N("1")})  # x of another type
+    await _call(port, "PutItem", TableName=H, Item={"p": S("e"), "x": S("")})  # empty: no index key
+    await _call(port, "PutItem", TableName=H, Item={"p": S("l"), "x": S("a" * 2049)})  # too long for a key
+    create = {
+        "IndexName": "byx",
+        "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    definitions = [{"AttributeName": "x", "AttributeType": "S"}]
+    await _call(
+        port,
+        "UpdateTable",
+        TableName=H,
+        AttributeDefinitions=definitions,
+        GlobalSecondaryIndexUpdates=[{"Create": create}],
+    )
+    scanned = await _call(port, "Scan", TableName=H, IndexName="byx")
+    assert [item["p"] for item in scanned["Items"]] == [S("s")]  # the backfill skips what a write would refuse
+    code, message = await _error(port, "UpdateTable", TableName=H)
+    assert code == "ValidationException" and "UpdateTable" in message
+    code, message = await _error(port, "UpdateTable", TableName=H, GlobalSecondaryIndexUpdates=[{}])
+    assert code == "ValidationException" and "GlobalSecondaryIndexUpdate" in message
+    two = [{"Create": {**create, "IndexName": f"i{n}"}} for n in range(2)]
+    code, _ = await _error(
+        port, "UpdateTable", TableName=H, AttributeDefinitions=definitions, GlobalSecondaryIndexUpdates=two
+    )
+    assert code == "LimitExceededException"
+    code, message = await _error(
+        port,
+        "UpdateTable",
+        TableName=H,
+        AttributeDefinitions=[{"AttributeName": "x", "AttributeType": "N"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {**create, "IndexName": "other"}}],
+    )
+    assert code == "ValidationException" and "redefined" in message

@@ -20,7 +20,7 @@ import orjson
 from sandbox.db import Database
 from sandbox.dynamo.keys import encode_key
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import Item
+from sandbox.dynamo.types import Item, value_size
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynamo_tables (
@@ -85,6 +85,24 @@ def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
         return encode_key(gpk), NO_KEY
     gsk = item.get(index.sort_key)
     return None if gsk is None else (encode_key(gpk), encode_key(gsk))
+
+
+_INDEX_KEY_LIMITS = (2048, 1024)  # bytes of a partition key and a sort key
+
+
+def indexable(table: TableDef, index: IndexDef, item: Item) -> bool:
+    """Whether an item written before the index existed belongs in it: an index key of another type,
+    empty or too long keeps it out (a write would have been refused; a backfill skips it)."""
+    for name, limit in zip(index.key_names(), _INDEX_KEY_LIMITS, strict=False):
+        value = item.get(name)
+        if value is None:
+            continue
+        kind = next(iter(value))
+        if kind != table.attribute_types.get(name) or value[kind] == "":
+            return False
+        if kind != "N" and value_size(value) > limit:
+            return False
+    return True
 
 
 def key_of(table: TableDef, item: Item, index: IndexDef | None = None) -> Item:
@@ -231,7 +249,8 @@ async def rebuild_index(conn: aiosqlite.Connection, table: TableDef, index: Inde
     async with conn.execute("SELECT pk, sk, item FROM dynamo_items WHERE table_id = ?", (table.id,)) as cur:
         rows: list[Any] = []
         async for pk, sk, text in cur:
-            key = index_key(index, loads(text))
+            item = loads(text)
+            key = index_key(index, item) if indexable(table, index, item) else None
             if key is not None:
                 rows.append((index.id, *key, pk, sk))
     await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)

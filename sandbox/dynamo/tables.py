@@ -12,10 +12,22 @@ import aiosqlite
 from sandbox.dynamo import storage, tags
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definitions, parse_index, table_from_request
-from sandbox.errors import ResourceNotFoundError, TableNotFoundError, ValidationError
+from sandbox.errors import LimitExceededError, ResourceNotFoundError, TableNotFoundError, ValidationError
 
 MAX_LIST = 100
 DROPPED_ON_DELETE = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+UPDATE_TABLE_CHANGES = (  # an UpdateTable must ask for at least one of these
+    "ProvisionedThroughput",
+    "BillingMode",
+    "GlobalSecondaryIndexUpdates",
+    "StreamSpecification",
+    "SSESpecification",
+    "ReplicaUpdates",
+    "TableClass",
+    "DeletionProtectionEnabled",
+    "OnDemandThroughput",
+    "WarmThroughput",
+)
 LOGGER = logging.getLogger("arc_sandbox.tables")
 
 
@@ -144,7 +156,33 @@ async def list_tables(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def _check_index_updates(updates: object) -> None:
+    if not isinstance(updates, list):
+        return
+    for update in updates:
+        if not isinstance(update, dict) or len(update) != 1 or next(iter(update)) not in ("Create", "Update", "Delete"):
+            raise ValidationError(
+                "One or more parameter values were invalid: each GlobalSecondaryIndexUpdate must hold exactly one "
+                "of Create, Update or Delete"
+            )
+    if sum(1 for u in updates if "Create" in u or "Delete" in u) > 1:
+        raise LimitExceededError(
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table"
+        )
+
+
+def _check_redefinitions(table: TableDef, given: dict[str, str]) -> None:
+    for name, kind in given.items():
+        if table.attribute_types.get(name, kind) != kind:
+            raise ValidationError(
+                "One or more parameter values were invalid: Attributes cannot be redefined. Please check that your "
+                f"attribute has the same type as previously defined. Attribute: {name}, existing type: "
+                f"{table.attribute_types[name]}, new type: {kind}"
+            )
+
+
 def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]) -> tuple[IndexDef, ...]:
+    _check_index_updates(updates)
     indexes = list(table.indexes)
     for update in updates if isinstance(updates, list) else ():
         if "Create" in update:
@@ -181,8 +219,14 @@ async def change_indexes(ctx: Context, conn: aiosqlite.Connection, old: TableDef
 
 async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = ctx.catalog.get(request.get("TableName"))
-    types = dict(table.attribute_types)
-    types.update(parse_attribute_definitions(request.get("AttributeDefinitions") or []))
+    if not any(request.get(p) not in (None, []) for p in UPDATE_TABLE_CHANGES):
+        raise ValidationError(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+            "or SSESpecification or ReplicaUpdates is required; nothing to do in this UpdateTable"
+        )
+    given = parse_attribute_definitions(request.get("AttributeDefinitions") or [])
+    _check_redefinitions(table, given)
+    types = {**table.attribute_types, **given}
     new = replace(table, attribute_types=types)
     new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), types))
     if request.get("BillingMode") in ("PROVISIONED", "PAY_PER_REQUEST"):
