@@ -36,13 +36,14 @@ HERE = Path(__file__).resolve().parent
 # Run as a script, this folder would come first on sys.path, and bench/http.py would shadow the stdlib's http.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))  # last, after the stdlib: for dynamo_wire beside this file
 
 import boto3
 import botocore.exceptions
+import dynamo_wire
 from aiohttp import web
 from moto.server import ThreadedMotoServer
 
-from bench import dynamo_wire
 from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.dynamo import storage

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamo.expressions import parser
+from sandbox.dynamo.expressions import parser, tokens
 from sandbox.dynamo.expressions.update import check_overlaps
 from sandbox.errors import ValidationError
 from sandbox.model import KeyAttr, TableSpec
@@ -44,8 +44,13 @@ async def test_bounded_oversized_expression_is_refused_before_it_is_read(
 ) -> None:
     """The 1 MB UpdateExpression that used to hold the loop for minutes: refused on its length alone."""
     tokenized: list[str] = []
-    real = parser.tokenize
-    monkeypatch.setattr(parser, "tokenize", lambda text, label: tokenized.append(label) or real(text, label))
+    real = tokens.tokenize
+
+    def recording(text: str, label: str) -> list[tokens.Token]:
+        tokenized.append(label)
+        return real(text, label)
+
+    monkeypatch.setattr(parser, "tokenize", recording)
     request = _update(80_000)
     assert len(request["UpdateExpression"]) > 1_000_000
     with pytest.raises(ValidationError, match="Expression size has exceeded the maximum allowed size"):

@@ -52,7 +52,7 @@ def _check_key_value(table: TableDef, name: str, value: Mapping[str, Any], *, in
             f"empty {'string' if actual == 'S' else 'binary'} value. Key: {name}"
         )
     if actual != "N":
-        size = value_size(value)
+        size = value_size(dict(value))
         if name == table.partition_key and size > MAX_PARTITION_KEY:
             raise ValidationError(
                 f"{INVALID}Size of hashkey has exceeded the maximum size limit of {MAX_PARTITION_KEY} bytes"

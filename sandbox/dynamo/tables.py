@@ -224,9 +224,9 @@ async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
             "or SSESpecification or ReplicaUpdates is required; nothing to do in this UpdateTable"
         )
-    given = parse_attribute_definitions(request.get("AttributeDefinitions") or [])
-    _check_redefinitions(table, given)
-    types = {**table.attribute_types, **given}
+    defined = parse_attribute_definitions(request.get("AttributeDefinitions") or [])
+    _check_redefinitions(table, defined)
+    types = {**table.attribute_types, **defined}
     new = replace(table, attribute_types=types)
     new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), types))
     if request.get("BillingMode") in ("PROVISIONED", "PAY_PER_REQUEST"):

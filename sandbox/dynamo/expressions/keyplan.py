@@ -28,7 +28,8 @@ _REVERSED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}  # `:v < k` i
 
 
 def _clauses(node: Node) -> list[Node]:
-    pending, clauses = [node], []
+    pending: list[Node] = [node]
+    clauses: list[Node] = []
     while pending:  # a loop: an AND chain may be long (it is an error, but must be found cheaply)
         current = pending.pop()
         if isinstance(current, BoolOp):
