@@ -54,20 +54,24 @@ def presign(port: int, operation: str, bodies: Sequence[dict[str, Any]]) -> list
     return out
 
 
-async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, whether the server keeps the connection open)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    keep = lines[0].startswith("HTTP/1.1") and headers.get("connection", "").lower() != "close"
     if headers.get("transfer-encoding") == "chunked":
         body = b""
         while True:
             size = int((await reader.readuntil(b"\r\n")).strip(), 16)
             chunk = await reader.readexactly(size + 2)
             if size == 0:
-                return status, body
+                return status, body, keep
             body += chunk[:-2]
-    return status, await reader.readexactly(int(headers.get("content-length", "0")))
+    if "content-length" not in headers:  # the body runs to the end of the connection
+        return status, await reader.read(), False
+    return status, await reader.readexactly(int(headers["content-length"])), keep
 
 
 async def send_all(port: int, requests: Sequence[bytes], concurrency: int) -> float:
@@ -79,9 +83,12 @@ async def send_all(port: int, requests: Sequence[bytes], concurrency: int) -> fl
         try:
             for request in pending:  # the connections share one iterator: each request is sent once
                 writer.write(request)
-                status, body = await _answer(reader)
+                status, body, keep = await _answer(reader)
                 if status != 200:
                     raise BenchError(f"HTTP {status} from port {port}: {body[:300]!r}")
+                if not keep:  # a server that closes after each answer (moto's werkzeug) costs a connect each
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
         finally:
             writer.close()
 
@@ -93,7 +100,7 @@ async def send_all(port: int, requests: Sequence[bytes], concurrency: int) -> fl
 def call(port: int, operation: str, body: dict[str, Any]) -> dict[str, Any]:
     """One signed request, outside the timed loops (table creation); raises BenchError on an error answer."""
 
-    async def once() -> tuple[int, bytes]:
+    async def once() -> tuple[int, bytes, bool]:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             writer.write(presign(port, operation, [body])[0])
@@ -101,7 +108,7 @@ def call(port: int, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         finally:
             writer.close()
 
-    status, data = asyncio.run(once())
+    status, data, _ = asyncio.run(once())
     if status != 200:
         raise BenchError(f"{operation} on port {port}: HTTP {status} {data[:300]!r}")
     answer: dict[str, Any] = json.loads(data) if data else {}

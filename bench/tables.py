@@ -343,33 +343,35 @@ def raw_rates(ports: dict[str, int], ops: int, concurrency: int, table: str) -> 
     return rates
 
 
-def bulk_rows(urls: dict[str, str], items: int) -> dict[str, tuple[float, float]]:
-    """(seconds to load `items` with BatchWriteItem, seconds to Query them all back, every page) through boto3."""
-    out = {}
-    for name, url in urls.items():
-        client: Any = boto3.client("dynamodb", endpoint_url=url, **KEYS)
-        client.create_table(TableName="bulk", **TABLE)
-        batches = [
-            [{"PutRequest": {"Item": {**_item(i), "pk": {"S": "bulk"}}}} for i in range(first, min(first + 25, items))]
-            for first in range(0, items, 25)
-        ]
-        started = time.perf_counter()
-        for batch in batches:
-            answer = client.batch_write_item(RequestItems={"bulk": batch})
-            if answer.get("UnprocessedItems"):
-                raise dynamo_wire.BenchError(f"{name} left items unprocessed")
-        loaded = time.perf_counter() - started
-        started = time.perf_counter()
-        paginator = client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName="bulk", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "bulk"}}
-        )
-        count = sum(page["Count"] for page in pages)
-        queried = time.perf_counter() - started
-        if count != items:
-            raise dynamo_wire.BenchError(f"{name} queried {count} of {items} items")
-        out[name] = (loaded, queried)
-    return out
+def bulk_rows(urls: dict[str, str], items: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
+    """(seconds to load `items` with BatchWriteItem, seconds to Query them all back, every page) through
+    boto3: the median of `repeats` loads (into fresh tables) and queries, the servers taking turns."""
+    clients: dict[str, Any] = {name: boto3.client("dynamodb", endpoint_url=url, **KEYS) for name, url in urls.items()}
+    loads: dict[str, list[float]] = {name: [] for name in urls}
+    queries: dict[str, list[float]] = {name: [] for name in urls}
+    for n in range(repeats):
+        for name, client in clients.items():
+            table = f"bulk{n}"
+            client.create_table(TableName=table, **TABLE)
+            started = time.perf_counter()
+            for first in range(0, items, 25):
+                batch = [
+                    {"PutRequest": {"Item": {**_item(i), "pk": {"S": "bulk"}}}}
+                    for i in range(first, min(first + 25, items))
+                ]
+                if client.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems"):
+                    raise dynamo_wire.BenchError(f"{name} left items unprocessed")
+            loads[name].append(time.perf_counter() - started)
+        for name, client in clients.items():
+            started = time.perf_counter()
+            pages = client.get_paginator("query").paginate(
+                TableName=f"bulk{n}", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "bulk"}}
+            )
+            count = sum(page["Count"] for page in pages)
+            queries[name].append(time.perf_counter() - started)
+            if count != items:
+                raise dynamo_wire.BenchError(f"{name} queried {count} of {items} items")
+    return {name: (statistics.median(loads[name]), statistics.median(queries[name])) for name in urls}
 
 
 def _print_boto3_rounds(args: argparse.Namespace, ports: dict[str, int]) -> None:
