@@ -679,3 +679,10 @@ async def test_conformance_update_table_indexes(port: int) -> None:
         GlobalSecondaryIndexUpdates=[{"Create": {**create, "IndexName": "other"}}],
     )
     assert code == "ValidationException" and "redefined" in message
+
+
+async def test_conformance_batch_get_charges_every_key(port: int) -> None:
+    got = await _call(
+        port, "BatchGetItem", RequestItems={H: {"Keys": [{"p": S("absent")}]}}, ReturnConsumedCapacity="INDEXES"
+    )
+    assert got["ConsumedCapacity"] == [{"TableName": H, "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}]

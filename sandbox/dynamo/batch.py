@@ -63,9 +63,11 @@ async def batch_get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, 
     now = ctx.clock.now()
     async with ctx.db.reading() as conn:
         for table, rows, proj, names, consistent in plans:
-            found = [item for pk, sk in rows if (item := await storage.load_live(conn, table, pk, sk, now))]
+            loaded = [await storage.load_live(conn, table, pk, sk, now) for pk, sk in rows]
+            found = [item for item in loaded if item is not None]
             responses[table.name] = [project(proj, i, names) if proj else i for i in found]
-            units = sum(capacity.read_units(item_size(i), consistent=consistent) for i in found)
+            # every key asked for is charged, found or not, as a GetItem would be
+            units = sum(capacity.read_units(item_size(i) if i else 0, consistent=consistent) for i in loaded)
             entry = capacity.shape(cap, table.name, units)
             if entry is not None:
                 consumed.append(entry)
