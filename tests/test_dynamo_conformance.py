@@ -686,3 +686,31 @@ async def test_conformance_batch_get_charges_every_key(port: int) -> None:
         port, "BatchGetItem", RequestItems={H: {"Keys": [{"p": S("absent")}]}}, ReturnConsumedCapacity="INDEXES"
     )
     assert got["ConsumedCapacity"] == [{"TableName": H, "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}]
+
+
+async def test_conformance_wire_answers_pass_stored_items_through_unchanged() -> None:
+    """A Query or Scan without filter or projection sends the stored JSON as it is: the same items,
+    Count, LastEvaluatedKey and capacity as the decoded answer an in-process caller gets."""
+    async with (
+        Database(None) as db,
+        TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH, SORTED]) as store,
+    ):
+        runner, port = await _serve(store)
+        try:
+            for i in range(5):
+                item = {"p": S("v"), "c": N(str(i)), "m": {"M": {"é": {"L": [N("1.5"), {"NULL": True}]}}}}
+                await store.call("PutItem", {"TableName": SO, "Item": item})
+            cases: list[tuple[str, dict[str, Any]]] = [
+                (
+                    "Query",
+                    {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": S("v")}, "Limit": 3},
+                ),
+                ("Scan", {"ReturnConsumedCapacity": "TOTAL"}),
+            ]
+            for operation, request in cases:
+                direct = await store.call(operation, {"TableName": SO, **request})
+                wire = await _call(port, operation, TableName=SO, **request)
+                wire.pop("ResponseMetadata")
+                assert wire == direct and direct["Items"][0]["m"]["M"]["é"]["L"][0] == N("1.5")
+        finally:
+            await runner.cleanup()

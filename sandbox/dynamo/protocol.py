@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from sandbox.dynamo.request import WIRE
 from sandbox.errors import (
     AwsError,
     ConditionalCheckFailedError,
@@ -113,6 +114,7 @@ def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
             if operation == "DescribeEndpoints":  # the address is the one the client reached
                 result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
             else:
+                payload[WIRE] = True
                 result = await store.call(operation, payload)
             if operation in EMPTY_ANSWERS:
                 return _respond_empty()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
@@ -16,8 +18,8 @@ from sandbox.dynamo.expressions.evaluate import top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
 from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.operations import condition_of, projection_of
-from sandbox.dynamo.paging import ReadPlan, read_page
-from sandbox.dynamo.request import limit_of, names_for
+from sandbox.dynamo.paging import Page, ReadPlan, read_page
+from sandbox.dynamo.request import WIRE, limit_of, names_for
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import AttributeValue, Item, compare, validate_item
 from sandbox.errors import ValidationError
@@ -276,15 +278,34 @@ async def _respond(
                 raise ValidationError(
                     f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {attribute}"
                 )
+    # Items that go back exactly as stored (no filter, projection or index view) are passed through as
+    # their stored JSON to a wire caller: no decoding and encoding again of every item.
+    verbatim = request.get(WIRE) is True and filt is None and proj is None and select != "COUNT"
+    verbatim = verbatim and (index is None or index.projection == "ALL")
     async with ctx.db.reading() as conn:
-        page = await read_page(conn, plan, limit=limit)
+        page = await read_page(conn, plan, limit=limit, decode=not verbatim)
+    if verbatim:
+        out: dict[str, Any] = {"Items": [orjson.Fragment(text) for text in page.texts], "Count": page.count}
+        return _finish(out, ctx, request, table, index, page, cap)
     rows = [index_view(table, index, item) for item in page.rows] if index else page.rows
     kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
-    out: dict[str, Any] = {}
+    out = {}
     if select != "COUNT":
         out["Items"] = [project(proj, item, names) for item in kept] if proj is not None else kept
     out["Count"] = len(kept)
-    out["ScannedCount"] = len(rows)
+    return _finish(out, ctx, request, table, index, page, cap)
+
+
+def _finish(
+    out: dict[str, Any],
+    ctx: Context,
+    request: Mapping[str, Any],
+    table: TableDef,
+    index: IndexDef | None,
+    page: Page,
+    cap: str,
+) -> dict[str, Any]:
+    out["ScannedCount"] = page.count
     if page.more:
         out["LastEvaluatedKey"] = storage.key_of(table, page.rows[-1], index)
     units = capacity.read_units(page.sizes, consistent=bool(request.get("ConsistentRead")))

@@ -15,6 +15,9 @@ MAX_PARTITION_KEY = 2048
 MAX_SORT_KEY = 1024
 KEY_SCHEMA_MISMATCH = "The provided key element does not match the schema"
 INVALID = "One or more parameter values were invalid: "
+# Set by the wire protocol on the requests it passes in: an answer for it may hold stored items as
+# orjson.Fragment (their JSON as stored); in-process callers always get plain values.
+WIRE = "__sandbox_wire"
 
 
 def names_for(request: Mapping[str, Any]) -> Names:
