@@ -9,8 +9,19 @@ Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (abou
    printed (target >= 2x). With two cores or more, the servers share one core and the client
    has another. The floor column is a server that answers `{}` at once: the most any server could
    reach through boto3, so the sandbox's own share of each call shows.
-2. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
+   Rows off the fast path follow: PutItem on a table with a GSI (and with an LSI, skipped while the
+   sandbox has none), a conditional PutItem, UpdateItem with an expression, Query on a GSI. dynalite
+   (the npm package Architect's sandbox runs, with node; installed into bench/.dynalite on first use)
+   joins every round where node and npm are present.
+2. Raw HTTP: PutItem and GetItem ops/s of requests signed ahead of time and sent by a light client
+   (bench/dynamo_wire.py, 8 keep-alive connections), so boto3 does not bound the rate: the sandbox vs
+   dynalite (target >= 3x) and moto's server (target >= 10x).
+3. 10,000 items loaded with BatchWriteItem and queried back (every page) through boto3, the sandbox
+   vs dynalite (and moto), median of three (target: at least as fast as dynalite).
+4. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
    1,000-item table and on a 1,000,000-item table bulk-loaded straight into SQLite (target within 2x).
+
+Any error answer from any server ends the run with exit status 1.
 """
 
 from __future__ import annotations
