@@ -714,3 +714,30 @@ async def test_conformance_wire_answers_pass_stored_items_through_unchanged() ->
                 assert wire == direct and direct["Items"][0]["m"]["M"]["é"]["L"][0] == N("1.5")
         finally:
             await runner.cleanup()
+
+
+async def test_conformance_index_projection_refuses_unprojected_attributes(port: int) -> None:
+    index = {
+        "IndexName": "inc",
+        "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a"]},
+    }
+    await _call(
+        port,
+        "CreateTable",
+        TableName="projected",
+        KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "p", "AttributeType": "S"},
+            {"AttributeName": "x", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[index],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    await _call(port, "PutItem", TableName="projected", Item={"p": S("1"), "x": S("k"), "a": S("A"), "b": S("B")})
+    query = {"TableName": "projected", "IndexName": "inc", "KeyConditionExpression": "x = :x"}
+    values = {":x": S("k")}
+    got = await _call(port, "Query", ProjectionExpression="a", ExpressionAttributeValues=values, **query)
+    assert got["Items"] == [{"a": S("A")}]
+    code, message = await _error(port, "Query", ProjectionExpression="b", ExpressionAttributeValues=values, **query)
+    assert code == "ValidationException" and "does not project" in message

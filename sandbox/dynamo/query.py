@@ -13,7 +13,16 @@ import orjson
 
 from sandbox.dynamo import capacity, storage
 from sandbox.dynamo.context import Context
-from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
+from sandbox.dynamo.expressions import (
+    Condition,
+    KeyPlan,
+    Names,
+    Projection,
+    documents,
+    evaluate,
+    key_condition_plan,
+    project,
+)
 from sandbox.dynamo.expressions.evaluate import top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
 from sandbox.dynamo.legacy import translated_from, written_by_sandbox
@@ -247,6 +256,17 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
     )
 
 
+def _check_projected(table: TableDef, index: IndexDef, attributes: list[str]) -> None:
+    """Asking a KEYS_ONLY or INCLUDE index for an attribute it does not hold is an error, not nothing."""
+    held = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
+    missing = [name for name in attributes if name not in held]
+    if missing:
+        raise ValidationError(
+            f"One or more parameter values were invalid: Global secondary index {index.name} does not project "
+            f"[{', '.join(missing)}]"
+        )
+
+
 def _mark_used(names: Names, filt: Condition | None, proj: Projection | None) -> None:
     """Resolve every name and value the filter and projection mention, even if the page turns out empty."""
     if filt is not None:
@@ -272,6 +292,8 @@ async def _respond(
     cap = capacity.mode(request)
     limit = limit_of(request)
     _mark_used(names, filt, proj)
+    if index is not None and index.projection != "ALL" and proj is not None:
+        _check_projected(table, index, [str(documents.resolve(path, names)[0]) for path in proj.paths])
     if filt is not None and key_names:
         for attribute in top_level_attributes(filt, names):
             if attribute in key_names:
