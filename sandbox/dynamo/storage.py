@@ -268,7 +268,6 @@ async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Seque
                 await stream_log.append(conn, table, _live(table, old, now), new, now=now)
 
 
-
 async def remove(
     conn: aiosqlite.Connection,
     table: TableDef,
