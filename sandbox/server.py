@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
 from sandbox.errors import PortInUseError
@@ -252,6 +253,8 @@ class Listeners:
             response = error(408, "RequestTimeout", f"the body did not arrive within {self.limits.body_timeout:g}s")
         except web.HTTPRequestEntityTooLarge:
             response = error(413, "RequestEntityTooLarge", too_large)
+        except (ContentEncodingError, RequestPayloadError) as exc:  # a client's broken gzip is its own error
+            response = error(400, "SerializationException", f"the request body could not be read: {exc}")
         else:
             return None
         response.force_close()
