@@ -21,6 +21,7 @@ from typing import Any
 from sandbox._bus import messages, records
 from sandbox._bus.listener import bus_routes
 from sandbox._bus.queues import MAX_DELAY, QueuedMessage, QueueState
+from sandbox._bus.reading import QueueReader, client_read_queues
 from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
 from sandbox._bus.schedules import Schedule
 from sandbox._bus.storage import BusStorage
@@ -73,7 +74,9 @@ class EventBus:
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._started = False
+        self._client_read: frozenset[str] = frozenset()
         self.update_manifest(manifest)
+        self.reader = QueueReader(self._queues, self._storage, clock, wake=self._wake.set)  # clients' SQS reads
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class EventBus:
             else:
                 state.spec = spec
         self._active_queues = {q.name for q in manifest.queues}
+        self._client_read = client_read_queues(manifest.queues)
         now = self.clock.now()
         self._schedules = {
             s.name: (s, self._schedules[s.name][1] if s.name in self._schedules else Schedule(s).next_after(now))
@@ -233,7 +237,7 @@ class EventBus:
                     self._spawn(self._deliver_scheduled(spec, due))
 
     def _dispatch_queue(self, state: QueueState, now: float) -> None:
-        if state.spec.name not in self._active_queues:
+        if state.spec.name not in self._active_queues or state.spec.name in self._client_read:
             return
         while state.running_batches < MAX_BATCHES_PER_QUEUE:
             batch = state.next_batch(now)
@@ -252,7 +256,8 @@ class EventBus:
         """When something next becomes due: a retry, a delayed or invisible message, a batch window."""
         now = self.clock.now()
         due = [self._retries[0].due] if self._retries else []
-        due += [d for q in self._active_queues if (d := self._queues[q].next_due(now)) is not None]
+        polled = self._active_queues - self._client_read
+        due += [d for q in polled if (d := self._queues[q].next_due(now)) is not None]
         if include_schedules and self._run_schedules:
             due += [d for _, d in self._schedules.values() if d is not None]
         return min(due) if due else None

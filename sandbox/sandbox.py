@@ -33,6 +33,10 @@ from sandbox.runtime import Services
 from sandbox.server import build_http_app, build_service_app, serve
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
+from sandbox.wire import events_port_middleware
+from sandbox.wire.lambdas import LambdaApi
+from sandbox.wire.sns import SnsApi
+from sandbox.wire.sqs import SqsApi
 
 SEED_FILE = "sandbox-seed.json"
 ROOT_HANDLER_PATHS = ("/", "/*")
@@ -74,6 +78,7 @@ class Sandbox:
             run_schedules=config.run_schedules,
         )
         self.livereload = LiveReload()
+        self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
@@ -122,15 +127,20 @@ class Sandbox:
             stack.push_async_callback(self.reloader.stop)
 
     def _service_apps(self) -> dict[str, web.Application]:
+        sns, sqs = SnsApi(self.bus, lambda: self.manifest), SqsApi(self.bus, lambda: self.manifest)
         discovery = Discovery(
             app_name=lambda: self.manifest.app,
             arc_env=self.arc_env,
             tables=self.store.logical_tables,
             ports=lambda: self.ports,
+            events=sns.topic_arns,
+            queues=lambda: sqs.queue_urls(f"http://{self.public_host}:{self.ports['events']}"),
         )
+        self._stack.push_async_callback(self.lambdas.stop)
+        events_routes = [*bus_routes(self.bus), *control_routes(self.bus), *self.lambdas.routes()]
         return {
             "tables": build_service_app(dynamo_routes(self.store)),
-            "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
+            "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
             "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
         }
 
@@ -155,9 +165,12 @@ class Sandbox:
     # --- what the rest of the sandbox asks -------------------------------------------------------
 
     @property
+    def public_host(self) -> str:
+        return "localhost" if self.config.host in ("127.0.0.1", "0.0.0.0", "::") else self.config.host
+
+    @property
     def url(self) -> str:
-        host = "localhost" if self.config.host in ("127.0.0.1", "0.0.0.0", "::") else self.config.host
-        return f"http://{host}:{self.ports['http']}"
+        return f"http://{self.public_host}:{self.ports['http']}"
 
     @property
     def serves_static_root(self) -> bool:
@@ -200,6 +213,7 @@ class Sandbox:
         """
         results: list[DeliveryResult] = []
         for _ in range(max_rounds):
+            await self.lambdas.drain()
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
             due = self.bus.next_due()
             if due is None or not isinstance(self.clock, FakeClock):

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from sandbox.errors import PortInUseError
 from sandbox.front import HttpFront
@@ -32,8 +33,10 @@ def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Applicati
     return app
 
 
-def build_service_app(routes: Iterable[web.RouteDef]) -> web.Application:
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+def build_service_app(
+    routes: Iterable[web.RouteDef], *, middlewares: Iterable[Middleware] = ()
+) -> web.Application:
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=list(middlewares))
     app.add_routes(list(routes))
     return app
 
