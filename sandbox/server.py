@@ -33,9 +33,7 @@ def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Applicati
     return app
 
 
-def build_service_app(
-    routes: Iterable[web.RouteDef], *, middlewares: Iterable[Middleware] = ()
-) -> web.Application:
+def build_service_app(routes: Iterable[web.RouteDef], *, middlewares: Iterable[Middleware] = ()) -> web.Application:
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=list(middlewares))
     app.add_routes(list(routes))
     return app

@@ -44,7 +44,11 @@ async def url(sqs: Any, name: str) -> str:
 
 
 async def counts(sqs: Any, queue_url: str) -> tuple[int, int, int]:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
     found = (await call(sqs.get_queue_attributes, QueueUrl=queue_url, AttributeNames=names))["Attributes"]
     return int(found[names[0]]), int(found[names[1]]), int(found[names[2]])
 
@@ -96,7 +100,9 @@ async def test_sqs_client_read_cycle(sandbox: Sandbox, sqs: Any, clock: FakeCloc
     assert [m["Body"] for m in got] == ["m0", "m1"]
     assert await counts(sqs, inbox) == (1, 2, 0)
     await call(sqs.delete_message, QueueUrl=inbox, ReceiptHandle=got[0]["ReceiptHandle"])
-    await call(sqs.change_message_visibility, QueueUrl=inbox, ReceiptHandle=got[1]["ReceiptHandle"], VisibilityTimeout=0)
+    await call(
+        sqs.change_message_visibility, QueueUrl=inbox, ReceiptHandle=got[1]["ReceiptHandle"], VisibilityTimeout=0
+    )
     assert await counts(sqs, inbox) == (2, 0, 0)
     again = (await call(sqs.receive_message, QueueUrl=inbox, MaxNumberOfMessages=10, VisibilityTimeout=10,
                         MessageSystemAttributeNames=["ApproximateReceiveCount"]))["Messages"]  # fmt: skip
@@ -152,18 +158,26 @@ async def test_sqs_send_message_batch_reports_each_entry(sqs: Any) -> None:
     ]
     answer = await call(sqs.send_message_batch, QueueUrl=inbox, Entries=entries)
     assert [s["Id"] for s in answer["Successful"]] == ["ok"]
-    assert [(f["Id"], f["Code"], f["SenderFault"]) for f in answer["Failed"]] == [("late", "InvalidParameterValue", True)]
+    assert [(f["Id"], f["Code"], f["SenderFault"]) for f in answer["Failed"]] == [
+        ("late", "InvalidParameterValue", True)
+    ]
     assert await counts(sqs, inbox) == (1, 0, 0)
 
 
 @pytest.mark.parametrize(
     ("entries", "code"),
     [
-        pytest.param([{"Id": f"e{n}", "MessageBody": "x"} for n in range(11)],
-                     "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", id="eleven"),  # fmt: skip
-        pytest.param([{"Id": "same", "MessageBody": "x"}] * 2, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-                     id="same-ids"),  # fmt: skip
-        pytest.param([{"Id": "bad id!", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId", id="bad-id"),
+        pytest.param(
+            [{"Id": f"e{n}", "MessageBody": "x"} for n in range(11)],
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+            id="eleven",
+        ),
+        pytest.param(
+            [{"Id": "same", "MessageBody": "x"}] * 2, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", id="same-ids"
+        ),
+        pytest.param(
+            [{"Id": "bad id!", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId", id="bad-id"
+        ),
     ],
 )
 async def test_sqs_bad_batches_are_refused_whole(sqs: Any, entries: list[dict[str, Any]], code: str) -> None:

@@ -22,7 +22,8 @@ def events_port_middleware(sns: SnsApi, sqs: SqsApi) -> Middleware:
         if request.method == "POST":
             if request.headers.get("X-Amz-Target", "").startswith(TARGET_PREFIX):
                 return await sqs.handle(request)
-            if request.content_type == FORM:
+            # urllib's default content type is also a form: architect-functions' JSON posts carry it too.
+            if request.content_type == FORM and "Action" in await request.post():
                 return await sns.handle(request)
         return await handler(request)
 

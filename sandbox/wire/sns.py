@@ -187,7 +187,9 @@ def _batch_prefixes(form: Form) -> list[str]:
     if not prefixes:
         raise WireError(400, "EmptyBatchRequest", "The batch request doesn't contain any entries.")
     if len(prefixes) > MAX_BATCH:
-        raise WireError(400, "TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.")
+        raise WireError(
+            400, "TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible."
+        )
     ids = [form[p + "Id"] for p in prefixes]
     if any(not i or len(i) > 80 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in i) for i in ids):
         raise WireError(400, "InvalidBatchEntryId", "The Id of a batch entry in a batch request doesn't abide by the specification.")  # fmt: skip
