@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,6 @@ sys.path.insert(0, str(HERE.parent))
 import boto3
 from moto.server import ThreadedMotoServer
 
-from bench.tables import serving, split_cores
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 
@@ -43,6 +44,26 @@ BLOCK = 50
 def _pin(cores: set[int] | None) -> None:
     if cores:
         os.sched_setaffinity(0, cores)
+
+
+def split_cores() -> tuple[set[int], set[int]] | None:
+    """(the servers' core, the client's cores) where there are two or more; None otherwise."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
+
+
+@contextlib.contextmanager
+def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
+    """Run a server in a child process (its own GIL); yield its port."""
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=target, args=(*args, child), daemon=True)
+    process.start()
+    try:
+        port: int = parent.recv()
+        yield port
+    finally:
+        parent.send("stop")
+        process.join(timeout=10)
 
 
 def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> None:
