@@ -55,6 +55,14 @@ class EventSpec:
 
 
 @dataclass(frozen=True)
+class WsSpec:
+    """One @ws route: `connect`, `disconnect`, `default` (always there) or an action name."""
+
+    name: str
+    function: FunctionSpec
+
+
+@dataclass(frozen=True)
 class QueueSpec:
     name: str
     function: FunctionSpec
@@ -149,6 +157,7 @@ class Manifest:
     queues: tuple[QueueSpec, ...] = ()
     scheduled: tuple[ScheduleSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    ws: tuple[WsSpec, ...] = ()  # empty without @ws; else connect, default, disconnect, then the actions
     static: StaticSpec | None = None
     shared_dir: Path | None = None  # src/shared if it exists (or @shared src)
     views_dir: Path | None = None  # src/views if it exists (or @views src)

@@ -332,7 +332,20 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
     arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@tables-streams\nnotes\n@cdn\n@proxy\ntesting http://a\n"
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("ws", "proxy", "plugins", "tables-streams", "cdn")
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("proxy", "plugins", "tables-streams", "cdn")
+
+
+def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@ws\nping\ndefault\nlegacy\n  src lib/legacy\n"
+    manifest = load(tmp_path, {"app.arc": arc})
+    assert [(w.name, w.function.src_dir.relative_to(manifest.root)) for w in manifest.ws] == [
+        ("connect", Path("src/ws/connect")),
+        ("default", Path("src/ws/default")),
+        ("disconnect", Path("src/ws/disconnect")),
+        ("ping", Path("src/ws/ping")),
+        ("legacy", Path("lib/legacy")),
+    ]
+    assert load(tmp_path, {"app.arc": "@app\nxy\n"}).ws == ()
 
 
 def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> None:
