@@ -35,6 +35,8 @@ def lambda_environment(
     if not (host_env.get("AWS_ACCESS_KEY_ID") or host_env.get("AWS_PROFILE")):
         env["AWS_ACCESS_KEY_ID"] = "arcDummyAccessKey"
         env["AWS_SECRET_ACCESS_KEY"] = "arcDummySecretKey"
+    if manifest.ws:  # the #12 hook: where @ws clients connect, as Architect's sandbox says
+        env["ARC_WSS_URL"] = f"ws://localhost:{ports['http']}"
     if manifest.static is not None:
         env["ARC_STATIC_BUCKET"] = str(manifest.root / manifest.static.folder)
     for key, value in manifest.user_env(arc_env).items():

@@ -45,6 +45,12 @@ class HttpFront:
         self._logger = logger
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = self._sandbox.ws  # @ws upgrades and the Management API share the http port, as on API Gateway
+        if ws.wants(request):
+            return await ws.upgrade(request)
+        connection_id = ws.management_id(request.path)
+        if connection_id is not None:
+            return await ws.manage(request, connection_id)
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         http_request = await _read_request(request)

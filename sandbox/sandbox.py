@@ -37,6 +37,7 @@ from sandbox.wire import events_port_middleware
 from sandbox.wire.lambdas import LambdaApi
 from sandbox.wire.sns import SnsApi
 from sandbox.wire.sqs import SqsApi
+from sandbox.ws import WebSocketApi
 
 SEED_FILE = "sandbox-seed.json"
 ROOT_HANDLER_PATHS = ("/", "/*")
@@ -78,6 +79,9 @@ class Sandbox:
             run_schedules=config.run_schedules,
         )
         self.livereload = LiveReload()
+        self.ws = WebSocketApi(
+            self.invoker, lambda: self.manifest, clock=self.clock, stage=self.arc_env, logger=self.logger.getChild("ws")
+        )
         self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
@@ -116,6 +120,7 @@ class Sandbox:
         self.ports["_arc"] = self.ports["internal"]
         stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
+        stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
         self._environment.apply(self._lambda_env())
         await self.bus.start()
         stack.push_async_callback(self.livereload.close)
@@ -141,7 +146,7 @@ class Sandbox:
         return {
             "tables": build_service_app(dynamo_routes(self.store)),
             "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
-            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes()]),
+            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes()]),
         }
 
     async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:
@@ -214,6 +219,7 @@ class Sandbox:
         results: list[DeliveryResult] = []
         for _ in range(max_rounds):
             await self.lambdas.drain()
+            await self.ws.drain()
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
             due = self.bus.next_due()
             if due is None or not isinstance(self.clock, FakeClock):

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from functools import cache
 from typing import Any, Protocol
 
-from sandbox.errors import AwsError, NotFoundError, SandboxError, TransactionCanceledError
+from sandbox.errors import AwsError, GoneError, NotFoundError, SandboxError, TransactionCanceledError
 from sandbox.runtime import Services, call_async, call_sync, current_services
 
 DYNAMO_TARGET = "DynamoDB_20120810."
@@ -174,12 +175,36 @@ class Aws(_ThreadedAsync):
     def table_names(self) -> dict[str, str]:
         return dict(_services().get("tables", {}))
 
+    def ws_call(self, method: str, connection_id: str, data: bytes = b"") -> dict[str, Any]:
+        """API Gateway's Management API at ARC_WSS_URL (wss:// read as https://), as architect-functions does."""
+        client = _ws_client(os.environ.get("ARC_WSS_URL", ""))
+        try:
+            if method == "POST":
+                client.post_to_connection(ConnectionId=connection_id, Data=data)
+            elif method == "DELETE":
+                client.delete_connection(ConnectionId=connection_id)
+            else:
+                found = client.get_connection(ConnectionId=connection_id)
+                return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+        except client.exceptions.GoneException:
+            raise GoneError(f"connection {connection_id!r} is gone") from None
+        return {}
+
 
 @cache
 def _client(service: str) -> Any:
     import boto3  # only deployed code pays for boto3
 
     return boto3.client(service)  # type: ignore[call-overload]
+
+
+@cache
+def _ws_client(wss_url: str) -> Any:
+    import boto3
+
+    if not wss_url:
+        raise SandboxError("arc.ws on AWS needs ARC_WSS_URL (Architect sets it for apps with @ws)")
+    return boto3.client("apigatewaymanagementapi", endpoint_url=re.sub(r"^ws", "http", wss_url))
 
 
 def _services() -> dict[str, dict[str, str]]:
