@@ -42,7 +42,7 @@ KNOWN_PRAGMAS = [
     "ws",
 ]
 RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
-NOT_EMULATED = ("proxy", "plugins", "tables-streams", "cdn")
+NOT_EMULATED = ("plugins", "tables-streams", "cdn")
 DEFAULT_APP = "app-default"
 
 
@@ -90,6 +90,7 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
         scheduled=schedules.scheduled(doc, factory),
         tables=tables(doc),
         ws=lambdas.ws(doc, factory),
+        proxy=project.proxy_urls(doc),
         static=project.static_spec(doc),
         shared_dir=project.code_dir(doc, root, "shared"),
         views_dir=project.code_dir(doc, root, "views"),

@@ -158,6 +158,7 @@ class Manifest:
     scheduled: tuple[ScheduleSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
     ws: tuple[WsSpec, ...] = ()  # empty without @ws; else connect, default, disconnect, then the actions
+    proxy: dict[str, str] = field(default_factory=dict)  # @proxy: ARC_ENV -> URL for requests no route matches
     static: StaticSpec | None = None
     shared_dir: Path | None = None  # src/shared if it exists (or @shared src)
     views_dir: Path | None = None  # src/views if it exists (or @views src)

@@ -28,6 +28,7 @@ from sandbox.livereload import LiveReload
 from sandbox.manifest import load_manifest
 from sandbox.model import Manifest
 from sandbox.ports import PortChoice, resolve_ports
+from sandbox.proxy import Proxy
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
 from sandbox.server import build_http_app, build_service_app, serve
@@ -82,6 +83,7 @@ class Sandbox:
         self.ws = WebSocketApi(
             self.invoker, lambda: self.manifest, clock=self.clock, stage=self.arc_env, logger=self.logger.getChild("ws")
         )
+        self.proxy = Proxy()
         self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
@@ -120,6 +122,7 @@ class Sandbox:
         self.ports["_arc"] = self.ports["internal"]
         stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
+        stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
         self._environment.apply(self._lambda_env())
         await self.bus.start()

@@ -332,7 +332,7 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
     arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@tables-streams\nnotes\n@cdn\n@proxy\ntesting http://a\n"
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("proxy", "plugins", "tables-streams", "cdn")
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "tables-streams", "cdn")
 
 
 def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> None:
@@ -346,6 +346,26 @@ def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> Non
         ("legacy", Path("lib/legacy")),
     ]
     assert load(tmp_path, {"app.arc": "@app\nxy\n"}).ws == ()
+
+
+def test_proxy_urls_by_environment(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@proxy\ntesting http://localhost:8000/\nproduction https://example.org\n"
+    assert load(tmp_path, {"app.arc": arc}).proxy == {
+        "testing": "http://localhost:8000",
+        "production": "https://example.org",
+    }
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        pytest.param("dev http://a", "unknown", id="unknown-env"),
+        pytest.param("testing ftp://a", "http:// or https://", id="not-http"),
+    ],
+)
+def test_proxy_errors(tmp_path: Path, lines: str, problem: str) -> None:
+    with pytest.raises(ManifestError, match=problem):
+        load(tmp_path, {"app.arc": f"@app\nxy\n@proxy\n{lines}\n"})
 
 
 def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> None:

@@ -147,3 +147,19 @@ def views_routes(doc: ArcDoc) -> set[tuple[str, str]] | None:
         if i.kind == "array" and i.texts[0] != "src"
     }
     return listed or None
+
+
+PROXY_ENVS = ("testing", "staging", "production")
+
+
+def proxy_urls(doc: ArcDoc) -> dict[str, str]:
+    """@proxy: `testing|staging|production <url>`, where requests no route matches are sent."""
+    found: dict[str, str] = {}
+    for key, setting in v.settings(doc, doc.get("proxy")).items():
+        if key not in PROXY_ENVS:
+            raise v.unknown(doc, setting, "@proxy", PROXY_ENVS)
+        url = v.text(doc, setting, f"@proxy {key}")
+        if not url.startswith(("http://", "https://")):
+            raise doc.error(setting.line, f"@proxy {key} must be an http:// or https:// URL, not {url!r}")
+        found[key] = url.rstrip("/")
+    return found
