@@ -34,6 +34,9 @@ class SandboxConfig:
     livereload: bool | None = None  # None: prefs.arc, default on
     shutdown_grace: float = 10.0  # seconds in-flight work may take to finish on stop
     run_schedules: bool = True  # fire @scheduled functions from the clock
+    concurrency: int = 10  # execution environments per function; calls beyond it queue
+    idle_timeout: float = 600.0  # seconds an unused execution environment stays warm
+    launcher: str = "auto"  # "fork" (from a warm template), "spawn" (a fresh interpreter), "auto"
 
     @property
     def database_path(self) -> Path | None:

@@ -43,11 +43,21 @@ class PortInUseError(StartupError):
 
 
 class InvocationError(SandboxError):
-    """A handler could not be run or did not finish properly."""
+    """A handler could not be run or did not finish properly.
+
+    `error_type` and `error_message` are what Lambda would report (its `errorType`/`errorMessage`).
+    """
+
+    error_type: ClassVar[str] = "Sandbox.InvocationError"
+
+    @property
+    def error_message(self) -> str:
+        return self.message
 
 
 class HandlerNotFoundError(InvocationError):
     status = 502
+    error_type = "Runtime.HandlerNotFound"
 
     def __init__(self, function_name: str, looked_for: list[Path]) -> None:
         self.looked_for = looked_for
@@ -56,18 +66,56 @@ class HandlerNotFoundError(InvocationError):
 
 
 class HandlerTimeoutError(InvocationError):
+    """Killed at its @aws timeout, as Lambda does: the handler cannot catch it."""
+
+    error_type = "Sandbox.Timedout"
+
     def __init__(self, function_name: str, timeout: float) -> None:
+        self.function_name = function_name
         self.timeout = timeout
-        super().__init__(f"{function_name} timed out after {timeout:g} s")
+        super().__init__(f"Task timed out after {timeout:.2f} seconds")
 
 
 class HandlerFailedError(InvocationError):
     """The handler raised (or failed to import); `traceback` is the formatted user traceback."""
 
-    def __init__(self, function_name: str, error: BaseException, traceback: str) -> None:
-        self.error = error
+    def __init__(self, function_name: str, error_type: str, error_message: str, traceback: str) -> None:
+        self.function_name = function_name
+        self._error_type = error_type
+        self._error_message = error_message
         self.traceback = traceback
-        super().__init__(f"{function_name} raised {type(error).__name__}: {error}")
+        super().__init__(f"{function_name} raised {error_type}: {error_message}")
+
+    @property
+    def error_type(self) -> str:  # type: ignore[override]
+        return self._error_type
+
+    @property
+    def error_message(self) -> str:
+        return self._error_message
+
+
+class HandlerCrashedError(InvocationError):
+    """The runtime process exited during the call (sys.exit, os._exit, a signal): Lambda's Runtime.ExitError."""
+
+    error_type = "Runtime.ExitError"
+
+    def __init__(self, function_name: str, request_id: str, how: str) -> None:
+        self.function_name = function_name
+        self.how = how  # "exit status 3", "signal: segmentation fault"
+        super().__init__(f"RequestId: {request_id} Error: Runtime exited with error: {how}")
+
+
+class HandlerOutOfMemoryError(InvocationError):
+    """The environment went over its @aws memory and was stopped, as Lambda stops it."""
+
+    error_type = "Runtime.OutOfMemory"
+
+    def __init__(self, function_name: str, request_id: str, memory_mb: int, used_mb: int) -> None:
+        self.function_name = function_name
+        self.memory_mb = memory_mb
+        self.used_mb = used_mb
+        super().__init__(f"RequestId: {request_id} Error: Runtime exited with error: signal: killed")
 
 
 class InvalidResponseError(InvocationError):

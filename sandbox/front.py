@@ -104,7 +104,7 @@ class HttpFront:
         if isinstance(error, HandlerFailedError):
             self._logger.error("%s failed [%s]\n%s", name, request_id, error.traceback.rstrip())
             return pages.handler_error_page(
-                name, self._sandbox.manifest.root, type(error.error).__name__, str(error.error), error.traceback
+                name, self._sandbox.manifest.root, error.error_type, error.error_message, error.traceback
             )
         if isinstance(error, HandlerTimeoutError):
             self._logger.warning("%s timed out after %g s [%s]", name, error.timeout, request_id)
@@ -116,7 +116,7 @@ class HttpFront:
             self._logger.error("%s returned an invalid response: %s [%s]", name, error.message, request_id)
             return pages.invalid_response_page(name, error.message)
         self._logger.error("%s: %s [%s]", name, error.message, request_id)
-        return pages.handler_error_page(name, self._sandbox.manifest.root, type(error).__name__, error.message, "")
+        return pages.handler_error_page(name, self._sandbox.manifest.root, error.error_type, error.error_message, "")
 
     async def _static(self, request: HttpRequest, url_path: str, *, spa: bool) -> HttpResponse:
         static = self._sandbox.manifest.static

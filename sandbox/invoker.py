@@ -1,40 +1,50 @@
-"""Invoker: loads a function's handler and runs it as Lambda would, in-process and fast.
+"""Invoker: runs each function in execution environments of its own, as Lambda does.
 
-Sync handlers run on a thread pool and `async def` handlers on handler loops of their own, so user
-code never runs on the core loop that serves the sandbox's endpoints (DESIGN.md, "Decisions").
+An environment is a warm worker process serving one function (DESIGN.md, "Decisions"): forked from
+a template process that has the runtime pre-imported, reused across calls, several per function
+under concurrency, killed on timeout or memory overrun, replaced after a crash, retired on reload.
+The sandbox's loop never runs user code; here it only passes events and results along.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
-import inspect
-import json
+import contextlib
 import logging
+import math
+import os
 import sys
-import traceback
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from sandbox._invoker.context import LambdaContext
-from sandbox._invoker.exits import as_call_failure
-from sandbox._invoker.loops import HandlerLoops
-from sandbox._invoker.namespace import PREFIX, FunctionNamespace, NamespaceFinder
-from sandbox._invoker.pool import CallTimeout, HandlerPool
-from sandbox.errors import HandlerFailedError, HandlerNotFoundError, HandlerTimeoutError, InvocationError
+from sandbox._invoker.launchers import Launcher, default_launcher
+from sandbox._invoker.pool import FunctionEnvironments
+from sandbox._invoker.process import EnvironmentProcess, InitFailed, Reply
+from sandbox._invoker.services import serve_call
+from sandbox.environment import HANDLER_FILES, handler_module
+from sandbox.errors import (
+    HandlerCrashedError,
+    HandlerFailedError,
+    HandlerNotFoundError,
+    HandlerOutOfMemoryError,
+    HandlerTimeoutError,
+    InvocationError,
+    SandboxError,
+)
+from sandbox.invocations import Finished, InvocationObserver, NoObserver, Outcome
 from sandbox.model import FunctionSpec, Json
-from sandbox.runtime import CURRENT_SERVICES, Services
+from sandbox.runtime import Services
 
-HANDLER_FILES = ("lambda.py", "handler.py", "index.py")
-HANDLER_NAME = "handler"
-MAX_EVENT_CHARS = 6_000_000  # Lambda's synchronous payload limit
-_SANDBOX_DIR = str(Path(__file__).resolve().parent)
+DEFAULT_CONCURRENCY = 10  # environments per function, as a reserved-concurrency setting would cap them
+DEFAULT_IDLE_TIMEOUT = 600.0  # seconds an unused environment stays warm
+INIT_TIMEOUT = 10.0  # Lambda's limit for the init phase
+MEMORY_CHECK_INTERVAL = 0.05
 
-Handler = Callable[[Json, LambdaContext], Any]
+EnvironmentFor = Callable[[FunctionSpec], Mapping[str, str]]
 
 
 class Invoker:
@@ -43,54 +53,55 @@ class Invoker:
     def __init__(
         self,
         *,
+        environment: EnvironmentFor | None = None,
         shared_dir: Path | None = None,
         views_dir: Path | None = None,
         region: str = "us-west-2",
         account_id: str = "123456789012",
         services: Callable[[], Services | None] = lambda: None,
         logger: logging.Logger | None = None,
-        threads: int = 64,
-        handler_loops: int = 2,
+        observer: InvocationObserver | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        launcher: Launcher | None = None,
     ) -> None:
         self.shared_dir = shared_dir
         self.views_dir = views_dir
         self.region = region
         self.account_id = account_id
+        self.concurrency = concurrency
+        self.idle_timeout = idle_timeout
+        self.observer: InvocationObserver = observer or NoObserver()
+        self.launcher = launcher or default_launcher()
+        self._environment = environment or bare_environment
         self._services = services
-        self._logger = logger or logging.getLogger("sandbox.invoker")
-        self._threads = threads
-        self._loop_count = handler_loops
-        self._id = uuid.uuid4().hex[:8]
-        self._generation = 0
-        self._finder = NamespaceFinder()
-        self._handlers: dict[Path, Handler] = {}
-        self._namespaces: dict[Path, FunctionNamespace] = {}
-        self._load_locks: dict[Path, asyncio.Lock] = {}
-        self._pool: HandlerPool | None = None
-        self._loops: HandlerLoops | None = None
+        self._logger = logger or logging.getLogger("arc_sandbox.invoke")
+        self._output = self._logger.getChild("output")
+        self._pools: dict[Path, FunctionEnvironments] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._started = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._pool is not None:
+        if self._started:
             return
-        self._pool = HandlerPool(self._threads)
-        self._loops = HandlerLoops(self._loop_count, logger=self._logger)
-        self._loops.start_watchdog()
-        sys.meta_path.insert(0, self._finder)
+        self._started = True
+        await self.launcher.start()
+        self._watch = asyncio.get_running_loop().create_task(self._watch_environments())
 
     async def stop(self) -> None:
-        if self._pool is None:
+        if not self._started:
             return
-        pool, self._pool = self._pool, None
-        loops, self._loops = self._loops, None
-        if loops is not None:
-            await loops.stop()
-        # Threads stuck in a runaway sync handler cannot be joined; don't let them hold up shutdown.
-        pool.stop()
-        self.invalidate()
-        if self._finder in sys.meta_path:
-            sys.meta_path.remove(self._finder)
+        self._started = False
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        for pool in self._pools.values():
+            pool.stop()
+        self._pools.clear()
+        await self.launcher.stop()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -104,12 +115,14 @@ class Invoker:
     # --- reload ------------------------------------------------------------------------------
 
     def invalidate(self, src_dirs: set[Path] | frozenset[Path] | None = None) -> None:
-        """Forget loaded code: the next invocation imports it afresh. None forgets every function."""
-        targets = list(self._namespaces) if src_dirs is None else [d for d in src_dirs if d in self._namespaces]
-        for src_dir in targets:
-            self._namespaces.pop(src_dir).unload()
-            self._handlers.pop(src_dir, None)
-        self._finder.namespaces = {ns.root: ns for ns in self._namespaces.values()}
+        """Retire environments running old code: idle ones now, busy ones once their call ends."""
+        for src_dir, pool in self._pools.items():
+            if src_dirs is None or src_dir in src_dirs:
+                pool.retire()
+
+    def environments(self) -> dict[Path, FunctionEnvironments]:
+        """The live pools by function folder (for tools and tests)."""
+        return dict(self._pools)
 
     # --- invocation --------------------------------------------------------------------------
 
@@ -119,142 +132,163 @@ class Invoker:
     async def invoke(
         self, fn: FunctionSpec, event: Json, *, request_id: str | None = None, fresh_event: bool = False
     ) -> Json:
-        """Run `fn` with `event`. `fresh_event`: the caller built the event for this call alone, from JSON
-        values (the HTTP front does), so it needs no defensive copy."""
-        if self._pool is None or self._loops is None:
+        """Run `fn` with `event` in one of its environments and return its JSON result.
+
+        Raises an `InvocationError`: HandlerFailedError, HandlerTimeoutError, HandlerCrashedError,
+        HandlerOutOfMemoryError or HandlerNotFoundError. (`fresh_event` is accepted for callers that
+        built the event for this call alone; every event crosses to the worker as JSON anyway.)
+        """
+        if not self._started:
             raise RuntimeError("the invoker is not started")
         request_id = request_id or str(uuid.uuid4())
-        if not fresh_event:
-            event = _as_lambda_json(fn, event)
-        handler = await self._handler(fn)
-        context = LambdaContext.for_function(fn, request_id, region=self.region, account_id=self.account_id)
-        ctx = contextvars.copy_context()
-        ctx.run(CURRENT_SERVICES.set, self._services())
+        observer = self.observer
+        observer.started(request_id, fn, event)
+        self._output.debug("START RequestId: %s Version: $LATEST", request_id, extra=_extra(fn, request_id))
+        started = time.perf_counter()
+        env: EnvironmentProcess | None = None
+        cold = False
         try:
-            if inspect.iscoroutinefunction(handler):
-                result = await self._run_async(fn, handler, event, context, ctx)
-            else:
-                result = await self._run_sync(fn, handler, event, context, ctx)
-        except InvocationError:
-            raise
-        except Exception as error:
-            raise HandlerFailedError(fn.name, error, _user_traceback(error)) from error
-        return _marshal_result(fn, result)
-
-    async def _run_sync(
-        self, fn: FunctionSpec, handler: Handler, event: Json, context: LambdaContext, ctx: contextvars.Context
-    ) -> Any:
-        assert self._pool is not None
-        try:
-            return await self._pool.run(
-                functools.partial(ctx.run, handler, event, context), fn.timeout, key=str(fn.src_dir)
-            )
-        except CallTimeout:
-            raise HandlerTimeoutError(fn.name, fn.timeout) from None
-
-    async def _run_async(
-        self, fn: FunctionSpec, handler: Handler, event: Json, context: LambdaContext, ctx: contextvars.Context
-    ) -> Any:
-        assert self._loops is not None
-
-        async def call() -> Any:
-            CURRENT_SERVICES.set(ctx.get(CURRENT_SERVICES))
+            env, cold = await self._acquire(fn)
+            pool = self._pools[fn.src_dir]
+            call_started = time.perf_counter()
             try:
-                return await handler(event, context)
-            except (SystemExit, KeyboardInterrupt) as error:
-                raise as_call_failure(error) from error
+                reply: Reply = await env.invoke(request_id, event, fn.timeout)
+            finally:
+                pool.release(env)
+        except InvocationError as error:
+            self._finish(fn, request_id, started, env, cold, error)
+            raise
+        duration_ms = (time.perf_counter() - call_started) * 1000
+        self._report(fn, request_id, duration_ms, reply.max_memory_mb, env.init_ms if cold else None)
+        observer.finished(request_id, fn, Finished("ok", duration_ms, reply.max_memory_mb, cold, result=reply.result))
+        return reply.result
 
-        deadline = asyncio.timeout(fn.timeout)
+    async def _acquire(self, fn: FunctionSpec) -> tuple[EnvironmentProcess, bool]:
+        pool = self._pools.get(fn.src_dir)
+        if pool is None:
+            pool = self._pools[fn.src_dir] = FunctionEnvironments(create=self._create, limit=self.concurrency)
         try:
-            async with deadline:
-                return await self._loops.pick().run(fn.name, call())
-        except TimeoutError:
-            if deadline.expired():
-                raise HandlerTimeoutError(fn.name, fn.timeout) from None
-            raise  # the handler's own TimeoutError: a failure like any other
+            return await pool.acquire(fn)
+        except InitFailed as failed:
+            raise failed.error from None
 
-    # --- loading -----------------------------------------------------------------------------
-
-    async def _handler(self, fn: FunctionSpec) -> Handler:
-        handler = self._handlers.get(fn.src_dir)
-        if handler is not None:
-            return handler
-        lock = self._load_locks.setdefault(fn.src_dir, asyncio.Lock())
-        async with lock:
-            handler = self._handlers.get(fn.src_dir)
-            if handler is None:
-                # Importing runs the module's top level: user code, so not on the core loop either.
-                handler = await asyncio.to_thread(self._load, fn)
-                self._handlers[fn.src_dir] = handler
-        return handler
-
-    def _load(self, fn: FunctionSpec) -> Handler:
-        handler_file = find_handler_file(fn.src_dir)
-        if handler_file is None:
+    async def _create(self, fn: FunctionSpec, generation: int) -> EnvironmentProcess:
+        module = handler_module(fn.src_dir)
+        if module is None:
             raise HandlerNotFoundError(fn.name, [fn.src_dir / name for name in HANDLER_FILES])
-        namespace = self._namespace(fn)
-        try:
-            module = namespace.load(handler_file.stem)
-        except Exception as error:
-            namespace.unload()  # a fixed file must be re-imported, not served from a half-loaded module
-            raise HandlerFailedError(fn.name, error, _user_traceback(error)) from error
-        handler = getattr(module, HANDLER_NAME, None)
-        if not callable(handler):
-            missing = AttributeError(f"module '{handler_file.name}' has no callable '{HANDLER_NAME}'")
-            raise HandlerFailedError(fn.name, missing, f"Runtime.HandlerNotFound: {missing}")
-        return handler  # type: ignore[no-any-return]
+        env = EnvironmentProcess(
+            fn,
+            launcher=self.launcher,
+            generation=generation,
+            log=lambda request_id, line: self._on_log(fn, request_id, line),
+            serve_call=self._serve_call,
+        )
+        await env.start(self._spec(fn, module), INIT_TIMEOUT)
+        return env
 
-    def _namespace(self, fn: FunctionSpec) -> FunctionNamespace:
-        namespace = self._namespaces.get(fn.src_dir)
-        if namespace is None:
-            self._generation += 1
-            aliases: dict[str, Path] = {}
-            if fn.shared and self.shared_dir:
-                aliases["shared"] = self.shared_dir
-            if self.views_dir:
-                aliases["views"] = self.views_dir
-            root = f"{PREFIX}{self._id}_{self._generation}__"
-            namespace = FunctionNamespace(root, [fn.src_dir, fn.src_dir / "vendor"], aliases)
-            self._namespaces[fn.src_dir] = namespace
-            self._finder.namespaces[root] = namespace
-        return namespace
+    def _spec(self, fn: FunctionSpec, module: str) -> dict[str, object]:
+        aliases: dict[str, str] = {}
+        if fn.shared and self.shared_dir is not None:
+            aliases["shared"] = str(self.shared_dir)
+        if self.views_dir is not None:
+            aliases["views"] = str(self.views_dir)
+        return {
+            "t": "spec",
+            "function": fn.name,
+            "function_name": fn.function_name,
+            "module": module,
+            "task_root": str(fn.src_dir),
+            "path": [str(fn.src_dir), str(fn.src_dir / "vendor")],
+            "aliases": aliases,
+            "env": dict(self._environment(fn)),
+            "memory": fn.memory,
+            "arn": f"arn:aws:lambda:{self.region}:{self.account_id}:function:{fn.function_name}",
+        }
+
+    async def _serve_call(self, message: dict[str, object]) -> dict[str, object]:
+        services = self._services()
+        if services is None:
+            error = {"class": "SandboxError", "message": "the sandbox is stopping"}
+            return {"n": message.get("n"), "error": error}
+        return await serve_call(services, message)
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def _on_log(self, fn: FunctionSpec, request_id: str, line: str) -> None:
+        self._output.info("%s", line, extra=_extra(fn, request_id))
+        self.observer.log(request_id, fn, line)
+
+    def _report(
+        self, fn: FunctionSpec, request_id: str, duration_ms: float, max_mb: int | None, init_ms: float | None
+    ) -> None:
+        if not self._output.isEnabledFor(logging.DEBUG):
+            return
+        extra = _extra(fn, request_id)
+        self._output.debug("END RequestId: %s", request_id, extra=extra)
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {fn.memory} MB\t"
+            f"Max Memory Used: {max_mb if max_mb is not None else '-'} MB"
+        )
+        if init_ms is not None:
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+        self._output.debug("%s", report, extra=extra)
+
+    def _finish(
+        self,
+        fn: FunctionSpec,
+        request_id: str,
+        started: float,
+        env: EnvironmentProcess | None,
+        cold: bool,
+        error: InvocationError,
+    ) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000
+        max_mb = getattr(error, "max_memory_mb", None) or getattr(error, "used_mb", None)
+        self._report(fn, request_id, duration_ms, max_mb, env.init_ms if cold and env is not None else None)
+        traceback = error.traceback if isinstance(error, HandlerFailedError) else None
+        finished = Finished(
+            _outcome(error), duration_ms, max_mb, cold, None, error.error_type, error.error_message, traceback
+        )
+        self.observer.finished(request_id, fn, finished)
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    async def _watch_environments(self) -> None:
+        """Stop environments over their memory mid-call (Linux: /proc), and idle ones past their time."""
+        can_measure = sys.platform.startswith("linux")
+        next_idle_check = time.monotonic() + self.idle_timeout / 10
+        while True:
+            await asyncio.sleep(MEMORY_CHECK_INTERVAL)
+            if can_measure:
+                for pool in self._pools.values():
+                    for env in list(pool.busy):
+                        used = env.resident_mb()
+                        if used is not None and used > env.fn.memory:
+                            env.stop_for_memory(used)
+            now = time.monotonic()
+            if now >= next_idle_check:
+                next_idle_check = now + self.idle_timeout / 10
+                for pool in self._pools.values():
+                    pool.retire_idle(now - self.idle_timeout)
 
 
-def find_handler_file(src_dir: Path) -> Path | None:
-    for name in HANDLER_FILES:
-        candidate = src_dir / name
-        if candidate.is_file():
-            return candidate
-    return None
+def bare_environment(fn: FunctionSpec) -> dict[str, str]:
+    """For an invoker used on its own (no Sandbox around it): a PATH, a home, and the region."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = os.environ.get("AWS_REGION", "us-west-2")
+    return env
 
 
-def _as_lambda_json(fn: FunctionSpec, event: Json) -> Json:
-    """The event as the handler would get it on Lambda: freshly parsed JSON, within the size limit."""
-    try:
-        text = json.dumps(event)
-    except (TypeError, ValueError) as error:
-        raise InvocationError(f"the event for {fn.name} is not JSON: {error}") from error
-    if len(text) > MAX_EVENT_CHARS:
-        raise InvocationError(f"the event for {fn.name} exceeds Lambda's {MAX_EVENT_CHARS:,}-byte payload limit")
-    return json.loads(text)
+def _outcome(error: SandboxError) -> Outcome:
+    if isinstance(error, HandlerTimeoutError):
+        return "timeout"
+    if isinstance(error, HandlerOutOfMemoryError):
+        return "oom"
+    if isinstance(error, HandlerCrashedError):
+        return "crash"
+    return "error"
 
 
-def _marshal_result(fn: FunctionSpec, result: Any) -> Json:
-    """Lambda serialises the result as JSON; what can't be serialised there must fail here too."""
-    try:
-        return json.loads(json.dumps(result))
-    except (TypeError, ValueError) as error:
-        message = f"Runtime.MarshalError: Unable to marshal response: {error}"
-        raise HandlerFailedError(fn.name, error, message) from error
-
-
-def _user_traceback(error: BaseException) -> str:
-    """The traceback without the sandbox's and importlib's own frames."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(_SANDBOX_DIR) and not frame.filename.startswith("<frozen importlib")
-    ]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
-    lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines)
+def _extra(fn: FunctionSpec, request_id: str) -> dict[str, object]:
+    return {"kind": "output", "function": fn.name, "request_id": request_id}

@@ -11,13 +11,14 @@ Fixtures:
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
@@ -61,18 +62,48 @@ def _reset_architect_functions() -> None:
                 setattr(module, name, {} if isinstance(value, dict) else None)
 
 
-@pytest_asyncio.fixture
+def _async_fixture() -> Callable[[Any], Any]:
+    """pytest-asyncio's fixture decorator, loaded only when a test asks for these fixtures' module.
+
+    Without pytest-asyncio the fixtures say what to install instead of breaking every pytest run.
+    """
+    try:
+        import pytest_asyncio
+    except ImportError:
+
+        def missing(function: Any) -> Any:
+            @pytest.fixture(name=function.__name__)
+            def needs_pytest_asyncio() -> None:
+                raise pytest.UsageError("the arc_sandbox fixtures need pytest-asyncio: pip install 'arc-sandbox[test]'")
+
+            return needs_pytest_asyncio
+
+        return missing
+    return pytest_asyncio.fixture
+
+
+@_async_fixture()
 async def arc_sandbox(
     arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Sandbox]:
     monkeypatch.setenv("_TESTING", "1")  # architect-functions: no discovery cache between tests
     _reset_architect_functions()
+    # Handlers print through this logger: keep their lines for pytest's report of a failed test.
+    output = logging.getLogger("arc_sandbox.invoke.output")
+    level = output.level
+    output.setLevel(logging.INFO)
     config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
-    async with Sandbox(config, clock=arc_clock) as sandbox:
-        yield sandbox
+    try:
+        async with Sandbox(config, clock=arc_clock) as sandbox:
+            # The test's own process talks to this sandbox too (sandbox.arc, architect-functions, boto3).
+            for key, value in sandbox.app_environment().client().items():
+                monkeypatch.setenv(key, value)
+            yield sandbox
+    finally:
+        output.setLevel(level)
 
 
-@pytest_asyncio.fixture
+@_async_fixture()
 async def arc_client(arc_sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(arc_sandbox.url) as session:
         yield session

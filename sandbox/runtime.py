@@ -1,8 +1,9 @@
-"""How code running inside an invocation finds the sandbox that invoked it.
+"""How `sandbox.arc` finds the sandbox it should talk to.
 
-The invoker sets `CURRENT_SERVICES` around each handler call. A ContextVar (not a global) keeps two
-sandboxes in one process apart: each invocation sees only the sandbox that started it, in its thread
-or on the handler loop alike, because the invoker copies the context into both.
+Inside an execution environment (a worker process serving one function), the worker installs its
+services channel once at start: that process belongs to one sandbox, so a process-wide slot is right
+there. In the sandbox's own process, code that should call the bus and store directly (tests, tools)
+sets `CURRENT_SERVICES`, a ContextVar, so that two sandboxes in one process stay apart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from sandbox._invoker.services import ServicesChannel
     from sandbox.bus import EventBus
     from sandbox.store import TableStore
 
@@ -35,6 +37,20 @@ CURRENT_SERVICES: ContextVar[Services | None] = ContextVar("arc_sandbox_services
 
 def current_services() -> Services | None:
     return CURRENT_SERVICES.get()
+
+
+class _WorkerSlot:
+    """Set once, in a worker process only (see the module docstring)."""
+
+    channel: ServicesChannel | None = None
+
+
+def install_worker_channel(channel: ServicesChannel) -> None:
+    _WorkerSlot.channel = channel
+
+
+def worker_channel() -> ServicesChannel | None:
+    return _WorkerSlot.channel
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -13,6 +13,7 @@ from typing import Self
 
 from aiohttp import web
 
+from sandbox._invoker.launchers import ForkServer, Launcher, Spawner, default_launcher
 from sandbox.apigw import Router
 from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
@@ -21,8 +22,9 @@ from sandbox.config import SandboxConfig
 from sandbox.control import control_routes
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
-from sandbox.environment import EnvironmentPatch, lambda_environment
+from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
+from sandbox.invocations import InvocationObserver
 from sandbox.invoker import Invoker
 from sandbox.livereload import LiveReload
 from sandbox.manifest import load_manifest
@@ -52,7 +54,14 @@ class Sandbox:
             print(sb.ports["http"])
     """
 
-    def __init__(self, config: SandboxConfig, *, clock: Clock | None = None, logger: logging.Logger | None = None):
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        clock: Clock | None = None,
+        logger: logging.Logger | None = None,
+        observer: InvocationObserver | None = None,
+    ):
         self.config = config
         self.clock = clock or SystemClock()
         self.logger = logger or logging.getLogger("arc_sandbox")
@@ -64,12 +73,18 @@ class Sandbox:
         self.store = TableStore(
             self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
         )
+        self._host_env = dict(os.environ)  # read once: the sandbox never writes os.environ for handlers
         self.invoker = Invoker(
+            environment=lambda fn: self.app_environment().for_function(fn),
             shared_dir=self.manifest.shared_dir,
             views_dir=self.manifest.views_dir,
             region=region,
             services=self._services,
             logger=self.logger.getChild("invoke"),
+            observer=observer,
+            concurrency=config.concurrency,
+            idle_timeout=config.idle_timeout,
+            launcher=_launcher(config.launcher),
         )
         self.bus = EventBus(
             self.manifest,
@@ -88,7 +103,6 @@ class Sandbox:
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
-        self._environment = EnvironmentPatch()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -106,16 +120,16 @@ class Sandbox:
     async def _start(self) -> None:
         # Stop order is the reverse: file watching, then the app's HTTP port (in-flight requests
         # finish), then the bus (in-flight deliveries finish, still able to reach the tables and
-        # discovery ports), then those ports, the environment, the invoker, the store, the database.
+        # discovery ports), then those ports, the store, the database, the invoker.
         stack = self._stack
         self._loop = asyncio.get_running_loop()
+        # First, so the template process imports the runtime while the database and ports open.
+        await self.invoker.start()
+        stack.push_async_callback(self.invoker.stop)
         await stack.enter_async_context(self.db)
         await self.store.start()
         stack.push_async_callback(self.store.stop)
         await self._seed()
-        await self.invoker.start()
-        stack.push_async_callback(self.invoker.stop)
-        stack.callback(self._environment.restore)
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
         for service, app in self._service_apps().items():
             await self._listen(service, app, choices[service])
@@ -124,7 +138,6 @@ class Sandbox:
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
-        self._environment.apply(self._lambda_env())
         await self.bus.start()
         stack.push_async_callback(self.livereload.close)
         if self.config.watch:
@@ -197,8 +210,13 @@ class Sandbox:
     def _services(self) -> Services | None:
         return Services(bus=self.bus, store=self.store, loop=self._loop) if self._loop else None
 
-    def _lambda_env(self) -> dict[str, str]:
-        return lambda_environment(self.manifest, arc_env=self.arc_env, ports=self.ports, host_env=os.environ)
+    def app_environment(self) -> AppEnvironment:
+        """The environment variables functions get, and `client()`: what a script needs to reach this sandbox."""
+        host = self.config.host
+        endpoint_host = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host
+        return AppEnvironment(
+            self.manifest, arc_env=self.arc_env, ports=self.ports, host_env=self._host_env, endpoint_host=endpoint_host
+        )
 
     async def _seed(self) -> None:
         if self.arc_env != "testing":
@@ -270,8 +288,15 @@ class Sandbox:
         self.invoker.invalidate()
         await self.store.sync_manifest(manifest.app, manifest.tables)
         self.bus.update_manifest(manifest)
-        self._environment.apply(self._lambda_env())
         return True
+
+
+def _launcher(name: str) -> Launcher:
+    if name == "fork":
+        return ForkServer()
+    if name == "spawn":
+        return Spawner()
+    return default_launcher()
 
 
 def _relative(path: Path, root: Path) -> str:

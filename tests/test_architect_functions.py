@@ -48,6 +48,8 @@ async def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     (app / "app.arc").write_text(APP)
     config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
+        for key, value in sb.app_environment().client().items():  # this test's process is a client too
+            monkeypatch.setenv(key, value)
         yield sb
 
 

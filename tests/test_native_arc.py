@@ -37,7 +37,7 @@ RECORD = "import json\nfrom sandbox import arc\nSEEN = {seen!r}\n"
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+async def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sandbox]:
     app = tmp_path / "app"
     for kind, name in (("events", "ping"), ("queues", "jobs")):
         folder = app / "src" / kind / name
@@ -51,6 +51,8 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     (app / "app.arc").write_text(APP)
     config = SandboxConfig.ephemeral(app)
     async with Sandbox(config) as sb:
+        for key, value in sb.app_environment().client().items():  # the test plays a script's part
+            monkeypatch.setenv(key, value)
         yield sb
 
 
@@ -113,7 +115,7 @@ def test_native_queues_subscribe_reports_failed_records_only() -> None:
 
 
 async def test_native_local_http_backend_publishes_and_reads_tables(sandbox: Sandbox) -> None:
-    """A script in another process: ARC_SANDBOX is set (the sandbox sets it), no in-process services."""
+    """A script in another process: ARC_SANDBOX is set (as `Sandbox.app_environment().client()` gives it)."""
 
     def script() -> dict[str, Any]:
         arc.events.publish("ping", {"id": "from-event"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -227,18 +226,3 @@ async def test_server_handles_concurrent_requests(client: aiohttp.ClientSession)
 
     events = await asyncio.gather(*(one(i) for i in range(50)))
     assert sorted(int(str(e["pathParameters"]["id"])) for e in events) == list(range(50))  # type: ignore[index]
-
-
-async def test_server_sets_the_lambda_environment(sandbox: Sandbox) -> None:
-    import os
-
-    arc_sandbox = json.loads(os.environ["ARC_SANDBOX"])
-    assert arc_sandbox["ports"] == {
-        "http": sandbox.ports["http"],
-        "events": sandbox.ports["events"],
-        "tables": sandbox.ports["tables"],
-        "_arc": sandbox.ports["internal"],
-    }
-    assert os.environ["ARC_ENV"] == "testing"
-    assert os.environ["ARC_APP_NAME"] == "front-test"
-    assert os.environ["ARC_SESSION_TABLE_NAME"] == "jwe"

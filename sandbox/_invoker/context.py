@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sandbox.model import FunctionSpec
-
 
 @dataclass(frozen=True)
 class CognitoIdentity:
@@ -23,23 +21,24 @@ class LambdaContext:
     aws_request_id: str
     log_group_name: str
     log_stream_name: str
-    deadline_monotonic: float
+    deadline_ms: int  # epoch milliseconds, as Lambda's Lambda-Runtime-Deadline-Ms
     identity: CognitoIdentity = field(default_factory=CognitoIdentity)
     client_context: object | None = None
 
     @classmethod
-    def for_function(cls, fn: FunctionSpec, request_id: str, *, region: str, account_id: str) -> LambdaContext:
-        name = fn.function_name
+    def for_invocation(
+        cls, *, function_name: str, memory_mb: int, arn: str, request_id: str, deadline_ms: int, log_stream_name: str
+    ) -> LambdaContext:
         return cls(
-            function_name=name,
+            function_name=function_name,
             function_version="$LATEST",
-            invoked_function_arn=f"arn:aws:lambda:{region}:{account_id}:function:{name}",
-            memory_limit_in_mb=fn.memory,
+            invoked_function_arn=arn,
+            memory_limit_in_mb=memory_mb,
             aws_request_id=request_id,
-            log_group_name=f"/aws/lambda/{name}",
-            log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]") + request_id.replace("-", ""),
-            deadline_monotonic=time.monotonic() + fn.timeout,
+            log_group_name=f"/aws/lambda/{function_name}",
+            log_stream_name=log_stream_name,
+            deadline_ms=deadline_ms,
         )
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+        return max(0, self.deadline_ms - int(time.time() * 1000))

@@ -1,0 +1,152 @@
+"""The template process: forks execution environments that start warm.
+
+Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD`, with no other file
+descriptors (so no environment ever holds the sandbox's listening sockets). It imports the runtime
+side of the sandbox and what Lambda's Python runtime ships (boto3 and botocore, when installed), a
+module at a time between requests, so a fork request never waits for the whole list. It never starts
+a thread and touches no GUI framework: forking it is safe on macOS as on Linux.
+
+Requests arrive as datagrams on CONTROL_FD: `{"t": "fork"}` with three descriptors attached (the
+worker's control socket, its services socket, the write end of its log pipe). The template answers
+`{"t": "exited", "pid": ..., "code": ...}` for each environment that ends (a negative code is a
+signal), and on `{"t": "stop"}`, or when the sandbox goes away, it kills every environment and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import NoReturn
+
+# What a warm Lambda Python runtime has already loaded, cheapest first.
+PREIMPORTS = (
+    "asyncio",
+    "json",
+    "logging",
+    "decimal",
+    "uuid",
+    "sandbox._invoker.worker",
+    "sandbox.arc",
+    "botocore",
+    "botocore.session",
+    "botocore.client",
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.serialize",
+    "boto3",
+    "boto3.session",
+    "boto3.dynamodb.types",
+)
+MAX_REQUEST = 4096
+PARENT_CHECK = 1.0  # seconds between checks that the sandbox is still there
+
+
+def main(control_fd: int) -> NoReturn:
+    die_with_parent()
+    control = socket.socket(fileno=control_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sandbox's to handle; it stops us
+    children: set[int] = set()
+    pending = list(PREIMPORTS)
+    parent = os.getppid()
+    while True:
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [], 0 if pending else PARENT_CHECK)
+        if not ready:
+            if pending:
+                _preimport(pending.pop(0))
+            elif os.getppid() != parent:  # the sandbox died without a word (where PDEATHSIG is missing)
+                _stop(children)
+            continue
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 512)
+            _reap(control, children)
+        if control.fileno() in ready:
+            message, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 3)
+            if not message:
+                _stop(children)
+            request = json.loads(message)
+            if request.get("t") == "stop":
+                _stop(children)
+            if request.get("t") == "fork" and len(fds) == 3:
+                children.add(_fork(fds, control, (wake_r, wake_w)))
+            else:
+                for fd in fds:
+                    os.close(fd)
+
+
+def _preimport(name: str) -> None:
+    # A missing optional package (boto3 not installed) or a broken one must not stop the template.
+    with contextlib.suppress(Exception):
+        importlib.import_module(name)
+
+
+def _fork(fds: list[int], control: socket.socket, wake: tuple[int, int]) -> int:
+    control_fd, services_fd, log_fd = fds
+    pid = os.fork()
+    if pid:
+        for fd in fds:
+            os.close(fd)
+        return pid
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for fd in wake:
+            os.close(fd)
+        control.close()
+        os.setsid()  # its own process group: killing the environment kills what it forked
+        die_with_parent()
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+        from sandbox._invoker import worker
+
+        worker.run(control_fd, services_fd)
+    finally:
+        os._exit(70)
+
+
+def _reap(control: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            control.send(json.dumps({"t": "exited", "pid": pid, "code": code}).encode())
+
+
+def _stop(children: set[int]) -> NoReturn:
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+    os._exit(0)
+
+
+def die_with_parent() -> None:
+    """On Linux, the kernel kills this process when its parent dies (even by SIGKILL)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
