@@ -12,28 +12,16 @@ boto3 code that discovers its topics and queues through SSM runs unchanged again
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.arc._names import to_logical_id
+
 CONTENT_TYPE = "application/x-amz-json-1.1"
 FALLBACK_STACK = "ArcAppTesting"
 MAX_NAMES = 10  # GetParameters
-
-
-def to_logical_id(text: str) -> str:
-    """Architect's toLogicalID: PascalCase the dash/underscore words; "Get" becomes "GetIndex"."""
-    text = re.sub(r"([A-Z])", r" \1", text)
-    if len(text) == 1:
-        return text.upper()
-    text = re.sub(r"^[\W_]+|[\W_]+$", "", text).lower()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    text = re.sub(r"[\W_]+(\w|$)", lambda m: m.group(1).upper(), text)
-    return "GetIndex" if text == "Get" else text
 
 
 class Discovery:

@@ -14,7 +14,8 @@ import botocore.exceptions
 import pytest
 from aiohttp import web
 
-from sandbox.ssm import Discovery, ssm_routes, to_logical_id
+from sandbox.arc._names import to_logical_id
+from sandbox.ssm import Discovery, ssm_routes
 
 
 @pytest.mark.parametrize(

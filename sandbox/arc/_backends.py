@@ -11,9 +11,11 @@ import os
 import re
 import urllib.error
 import urllib.request
+import uuid
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sandbox.arc._names import stack_name
 from sandbox.errors import AwsError, GoneError, NotFoundError, SandboxError, TransactionCanceledError
 from sandbox.runtime import Services, call_async, call_sync, current_services, worker_channel
 
@@ -195,8 +197,9 @@ class Aws(_ThreadedAsync):
         if url is None:
             raise NotFoundError(f"no queue named {name!r} in this app")
         params: dict[str, Any] = {"QueueUrl": url, "MessageBody": json.dumps(payload)}
-        if url.endswith(".fifo"):
+        if url.endswith(".fifo"):  # a group and a deduplication id, as architect-functions sends them
             params["MessageGroupId"] = group_id or name
+            params["MessageDeduplicationId"] = str(uuid.uuid4())
         else:
             params["DelaySeconds"] = int(delay_seconds)
         return str(_client("sqs").send_message(**params)["MessageId"])
@@ -248,9 +251,11 @@ def _ws_client(wss_url: str) -> Any:
 def _services() -> dict[str, dict[str, str]]:
     app = os.environ.get("ARC_APP_NAME", "arc-app")
     env = os.environ.get("ARC_ENV", "staging")
-    stack = os.environ.get("ARC_STACK_NAME") or "".join(
-        p.capitalize() for p in f"{app}-{env}".replace("_", "-").split("-")
-    )
+    return _discover(os.environ.get("ARC_STACK_NAME") or stack_name(app, env))
+
+
+@cache  # once per cold start, as architect-functions caches its discovery
+def _discover(stack: str) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     paginator = _client("ssm").get_paginator("get_parameters_by_path")
     for page in paginator.paginate(Path=f"/{stack}", Recursive=True):
