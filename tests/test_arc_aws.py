@@ -41,7 +41,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 def deploy() -> dict[str, Any]:
     """What Architect's CloudFormation makes for `@events ping`, `@queues jobs` (FIFO) and `@tables notes`,
     named the way CloudFormation names them, with the SSM parameters of Architect's package."""
-    sns, sqs, ddb, ssm = (boto3.client(s) for s in ("sns", "sqs", "dynamodb", "ssm"))  # type: ignore[call-overload]
+    sns, sqs, ddb, ssm = boto3.client("sns"), boto3.client("sqs"), boto3.client("dynamodb"), boto3.client("ssm")
     topic = sns.create_topic(Name=f"{STACK}-PingEventTopic-1QX2W3E4R5T6")["TopicArn"]
     queue = sqs.create_queue(QueueName=f"{STACK}-JobsQueue-7Y8U9I0O.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     table = f"{STACK}-NotesTable-A1S2D3F4"
