@@ -3,6 +3,10 @@
 @app
 background-tasks
 
+# Architect deploys Node unless told otherwise; the sandbox runs Python either way.
+@aws
+runtime python3.12
+
 @http
 get /
 get /tasks
@@ -11,10 +15,9 @@ post /background
 @events
 background-task
 
+# A standard queue (src/queues/task-progress/config.arc: `@aws fifo false`), for per-message delays.
 @queues
 task-progress
-  # per-message delays need a standard queue: SQS FIFO queues only take a queue-wide delay
-  fifo false
 
 @tables
 tasks
