@@ -110,7 +110,7 @@ class StaticSpec:
     folder: str = "public"
     prefix: str | None = None
     spa: bool = False
-    fingerprint: bool = False
+    fingerprint: bool | Literal["external"] = False  # external: the user's own build fingerprints
     ignore: tuple[str, ...] = ()
 
 

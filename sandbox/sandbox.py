@@ -24,6 +24,7 @@ from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
+from sandbox.fingerprint import sync_static_manifest
 from sandbox.invocations import InvocationObserver
 from sandbox.invoker import Invoker
 from sandbox.livereload import LiveReload
@@ -130,6 +131,7 @@ class Sandbox:
         await self.store.start()
         stack.push_async_callback(self.store.stop)
         await self._seed()
+        self._fingerprint()
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
         for service, app in self._service_apps().items():
             await self._listen(service, app, choices[service])
@@ -218,6 +220,17 @@ class Sandbox:
             self.manifest, arc_env=self.arc_env, ports=self.ports, host_env=self._host_env, endpoint_host=endpoint_host
         )
 
+    def _fingerprint(self) -> None:
+        """public/static.json, as Architect's sandbox keeps it for `@static fingerprint true`."""
+        static = self.manifest.static
+        if static is None or self.manifest.source is None:
+            return
+        outcome = sync_static_manifest(self.manifest.root / static.folder, static.fingerprint, static.ignore)
+        if outcome == "written":
+            self.logger.info("Static asset fingerprinting enabled, %s/static.json written", static.folder)
+        elif outcome == "removed":
+            self.logger.warning("Fingerprinting is off; removed %s/static.json", static.folder)
+
     async def _seed(self) -> None:
         if self.arc_env != "testing":
             return
@@ -268,6 +281,8 @@ class Sandbox:
         elif plan.functions:
             self.invoker.invalidate(set(plan.functions))
             what.append(", ".join(sorted(_relative(p, self.manifest.root) for p in plan.functions)))
+        if plan.static or plan.manifest:
+            self._fingerprint()
         if plan.static:
             what.append("static files")
         told = await self.livereload.broadcast()

@@ -303,7 +303,7 @@ def test_arc_yaml_without_pyyaml_says_how_to_install_it(tmp_path: Path, monkeypa
         pytest.param("@app\nxy\n@http\n@static\ndisabled\n", None, id="disabled-word"),
         pytest.param(
             "@app\nxy\n@static\nspa false\nfingerprint external\nprune true\n",
-            StaticSpec(fingerprint=True),
+            StaticSpec(fingerprint="external"),
             id="external-fingerprint-and-deploy-keys",
         ),
     ],

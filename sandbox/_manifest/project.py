@@ -118,7 +118,8 @@ def _static_setting(doc: ArcDoc, spec: StaticSpec, key: str, setting: v.Setting)
     if key == "spa":
         return replace(spec, spa=v.boolean(doc, setting, "@static spa"))
     if key == "fingerprint":  # `external` means fingerprinted by the user's own build
-        return replace(spec, fingerprint=v.one(doc, setting, "@static fingerprint") in (True, "external"))
+        value = v.one(doc, setting, "@static fingerprint")
+        return replace(spec, fingerprint="external" if value == "external" else value is True)
     if key == "ignore":
         return replace(spec, ignore=setting.texts)
     if key not in STATIC_KEYS:
