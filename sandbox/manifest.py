@@ -27,6 +27,7 @@ KNOWN_PRAGMAS = [
     "app",
     "aws",
     "cdn",
+    "create",
     "events",
     "http",
     "plugins",
@@ -42,7 +43,8 @@ KNOWN_PRAGMAS = [
     "ws",
 ]
 RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
-NOT_EMULATED = ("plugins", "tables-streams", "cdn")
+# `@create autocreate` writes missing handlers on start in Architect; `arc-sandbox init` does it here.
+NOT_EMULATED = ("plugins", "tables-streams", "cdn", "create")
 DEFAULT_APP = "app-default"
 
 

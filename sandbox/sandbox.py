@@ -124,6 +124,12 @@ class Sandbox:
         # discovery ports), then those ports, the store, the database, the invoker.
         stack = self._stack
         self._loop = asyncio.get_running_loop()
+        if self.manifest.source is None:  # Architect says so too, then serves its default project
+            self.logger.warning(
+                "No Architect manifest (app.arc, .arc, arc.json, arc.yaml or package.json `arc`) in %s: "
+                "serving the default project (public/ at /, no functions)",
+                self.manifest.root,
+            )
         # First, so the template process imports the runtime while the database and ports open.
         await self.invoker.start()
         stack.push_async_callback(self.invoker.stop)

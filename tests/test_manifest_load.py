@@ -331,8 +331,11 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
-    arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@tables-streams\nnotes\n@cdn\n@proxy\ntesting http://a\n"
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "tables-streams", "cdn")
+    arc = (
+        "@app\nxy\n@ws\n@plugins\nmy-plugin\n@tables-streams\nnotes\n@cdn\n@proxy\ntesting http://a\n"
+        "@create\nautocreate true\n"
+    )
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "tables-streams", "cdn", "create")
 
 
 def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> None:
