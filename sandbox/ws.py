@@ -100,10 +100,8 @@ class WebSocketApi:
         status = await self._connect_status(routes["connect"], event)
         if not 200 <= status < 300:
             return web.Response(status=status)
-        socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, autoping=True)
+        connection, socket = pending, pending.socket
         await socket.prepare(request)
-        connection = pending
-        connection.socket = socket
         self._connections[connection.id] = connection
         try:
             async for message in socket:
@@ -126,7 +124,8 @@ class WebSocketApi:
             query.setdefault(key, []).append(value)
         now = self._clock.now()
         return Connection(
-            id=new_connection_id(), socket=web.WebSocketResponse(), connected_at=now, last_active=now,
+            id=new_connection_id(), socket=web.WebSocketResponse(max_msg_size=MAX_MESSAGE), connected_at=now,
+            last_active=now,
             source_ip=peer[0] if peer else "127.0.0.1", user_agent=request.headers.get("User-Agent", ""),
             headers={k: ", ".join(v) for k, v in multi.items()}, multi_headers=multi, query=query,
         )  # fmt: skip
