@@ -154,3 +154,11 @@ async def test_ws_management_api_with_boto3(sandbox: Sandbox, session: aiohttp.C
     with pytest.raises(api.exceptions.GoneException):
         await asyncio.to_thread(api.post_to_connection, ConnectionId=connection, Data=b"late")
     assert len(seen(sandbox, "disconnect")) == 1
+
+
+async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) -> None:
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{sandbox.ports['events']}", region_name="us-west-2",
+                       aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    event = {"requestContext": {"connectionId": "c="}, "queryStringParameters": {"deny": "401"}}
+    answer = await asyncio.to_thread(lam.invoke, FunctionName="connect", Payload=json.dumps(event))
+    assert json.loads(answer["Payload"].read()) == {"statusCode": 401}

@@ -33,7 +33,7 @@ FRAME = re.compile(r'^  File "', re.MULTILINE)
 
 def functions(manifest: Manifest) -> Iterator[FunctionSpec]:
     yield from (route.function for route in manifest.http)
-    for group in (manifest.events, manifest.queues, manifest.scheduled):
+    for group in (manifest.events, manifest.queues, manifest.scheduled, manifest.ws):
         yield from (spec.function for spec in group)
 
 
