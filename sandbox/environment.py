@@ -52,6 +52,7 @@ ENDPOINTS = {
     "AWS_ENDPOINT_URL_SQS": "events",
     "AWS_ENDPOINT_URL_LAMBDA": "events",
     "AWS_ENDPOINT_URL_SSM": "internal",
+    "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": "internal",  # @ws: /@connections/<id> (#12)
 }
 
 

@@ -17,7 +17,7 @@ from sandbox.config import SandboxConfig
 from sandbox.pytest_plugin import _reset_architect_functions
 from sandbox.sandbox import Sandbox
 
-APP = "@app\nws-app\n\n@ws\nping\nboom\n"
+APP = "@app\nws-app\n\n@ws\nping\nboom\nplain\n"
 RECORD = """
 import json, pathlib
 
@@ -57,6 +57,14 @@ def handler(event, context):
     return {"statusCode": 200}
 """,
     "boom": "def handler(event, context):\n    raise RuntimeError('boom')\n",
+    "plain": """
+import boto3  # no endpoint given: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, as the sandbox sets it
+
+def handler(event, context):
+    api = boto3.client("apigatewaymanagementapi")
+    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=b"plain boto3")
+    return {"statusCode": 200}
+""",
     "disconnect": RECORD + "\ndef handler(event, context):\n    record(event)\n",
 }
 
@@ -117,6 +125,14 @@ async def test_ws_action_routes_and_sandbox_arc_ws(sandbox: Sandbox, session: ai
     [disconnect] = seen(sandbox, "disconnect")
     assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
     assert disconnect["requestContext"]["routeKey"] == "$disconnect"
+
+
+async def test_ws_plain_boto3_in_a_function_finds_the_management_api(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str(json.dumps({"action": "plain"}))
+        assert (await ws.receive(timeout=5)).data == "plain boto3"
 
 
 async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
