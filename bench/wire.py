@@ -3,9 +3,9 @@
 Run: `python bench/wire.py [--ops 1000] [--rounds 3]`. Loopback only, about a minute.
 
 The sandbox runs the way a developer runs it (a whole `Sandbox` in its own process, durable queue
-messages in SQLite); moto's `ThreadedMotoServer` in another. The topic has a trivial subscriber,
-so each sandbox Publish also starts a delivery, which moto does not do; the queue has no handler
-(read by clients), as moto's queue has none. The servers take turns every 50 operations so noise
+messages in SQLite); moto's `ThreadedMotoServer` in another. Each topic has one subscriber: a
+trivial function in the sandbox (in its own worker process), an SQS queue in moto; the queue has
+no handler (read by clients), as moto's queue has none. The servers take turns every 50 operations so noise
 falls on both, and the median of the rounds' ratios is printed (target >= 5x).
 """
 
@@ -100,6 +100,10 @@ def operations(port: int, *, moto: bool) -> dict[str, Callable[[int], Any]]:
     if moto:
         topic = sns.create_topic(Name="wire-bench-ping")["TopicArn"]
         queue = sqs.create_queue(QueueName="wire-bench-inbox")["QueueUrl"]
+        # One subscriber on each side: moto delivers each Publish to a queue, the sandbox to a function.
+        tap = sqs.create_queue(QueueName="wire-bench-tap")["QueueUrl"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=tap_arn)
     else:
         topic = sns.list_topics()["Topics"][0]["TopicArn"]
         queue = sqs.get_queue_url(QueueName="inbox")["QueueUrl"]

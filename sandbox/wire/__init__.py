@@ -4,8 +4,8 @@ One module per service, each a thin translation to the component it fronts:
 - `sns`: query protocol (form-encoded `Action=Publish`, XML answers) onto the bus's topics
 - `sqs`: JSON protocol (`X-Amz-Target: AmazonSQS.*`) onto the bus's queues
 - `lambdas`: REST JSON `POST /2015-03-31/functions/{name}/invocations` onto `model.Invoke`
-- `ws`: the API Gateway Management API (`@connections`) onto the WebSocket connections
-SSM, the discovery Architect's clients do, lives in `sandbox.ssm`.
+SSM, the discovery Architect's clients do, lives in `sandbox.ssm`; API Gateway's Management API beside
+the WebSocket connections it serves, in `sandbox.ws`.
 """
 
 from __future__ import annotations
