@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from sandbox import arc
 from sandbox.arc import _backends
-from sandbox.errors import NotFoundError
+from sandbox.errors import NotFoundError, SandboxError
 
 STACK = "MyAppStaging"  # toLogicalID("my-app-staging"): the stack `arc deploy` creates for staging
 
@@ -30,12 +30,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("AWS_REGION", "us-west-2")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    _backends._client.cache_clear()
-    _backends._discover.cache_clear()
+    monkeypatch.setenv("ARC_WSS_URL", "wss://abc123.execute-api.us-west-2.amazonaws.com/staging")
+    caches = (_backends._client, _backends._discover, _backends._ws_client)
+    for cached in caches:
+        cached.cache_clear()
     with mock_aws():
         yield deploy()
-    _backends._client.cache_clear()
-    _backends._discover.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 def deploy() -> dict[str, Any]:
@@ -93,3 +95,12 @@ def test_aws_unknown_names_say_so(aws: dict[str, Any]) -> None:
         arc.events.publish("nope", {})
     with pytest.raises(NotFoundError, match="no queue named 'nope'"):
         arc.queues.publish("nope", {})
+
+
+def test_aws_ws_goes_to_the_management_api_at_arc_wss_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    arc.ws.send("Ab3dEfGhIjKlMnO=", {"hello": "client"})
+    assert set(arc.ws.info("Ab3dEfGhIjKlMnO=")) == {"ConnectedAt", "Identity", "LastActiveAt"}
+    arc.ws.close("Ab3dEfGhIjKlMnO=")
+    monkeypatch.delenv("ARC_WSS_URL")
+    with pytest.raises(SandboxError, match="ARC_WSS_URL"):
+        arc.ws.send("Ab3dEfGhIjKlMnO=", {})

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from sandbox.config import SandboxConfig
+from sandbox.errors import GoneError
 from sandbox.pytest_plugin import _reset_architect_functions
 from sandbox.sandbox import Sandbox
 
@@ -178,3 +179,21 @@ async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) 
     event = {"requestContext": {"connectionId": "c="}, "queryStringParameters": {"deny": "401"}}
     answer = await asyncio.to_thread(lam.invoke, FunctionName="connect", Payload=json.dumps(event))
     assert json.loads(answer["Payload"].read()) == {"statusCode": 401}
+
+
+async def test_sandbox_arc_ws_from_a_script(sandbox: Sandbox, session: aiohttp.ClientSession, monkeypatch) -> None:
+    """Outside any function (a script or a test), with the sandbox's client environment."""
+    from sandbox import arc as native
+
+    for key, value in sandbox.app_environment().client().items():
+        monkeypatch.setenv(key, value)
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
+        await native.ws.send_async(connection, {"from": "script"})
+        assert json.loads((await ws.receive(timeout=5)).data) == {"from": "script"}
+        assert (await native.ws.info_async(connection))["identity"]["sourceIp"] == "127.0.0.1"
+        await native.ws.close_async(connection)
+        assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    await sandbox.settle()
+    with pytest.raises(GoneError):
+        await native.ws.send_async(connection, {"late": True})
