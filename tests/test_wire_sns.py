@@ -89,7 +89,11 @@ async def test_sns_empty_and_oversized_messages_are_invalid(sandbox: Sandbox, sn
 async def test_sns_unknown_action_is_an_xml_error(sandbox: Sandbox) -> None:
     async with aiohttp.ClientSession() as session:
         data = {"Action": "CreateTopic", "Name": "x"}
-        async with session.post(f"http://127.0.0.1:{sandbox.ports['events']}/", data=data) as resp:
+        # shaped like boto3's: the events port takes form bodies only with a SigV4 Authorization header
+        signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20261129/us-west-2/sns/aws4_request, "
+                  "SignedHeaders=host, Signature=0"}  # fmt: skip
+        url = f"http://127.0.0.1:{sandbox.ports['events']}/"
+        async with session.post(url, data=data, headers=signed) as resp:
             assert resp.status == 400
             assert "<Code>InvalidAction</Code>" in await resp.text()
 
