@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from sandbox.clock import Clock
-from sandbox.errors import InvocationError
+from sandbox.errors import HandlerNotFoundError, InvocationError
 from sandbox.model import Invoke, Json, Manifest, WsSpec
 
 BUILT_IN = ("connect", "default", "disconnect")
@@ -161,7 +161,7 @@ class WebSocketApi:
             result = await self._invoke(spec.function, event, request_id=str(event["requestContext"]["requestId"]))
         except InvocationError as error:
             self._logger.error("@ws connect failed: %s", error.message)
-            return 500
+            return 502 if isinstance(error, HandlerNotFoundError) else 500  # Architect: no handler is a 502
         status = result.get("statusCode") if isinstance(result, dict) else None
         if isinstance(status, bool) or not isinstance(status, int):
             self._logger.error("@ws connect returned no statusCode (%r): the upgrade is refused with 502", result)

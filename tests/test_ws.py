@@ -144,7 +144,7 @@ async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, 
     assert set(answer) == {"message", "connectionId", "requestId"}
 
 
-@pytest.mark.parametrize(("query", "status"), [("?deny=403", 403), ("?nothing=1", 502)])
+@pytest.mark.parametrize(("query", "status"), [("?deny=403", 403), ("?nothing=1", 502), ("?deny=oops", 500)])
 async def test_ws_connect_refuses(sandbox: Sandbox, session: aiohttp.ClientSession, query: str, status: int) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await session.ws_connect(ws_url(sandbox, query))
@@ -197,3 +197,10 @@ async def test_sandbox_arc_ws_from_a_script(sandbox: Sandbox, session: aiohttp.C
     await sandbox.settle()
     with pytest.raises(GoneError):
         await native.ws.send_async(connection, {"late": True})
+
+
+async def test_ws_connect_without_a_handler_is_a_502(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    (sandbox.manifest.root / "src" / "ws" / "connect" / "lambda.py").unlink()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await session.ws_connect(ws_url(sandbox))
+    assert err.value.status == 502
