@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reload.py
 	$(BIN)/python bench/wire.py
 	$(BIN)/python bench/ws.py
+	$(BIN)/python bench/dashboard.py
 
 all: test
 

@@ -1,7 +1,8 @@
 """Benchmark: a routed `get /ping` through the sandbox against a bare aiohttp handler, in one run.
 
-Target (DESIGN.md): the sandbox serves >= 60% of the bare handler's requests/s. The load comes from a
-separate process (bench/load.py) on loopback, for a bounded time. The two servers run side by side
+Target (DESIGN.md): the sandbox serves >= 55% of the bare handler's requests/s, with the handler in its
+own execution environment (a worker process, as on Lambda) and the bare handler in the server's process. The load comes from a
+separate process (bench/load.py) on loopback, for a bounded time. The servers run side by side
 and take the load in turns of half a second, so a burst of noise from a shared machine falls on both;
 the verdict uses the median of three rounds' ratios. Where the machine has two cores or
 more, the servers run on one and the load generator on another, so neither competes with the other.
@@ -20,13 +21,16 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import tempfile
+from typing import TextIO
 
 from aiohttp import web
 
 from sandbox.config import SandboxConfig
+from sandbox.console import setup_logging
 from sandbox.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +65,21 @@ async def load(urls: list[str], seconds: float, concurrency: int, cores: set[int
     return list(json.loads(out))
 
 
-async def both(app_dir: Path, seconds: float, concurrency: int, cores: set[int] | None) -> list[dict[str, float]]:
-    """Load on a bare aiohttp handler and on the sandbox, running side by side and taking turns."""
+def console_loggers(sink: TextIO) -> tuple[logging.Logger, logging.Logger]:
+    """The console logging `arc-sandbox start` sets up (a line per request), and its `--quiet` form."""
+    logging_on = setup_logging(quiet=False, verbose=False, stream=sink)
+    quiet = logging.getLogger("arc_sandbox_bench_quiet")
+    quiet.handlers[:] = [logging.StreamHandler(sink)]
+    quiet.setLevel(logging.WARNING)
+    quiet.propagate = False
+    return logging_on, quiet
+
+
+async def servers(
+    app_dir: Path, seconds: float, concurrency: int, cores: set[int] | None, sink: TextIO
+) -> list[dict[str, float]]:
+    """Load on a bare aiohttp handler and on the sandbox (as `arc-sandbox start` logs, and with --quiet),
+    running side by side and taking turns."""
 
     async def ping(request: web.Request) -> web.Response:
         return web.Response(text="pong")
@@ -73,8 +90,16 @@ async def both(app_dir: Path, seconds: float, concurrency: int, cores: set[int] 
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        async with Sandbox(SandboxConfig.ephemeral(app_dir)) as sandbox:
-            urls = [f"http://127.0.0.1:{runner.addresses[0][1]}/ping", f"http://127.0.0.1:{sandbox.ports['http']}/ping"]
+        logging_on, quiet = console_loggers(sink)
+        async with (
+            Sandbox(SandboxConfig.ephemeral(app_dir), logger=logging_on) as sandbox,
+            Sandbox(SandboxConfig.ephemeral(app_dir), logger=quiet) as quiet_sandbox,
+        ):
+            urls = [
+                f"http://127.0.0.1:{runner.addresses[0][1]}/ping",
+                f"http://127.0.0.1:{sandbox.ports['http']}/ping",
+                f"http://127.0.0.1:{quiet_sandbox.ports['http']}/ping",
+            ]
             return await load(urls, seconds, concurrency, cores)
     finally:
         await runner.cleanup()
@@ -96,18 +121,31 @@ def main() -> None:
     cores = split_cores()
     print(f"servers on core {sorted(os.sched_getaffinity(0))}, load on {sorted(cores)}" if cores else "cores not split")
     print(f"{'':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    ratios = []
-    with tempfile.TemporaryDirectory() as tmp:
+    ratios: list[float] = []
+    quiet_ratios: list[float] = []
+    errors = 0
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as sink:
         app_dir = make_app(Path(tmp))
         for n in range(1, args.rounds + 1):
-            base, ours = asyncio.run(both(app_dir, args.seconds, args.concurrency, cores))
-            for name, r in ((f"round {n}: bare aiohttp", base), (f"round {n}: arc-sandbox get /ping", ours)):
+            base, ours, quiet = asyncio.run(servers(app_dir, args.seconds, args.concurrency, cores, sink))
+            rows = (
+                (f"round {n}: bare aiohttp", base),
+                (f"round {n}: arc-sandbox", ours),
+                (f"round {n}: --quiet", quiet),
+            )
+            for name, r in rows:
                 print(f"{name:<30}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8.0f}")
+                errors += int(r["errors"])
             ratios.append(ours["rps"] / base["rps"])
+            quiet_ratios.append(quiet["rps"] / base["rps"])
     ratio = statistics.median(ratios)
-    verdict = "meets" if ratio >= 0.6 else "MISSES"
+    verdict = "meets" if ratio >= 0.55 else "MISSES"
     rounds = ", ".join(f"{r:.0%}" for r in ratios)
-    print(f"ratio: {ratio:.0%} of bare aiohttp requests/s, median of rounds ({rounds}) ({verdict} the >= 60% target)")
+    print(f"ratio: {ratio:.0%} of bare aiohttp requests/s, median of rounds ({rounds}) ({verdict} the >= 55% target)")
+    print(f"with --quiet (no request lines): {statistics.median(quiet_ratios):.0%}")
+    print("process model: each function in its own execution environment (a worker process)")
+    if errors:
+        raise SystemExit(f"{errors} requests failed or answered other than 200: the figures above do not count")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def summary(latencies: list[float], errors: list[int], elapsed: float) -> dict[s
     return {
         "requests": len(latencies),
         "errors": len(errors),
-        "rps": len(latencies) / elapsed,
+        "rps": (len(latencies) - len(errors)) / elapsed,  # only what was served counts
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
     }

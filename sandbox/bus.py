@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox._bus import messages, records
+from sandbox._bus import messages, notes, records
 from sandbox._bus.listener import bus_routes
 from sandbox._bus.queues import MAX_DELAY, QueuedMessage, QueueState
 from sandbox._bus.reading import QueueReader, client_read_queues
@@ -361,7 +361,8 @@ class EventBus:
             if result.ok and failed:
                 result = messages.partial(result, failed)
             self._results.append(result)
-            self._log(result, "ok" if result.ok else "failed")
+            now = self.clock.now()
+            self._log(result, "ok" if result.ok else notes.retry_note(batch, failed, self.max_receive_count, now))
             await self._settle_batch(state, batch, failed, result)
         finally:
             state.running_batches -= 1

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from sandbox import __version__
-from sandbox.config import DATA_DIR, DEFAULT_PORTS, SandboxConfig
+from sandbox._version import __version__
+from sandbox.config import DATA_DIR, SandboxConfig
 from sandbox.errors import StartupError
 
 APP_DIR = click.Path(file_okay=False, path_type=Path)
@@ -24,8 +24,12 @@ APP_DIR = click.Path(file_okay=False, path_type=Path)
 
 @click.group()
 @click.version_option(__version__, prog_name="arc-sandbox")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """A local sandbox for Architect-style Python serverless apps."""
+    from sandbox.console import colour_choice
+
+    ctx.color = colour_choice()  # NO_COLOR / FORCE_COLOR, else colour only on a terminal
 
 
 @cli.command()
@@ -38,6 +42,14 @@ def cli() -> None:
 @click.option("--memory", is_flag=True, help="Keep tables and queues in memory only: nothing is written to disk.")
 @click.option("--no-watch", is_flag=True, help="Do not reload on file changes.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option(
+    "--requests",
+    "show_requests",
+    type=click.Choice(["all", "errors"]),
+    default="all",
+    show_default=True,
+    help="Request lines to print: all, or only errors (hides 2xx and 304, e.g. a page polling).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="More detail, ports included.")
 def start(
     app_dir: Path,
@@ -49,6 +61,7 @@ def start(
     memory: bool,
     no_watch: bool,
     quiet: bool,
+    show_requests: str,
     verbose: bool,
 ) -> None:
     """Start the app in APP_DIR (default: the current folder)."""
@@ -62,6 +75,7 @@ def start(
         memory=memory,
         quiet=quiet or bool(os.environ.get("ARC_QUIET") or os.environ.get("QUIET")),
         verbose=verbose,
+        show_requests=show_requests,
         watch=not no_watch,
     )
     run_sandbox(config)
@@ -71,7 +85,9 @@ def run_sandbox(config: SandboxConfig) -> None:
     """Run until Ctrl-C or SIGTERM; a start-up failure is one line and a non-zero exit."""
     from sandbox.console import setup_logging
 
-    setup_logging(quiet=config.quiet, verbose=config.verbose)
+    setup_logging(
+        quiet=config.quiet, verbose=config.verbose, requests="errors" if config.show_requests == "errors" else "all"
+    )
     try:
         asyncio.run(_serve_until_signalled(config))
     except StartupError as error:
@@ -130,31 +146,33 @@ def reset(app_dir: Path, yes: bool) -> None:
 @click.argument("pragma", type=click.Choice(["events", "queues", "scheduled"]))
 @click.argument("name")
 @click.argument("payload", default="{}")
-@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
-def invoke(pragma: str, name: str, payload: str, events_port: int | None) -> None:
+@click.option(
+    "--app", "app_dir", type=APP_DIR, default=".", show_default=True, help="The app folder (prefs.arc ports)."
+)
+@click.option("--events-port", type=int, help="The running sandbox's events port (default: as `start` picks it).")
+def invoke(pragma: str, name: str, payload: str, app_dir: Path, events_port: int | None) -> None:
     """Fire one event, queue message or scheduled function in a running sandbox, by hand."""
+    from sandbox._cli.client import sandbox_port
+
     try:
         data = json.loads(payload)
     except ValueError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="PAYLOAD") from None
-    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
+    port = sandbox_port(app_dir.resolve(), "events", events_port)
     result = _post(port, "/_sandbox/invoke", {"pragma": pragma, "name": name, "payload": data})
     click.echo(json.dumps(result, indent=2))
     if not result.get("ok", False):
         raise SystemExit(1)
 
 
-@cli.command()
-@click.option("--events-port", type=int, help="The running sandbox's events port (default: ARC_EVENTS_PORT or 4444).")
-def messages(events_port: int | None) -> None:
-    """List a running sandbox's pending, in-flight and dead-lettered messages (JSON)."""
-    port = events_port or int(os.environ.get("ARC_EVENTS_PORT") or DEFAULT_PORTS["events"])
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/_sandbox/messages")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            click.echo(json.dumps(json.loads(response.read()), indent=2))
-    except urllib.error.URLError as error:
-        raise click.ClickException(f"no sandbox answers on port {port}: {error.reason}") from None
+def _add_running_sandbox_commands() -> None:
+    from sandbox._cli import commands
+
+    for command in (commands.tables, commands.messages, commands.replay, commands.purge, commands.logs):
+        cli.add_command(command)
+
+
+_add_running_sandbox_commands()
 
 
 def _post(port: int, path: str, body: dict[str, Any], *, opener: Callable[..., Any] = urllib.request.urlopen) -> Any:

@@ -30,6 +30,7 @@ class SandboxConfig:
     arc_env: str | None = None  # None: prefs.arc @sandbox env, else "testing"
     quiet: bool = False
     verbose: bool = False
+    show_requests: str = "all"  # "errors": the console hides 2xx (and 304) request lines
     watch: bool = False  # hot reload; the CLI turns it on
     livereload: bool | None = None  # None: prefs.arc, default on
     shutdown_grace: float = 10.0  # seconds in-flight work may take to finish on stop

@@ -6,15 +6,24 @@ Only the CLI calls `setup_logging`; the library just logs to the `arc_sandbox` l
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal, TextIO
 
 import click
+
+from sandbox.environment import HANDLER_FILES, handler_module
+from sandbox.model import FunctionSpec, Manifest
 
 if TYPE_CHECKING:
     from sandbox.sandbox import Sandbox
 
 LOGGER_NAME = "arc_sandbox"
+ShowRequests = Literal["all", "errors"]
+QUIET_STATUSES = range(200, 300)
+NOT_MODIFIED = 304  # a polling page's "nothing new": as quiet as a 2xx
+CLEAR_PREVIOUS_LINE = "\x1b[1A\r\x1b[2K"
 _LEVEL_COLOURS = {logging.WARNING: "yellow", logging.ERROR: "red", logging.CRITICAL: "red"}
 
 
@@ -41,12 +50,85 @@ class ConsoleFormatter(logging.Formatter):
         return click.style(text, fg=colour) if colour else text
 
 
-def setup_logging(*, quiet: bool, verbose: bool, stream: TextIO | None = None) -> logging.Logger:
+def colour_choice(environ: Mapping[str, str] | None = None) -> bool | None:
+    """NO_COLOR (https://no-color.org) turns colour off, FORCE_COLOR on; None: colour when writing to a terminal."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return None
+
+
+def use_colour(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    choice = colour_choice(environ)
+    return stream.isatty() if choice is None else choice
+
+
+class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """One line per record, except request lines: 2xx ones hidden when asked, identical ones in a row collapsed.
+
+    "GET /tasks 200" a second time in a row rewrites the last line as "... (x2)" on a terminal; elsewhere
+    the repeats are counted and said once the run ends, so logs stay greppable.
+    """
+
+    def __init__(self, stream: TextIO, *, requests: ShowRequests = "all", rewrite: bool = False) -> None:
+        super().__init__(stream)
+        self.requests = requests
+        self.rewrite = rewrite
+        self._last_key: tuple[object, ...] | None = None
+        self._repeats = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._emit(record)
+        except Exception:  # noqa: BLE001 - logging's own contract: a handler reports, never raises
+            self.handleError(record)
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        key = _request_key(record)
+        if key is not None and self.requests == "errors" and _is_quiet(record):
+            return
+        if key is not None and key == self._last_key:
+            self._repeats += 1
+            if self.rewrite:
+                self.stream.write(f"{CLEAR_PREVIOUS_LINE}{self.format(record)} {_dim(f'(x{self._repeats + 1})')}\n")
+                self.flush()
+            return
+        self._end_run()
+        self._last_key = key
+        super().emit(record)
+
+    def _end_run(self) -> None:
+        if self._repeats and not self.rewrite:
+            self.stream.write(f"  (the line above repeated {self._repeats} more time(s))\n")
+        self._repeats = 0
+        self._last_key = None
+
+
+def _request_key(record: logging.LogRecord) -> tuple[object, ...] | None:
+    if getattr(record, "kind", None) != "request":
+        return None
+    method, path = (
+        (record.args[0], record.args[1]) if isinstance(record.args, tuple) and len(record.args) > 1 else ("", "")
+    )
+    return (method, path, getattr(record, "status", None))
+
+
+def _is_quiet(record: logging.LogRecord) -> bool:
+    status = getattr(record, "status", None)
+    return isinstance(status, int) and (status in QUIET_STATUSES or status == NOT_MODIFIED)
+
+
+def setup_logging(
+    *, quiet: bool, verbose: bool, stream: TextIO | None = None, requests: ShowRequests = "all"
+) -> logging.Logger:
     stream = stream or sys.stderr
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers.clear()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(ConsoleFormatter(colour=stream.isatty()))
+    colour = use_colour(stream)
+    handler = ConsoleHandler(stream, requests=requests, rewrite=colour and stream.isatty())
+    handler.setFormatter(ConsoleFormatter(colour=colour))
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
@@ -78,12 +160,18 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         ("@queues", [q.name for q in m.queues]),
         ("@scheduled", [s.name for s in m.scheduled]),
         ("@tables", [t.name for t in m.tables]),
+        ("@tables-streams", [s.name for s in m.tables_streams]),
     ):
         if names:
             lines.append(f"  {kind:<11} {', '.join(names)}")
     for pragma in m.not_emulated:
         lines.append(click.style(f"  ⚠ @{pragma} is parsed but not emulated yet", fg="yellow"))
+    if any(sandbox.restored.values()):
+        lines.append(f"  ↺ Restored from the last run: {restored_text(sandbox.restored)}")
+    internal = sandbox.ports.get("internal")
     lines += ["", click.style(sandbox.url, bold=True)]
+    if internal:
+        lines.append(f"{_dim('Dashboard')} ⌁ http://localhost:{internal}/")
     if sandbox.started_in is not None:
         lines.append(f"✓ Sandbox started in {sandbox.started_in * 1000:.0f}ms")
     lines.append("❤︎ Local environment ready!")
@@ -99,3 +187,30 @@ def _data_line(sandbox: Sandbox) -> str:
     if path is None:
         return "in memory (gone when the sandbox stops)"
     return f"{path} (reset with `arc-sandbox reset`, or start with --memory)"
+
+
+def restored_text(counts: Mapping[str, int]) -> str:
+    names = {"messages": "queued message(s)", "retries": "event retry(ies)", "dead_letters": "dead letter(s)"}
+    return ", ".join(f"{n} {names[k]}" for k, n in counts.items() if n and k in names)
+
+
+def missing_handlers(manifest: Manifest) -> list[FunctionSpec]:
+    """Every function whose folder has no handler file: each call to it would fail."""
+    functions = [r.function for r in manifest.http]
+    functions += [f.function for group in (manifest.events, manifest.queues, manifest.scheduled) for f in group]
+    seen: set[FunctionSpec] = set()
+    missing = []
+    for fn in functions:
+        if fn not in seen and handler_module(fn.src_dir) is None:
+            missing.append(fn)
+        seen.add(fn)
+    return missing
+
+
+def warn_missing_handlers(manifest: Manifest, logger: logging.Logger) -> None:
+    for fn in missing_handlers(manifest):
+        where = fn.src_dir.relative_to(manifest.root) if fn.src_dir.is_relative_to(manifest.root) else fn.src_dir
+        logger.warning(
+            "⚠ %s has no handler file in %s (looked for %s): calls to it will fail; `arc-sandbox init` writes one",
+            fn.name, where, ", ".join(HANDLER_FILES),
+        )  # fmt: skip

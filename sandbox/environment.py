@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import __version__
+from sandbox._version import __version__
 from sandbox.model import FunctionSpec, Manifest
 
 # Architect-functions and @architect/functions require ARC_SANDBOX.version >= 5.0.0.

@@ -149,6 +149,14 @@ class ResourceInUseError(AwsError):
     aws_code = "ResourceInUseException"
 
 
+class ExpiredIteratorError(AwsError):
+    aws_code = "ExpiredIteratorException"
+
+
+class TrimmedDataAccessError(AwsError):
+    aws_code = "TrimmedDataAccessException"
+
+
 class ConditionalCheckFailedError(AwsError):
     aws_code = "ConditionalCheckFailedException"
 

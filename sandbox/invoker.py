@@ -71,7 +71,7 @@ class Invoker:
         self.account_id = account_id
         self.concurrency = concurrency
         self.idle_timeout = idle_timeout
-        self.observer: InvocationObserver = observer or NoObserver()
+        self.observer: InvocationObserver = observer if observer is not None else NoObserver()
         self.launcher = launcher or default_launcher()
         self._environment = environment or bare_environment
         self._services = services
@@ -143,7 +143,7 @@ class Invoker:
         request_id = request_id or str(uuid.uuid4())
         observer = self.observer
         observer.started(request_id, fn, event)
-        self._output.debug("START RequestId: %s Version: $LATEST", request_id, extra=_extra(fn, request_id))
+        self._output.debug("%s START RequestId: %s Version: $LATEST", fn.name, request_id, extra=_extra(fn, request_id))
         started = time.perf_counter()
         env: EnvironmentProcess | None = None
         cold = False
@@ -215,7 +215,7 @@ class Invoker:
     # --- reporting ---------------------------------------------------------------------------
 
     def _on_log(self, fn: FunctionSpec, request_id: str, line: str) -> None:
-        self._output.info("%s", line, extra=_extra(fn, request_id))
+        self._output.info("%s %s | %s", fn.name, request_id[:8] or "init", line, extra=_extra(fn, request_id))
         self.observer.log(request_id, fn, line)
 
     def _report(
@@ -224,7 +224,7 @@ class Invoker:
         if not self._output.isEnabledFor(logging.DEBUG):
             return
         extra = _extra(fn, request_id)
-        self._output.debug("END RequestId: %s", request_id, extra=extra)
+        self._output.debug("%s END RequestId: %s", fn.name, request_id, extra=extra)
         report = (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
             f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {fn.memory} MB\t"
@@ -232,7 +232,7 @@ class Invoker:
         )
         if init_ms is not None:
             report += f"\tInit Duration: {init_ms:.2f} ms"
-        self._output.debug("%s", report, extra=extra)
+        self._output.debug("%s %s", fn.name, report, extra=extra)
 
     def _finish(
         self,

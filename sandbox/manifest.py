@@ -17,6 +17,7 @@ from sandbox._manifest.nodes import ArcDoc, to_plain
 from sandbox._manifest.prefs import load_prefs
 from sandbox._manifest.routes import route_folder, sort_routes
 from sandbox._manifest.sources import find_manifest
+from sandbox._manifest.streams import tables_streams
 from sandbox._manifest.tables import tables
 from sandbox.errors import ManifestError
 from sandbox.model import Manifest, StaticSpec
@@ -44,7 +45,7 @@ KNOWN_PRAGMAS = [
 ]
 RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
 # `@create autocreate` writes missing handlers on start in Architect; `arc-sandbox init` does it here.
-NOT_EMULATED = ("plugins", "tables-streams", "cdn", "create")
+NOT_EMULATED = ("plugins", "cdn", "create")
 DEFAULT_APP = "app-default"
 
 
@@ -81,6 +82,7 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
     app = project.app_name(doc)
     aws = project.aws_settings(doc, os.environ)
     factory = FunctionFactory(doc, root, aws)
+    table_specs, streams = tables_streams(doc, factory, tables(doc))
     return Manifest(
         app=app,
         root=root,
@@ -90,7 +92,8 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
         events=lambdas.events(doc, factory),
         queues=lambdas.queues(doc, factory),
         scheduled=schedules.scheduled(doc, factory),
-        tables=tables(doc),
+        tables=table_specs,
+        tables_streams=streams,
         ws=lambdas.ws(doc, factory),
         proxy=project.proxy_urls(doc),
         static=project.static_spec(doc),
@@ -102,14 +105,7 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
 
 
 def _not_emulated(doc: ArcDoc) -> tuple[str, ...]:
-    tables = doc.get("tables")
-    # `stream true` under a table is the legacy spelling of a @tables-streams function.
-    legacy_stream = (
-        any((entry := item.entry("stream")) is not None and entry.values == (True,) for item in tables.items)
-        if tables
-        else False
-    )
-    return tuple(p for p in NOT_EMULATED if p in doc.sections or (p == "tables-streams" and legacy_stream))
+    return tuple(p for p in NOT_EMULATED if p in doc.sections)
 
 
 def load_manifest(app_dir: Path, *, home: Path | None = None) -> Manifest:

@@ -103,6 +103,16 @@ class TableSpec:
     sort_key: KeyAttr | None = None
     ttl_attribute: str | None = None
     indexes: tuple[IndexSpec, ...] = ()
+    stream: bool = False  # a @tables-streams function reads it: the table gets a NEW_AND_OLD_IMAGES stream
+
+
+@dataclass(frozen=True)
+class TableStreamSpec:
+    """A @tables-streams function (or a legacy `stream true` table): invoked with the table's stream records."""
+
+    name: str
+    table: str  # logical table name
+    function: FunctionSpec
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ class Manifest:
     queues: tuple[QueueSpec, ...] = ()
     scheduled: tuple[ScheduleSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    tables_streams: tuple[TableStreamSpec, ...] = ()
     ws: tuple[WsSpec, ...] = ()  # empty without @ws; else connect, default, disconnect, then the actions
     proxy: dict[str, str] = field(default_factory=dict)  # @proxy: ARC_ENV -> URL for requests no route matches
     static: StaticSpec | None = None

@@ -13,10 +13,9 @@ import concurrent.futures
 from collections.abc import Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from sandbox._invoker.services import ServicesChannel
     from sandbox.bus import EventBus
     from sandbox.store import TableStore
 
@@ -37,6 +36,12 @@ CURRENT_SERVICES: ContextVar[Services | None] = ContextVar("arc_sandbox_services
 
 def current_services() -> Services | None:
     return CURRENT_SERVICES.get()
+
+
+class ServicesChannel(Protocol):
+    """A worker's channel to the sandbox that runs it (`sandbox._invoker.services.ServicesChannel`)."""
+
+    def call(self, op: str, **args: Any) -> Any: ...
 
 
 class _WorkerSlot:

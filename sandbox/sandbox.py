@@ -19,9 +19,14 @@ from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus, bus_routes
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
+from sandbox.console import warn_missing_handlers
 from sandbox.control import control_routes
+from sandbox.dashboard import bus_state
+from sandbox.dashboard.api import Dashboard
+from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.dynamo.stream_delivery import StreamDelivery
 from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
 from sandbox.fingerprint import sync_static_manifest
@@ -67,6 +72,7 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.logger = logger or logging.getLogger("arc_sandbox")
         self.manifest: Manifest = load_manifest(config.app_dir)
+        warn_missing_handlers(self.manifest, self.logger)
         self.arc_env = config.arc_env or self.manifest.prefs.env or "testing"
         self.router = Router(self.manifest.http)
         self.db = Database(config.database_path)
@@ -75,6 +81,7 @@ class Sandbox:
             self.db, clock=self.clock, app_name=self.manifest.app, tables=self.manifest.tables, region=region
         )
         self._host_env = dict(os.environ)  # read once: the sandbox never writes os.environ for handlers
+        self.recorder = InvocationRecorder(now=self.clock.now)  # the dashboard's; `observer` hears every call too
         self.invoker = Invoker(
             environment=lambda fn: self.app_environment().for_function(fn),
             shared_dir=self.manifest.shared_dir,
@@ -82,7 +89,7 @@ class Sandbox:
             region=region,
             services=self._services,
             logger=self.logger.getChild("invoke"),
-            observer=observer,
+            observer=self.recorder if observer is None else Observers(self.recorder, observer),
             concurrency=config.concurrency,
             idle_timeout=config.idle_timeout,
             launcher=_launcher(config.launcher),
@@ -95,15 +102,32 @@ class Sandbox:
             logger=self.logger.getChild("bus"),
             run_schedules=config.run_schedules,
         )
+        self.streams = StreamDelivery(
+            self.store.ctx,
+            self.store.physical_name,
+            self.invoker,
+            clock=self.clock,
+            specs=self.manifest.tables_streams,
+            logger=self.logger.getChild("streams"),
+        )
+        self.store.on_write(self.streams.notify)
         self.livereload = LiveReload()
         self.ws = WebSocketApi(
             self.invoker, lambda: self.manifest, clock=self.clock, stage=self.arc_env, logger=self.logger.getChild("ws")
         )
         self.proxy = Proxy()
         self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
+        self.dashboard = Dashboard(
+            recorder=self.recorder,
+            bus=self.bus,
+            store=self.store,
+            manifest=lambda: self.manifest,
+            app_url=lambda: self.url,
+        )
         self.reloader: Reloader | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
+        self.restored: dict[str, int] = {}  # what the bus found stored from the last run, for the banner
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.AsyncExitStack()
 
@@ -147,7 +171,11 @@ class Sandbox:
         stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
         await self.bus.start()
+        self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
+        await self.streams.start()
+        stack.push_async_callback(self.streams.stop, self.config.shutdown_grace)
         stack.push_async_callback(self.livereload.close)
+        stack.push_async_callback(self.dashboard.close)
         if self.config.watch:
             self.reloader = Reloader(
                 self.config.app_dir, manifest=lambda: self.manifest, on_change=self.apply_reload, logger=self.logger
@@ -170,7 +198,9 @@ class Sandbox:
         return {
             "tables": build_service_app(dynamo_routes(self.store)),
             "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
-            "internal": build_service_app([*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes()]),
+            "internal": build_service_app(
+                [*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes(), *self.dashboard.routes()]
+            ),
         }
 
     async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:
@@ -251,7 +281,7 @@ class Sandbox:
     # --- tests and tools ---------------------------------------------------------------------
 
     async def settle(self, *, raise_on_failure: bool = True, max_rounds: int = 10_000) -> list[DeliveryResult]:
-        """Return once every event, queue message and retry has been handled.
+        """Return once every event, queue message, table stream record and retry has been handled.
 
         With a FakeClock, time is advanced to each next due delivery (a retry's backoff, a delayed
         message), so work that would take minutes settles at once. Schedules fire only when due now.
@@ -261,7 +291,11 @@ class Sandbox:
             await self.lambdas.drain()
             await self.ws.drain()
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
-            due = self.bus.next_due()
+            streamed = await self.streams.drain(raise_on_failure=raise_on_failure)
+            results += streamed
+            if streamed:  # a stream function may have published or written: drain again
+                continue
+            due = min((d for d in (self.bus.next_due(), self.streams.next_due()) if d is not None), default=None)
             if due is None or not isinstance(self.clock, FakeClock):
                 return results
             self.clock.advance(max(0.0, due - self.clock.now()))
@@ -304,11 +338,13 @@ class Sandbox:
             self.logger.error("Manifest not reloaded, keeping the last good one: %s", error)
             return False
         self.manifest = manifest
+        warn_missing_handlers(manifest, self.logger)
         self.router = Router(manifest.http)
         self.invoker.shared_dir, self.invoker.views_dir = manifest.shared_dir, manifest.views_dir
         self.invoker.invalidate()
         await self.store.sync_manifest(manifest.app, manifest.tables)
         self.bus.update_manifest(manifest)
+        self.streams.update(manifest.tables_streams)
         return True
 
 

@@ -14,7 +14,19 @@ from typing import Any, Self
 
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.dynamo import batch, legacy, operations, query, seed, storage, tables, transactions, ttl
+from sandbox.dynamo import (
+    batch,
+    legacy,
+    operations,
+    query,
+    seed,
+    storage,
+    stream_api,
+    stream_log,
+    tables,
+    transactions,
+    ttl,
+)
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import table_from_spec
 from sandbox.errors import UnknownOperationError, ValidationError
@@ -23,6 +35,8 @@ from sandbox.model import TableSpec
 Request = Mapping[str, Any]
 Response = dict[str, Any]
 STAGES = ("staging", "production")
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+MANIFEST_STREAM_VIEW = "NEW_AND_OLD_IMAGES"  # what Architect deploys for a @tables-streams table
 
 
 class TableStore:
@@ -58,7 +72,9 @@ class TableStore:
         self._logger = logger or logging.getLogger("arc_sandbox.tables")
         self._tokens = transactions.TokenCache(clock)
         self._sweeper = ttl.Sweeper(self.ctx, interval=sweep_interval, logger=self._logger)
+        self.streams = stream_api.StreamsApi(self.ctx)
         self._started = False
+        self._on_write: list[Callable[[], None]] = []
         self._ops: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "PutItem": self.put_item,
             "GetItem": self.get_item,
@@ -87,6 +103,7 @@ class TableStore:
             return
         async with self.ctx.db.transaction() as conn:
             await storage.create_schema(conn)
+            await stream_log.create_schema(conn)
             await self.ctx.catalog.load(conn)
         await self._ensure_manifest()
         self._sweeper.start()
@@ -119,7 +136,12 @@ class TableStore:
     async def _ensure_manifest(self) -> None:
         for spec in self._specs:
             for stage in STAGES:
-                await tables.ensure(self.ctx, table_from_spec(spec, f"{self.app_name}-{stage}-{spec.name}"))
+                wanted = table_from_spec(spec, f"{self.app_name}-{stage}-{spec.name}")
+                await tables.ensure(self.ctx, wanted, stream_view=MANIFEST_STREAM_VIEW if spec.stream else None)
+
+    def on_write(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every write operation (the @tables-streams readers look for records then)."""
+        self._on_write.append(listener)
 
     # --- names -------------------------------------------------------------------------------
 
@@ -150,7 +172,17 @@ class TableStore:
             raise UnknownOperationError(f"Unknown operation: {operation}")
         if not isinstance(request, Mapping):
             raise ValidationError("The request body must be a JSON object")
-        return await handler(legacy.translate(operation, request))
+        response = await handler(legacy.translate(operation, request))
+        if operation in WRITES:
+            for listener in self._on_write:
+                listener()
+        return response
+
+    async def call_streams(self, operation: str, request: Request, *, region: str | None = None) -> Response:
+        """Run one DynamoDB Streams operation (ListStreams, DescribeStream, GetShardIterator, GetRecords)."""
+        if not isinstance(request, Mapping):
+            raise ValidationError("The request body must be a JSON object")
+        return await self.streams.call(operation, request, region=region)
 
     async def put_item(self, request: Request) -> Response:
         return await operations.put_item(self.ctx, request)

@@ -154,9 +154,9 @@ async def test_cli_messages_lists_a_running_sandboxs_queues(tmp_path: Path) -> N
     config = SandboxConfig.ephemeral(tmp_path)
     async with Sandbox(config) as sandbox:
         await sandbox.bus.send_message("later", {"n": 1}, delay_seconds=600)
-        port = str(sandbox.ports["events"])
-        result = await asyncio.to_thread(CliRunner().invoke, cli, ["messages", "--events-port", port])
+        port = str(sandbox.ports["internal"])
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["messages", "--json", "--internal-port", port])
     assert result.exit_code == 0, result.output
-    listing = json.loads(result.output)
-    assert [m["name"] for m in listing["pending"]] == ["later"]
-    assert listing["in_flight"] == [] and listing["dead_letters"] == []
+    (queue,) = json.loads(result.output)["queues"]
+    assert queue["name"] == "later" and queue["counts"]["delayed"] == 1
+    assert [m["body"] for m in queue["messages"]] == [{"n": 1}] and queue["dead_letters"] == []

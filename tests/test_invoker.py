@@ -418,3 +418,28 @@ async def test_invoker_gives_each_invocation_a_fresh_event(invoker: Invoker, tmp
     event = {"a": 1}
     assert await invoker(fn, event) == {"a": 1, "seen": True}
     assert event == {"a": 1}
+
+
+async def test_a_function_that_vendors_a_preloaded_package_gets_its_own_copy(invoker: Invoker, tmp_path: Path) -> None:
+    """The template preloads boto3 (and architect-functions as `arc`); a function's own copy wins."""
+    probe = function(tmp_path, "probe", "import sys\ndef handler(e, c):\n    return 'arc' in sys.modules\n")
+    for _ in range(500):  # new environments until one is forked after the template's preloads
+        if await invoker(probe, {}):
+            break
+        invoker.invalidate({probe.src_dir})
+    assert await invoker(probe, {}), "the template never preloaded architect-functions"
+    write(tmp_path / "own" / "vendor" / "boto3" / "__init__.py", "WHOSE = 'vendored'\n")
+    write(tmp_path / "own" / "arc.py", "WHOSE = 'local'\n")
+    fn = function(tmp_path, "own", "import arc, boto3\ndef handler(e, c):\n    return [boto3.WHOSE, arc.WHOSE]\n")
+    assert await invoker(fn, {}) == ["vendored", "local"]
+
+
+async def test_idle_environments_are_retired_and_busy_ones_are_not(invoker: Invoker, tmp_path: Path) -> None:
+    fn = function(tmp_path, "idler", "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    first = await invoker(fn, {})
+    pool = invoker.environments()[fn.src_dir]
+    assert pool.retire_idle(unused_since=0.0) == 0  # used after that moment: kept warm
+    assert await invoker(fn, {}) == first
+    [env] = pool.idle
+    assert pool.retire_idle(unused_since=env.last_used + 1) == 1
+    assert await invoker(fn, {}) != first

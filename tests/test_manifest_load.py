@@ -331,11 +331,8 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
-    arc = (
-        "@app\nxy\n@ws\n@plugins\nmy-plugin\n@tables-streams\nnotes\n@cdn\n@proxy\ntesting http://a\n"
-        "@create\nautocreate true\n"
-    )
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "tables-streams", "cdn", "create")
+    arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@cdn\n@proxy\ntesting http://a\n@create\nautocreate true\n"
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "cdn", "create")
 
 
 def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> None:
@@ -396,11 +393,40 @@ def test_indexes_alias_and_rates(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("stream", "not_emulated"),
-    [pytest.param("true", ("tables-streams",), id="stream-true"), pytest.param("false", (), id="stream-false")],
+    ("stream", "streamed"),
+    [pytest.param("true", True, id="stream-true"), pytest.param("false", False, id="stream-false")],
 )
-def test_legacy_table_stream_is_listed_as_not_emulated(
-    tmp_path: Path, stream: str, not_emulated: tuple[str, ...]
-) -> None:
+def test_legacy_table_stream_makes_a_stream_function(tmp_path: Path, stream: str, streamed: bool) -> None:
     arc = f"@app\nxy\n@tables\nnotes\n  id *String\n  stream {stream}\n"
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == not_emulated
+    manifest = load(tmp_path, {"app.arc": arc})
+    assert manifest.not_emulated == ()
+    assert manifest.tables[0].stream is streamed
+    assert [(s.name, s.table, s.function.src_dir) for s in manifest.tables_streams] == (
+        [("notes", "notes", tmp_path / "app/src/tables-streams/notes")] if streamed else []
+    )
+
+
+def test_legacy_table_stream_keeps_an_existing_src_tables_folder(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@tables\nnotes\n  id *String\n  stream true\n"
+    manifest = load(tmp_path, {"app.arc": arc, "src/tables/notes/index.py": ""})
+    assert manifest.tables_streams[0].function.src_dir == tmp_path / "app/src/tables/notes"
+
+
+def test_tables_streams_names_tables_and_folders(tmp_path: Path) -> None:
+    arc = (
+        "@app\nxy\n@tables\nnotes\n  id *String\n  stream true\nusers\n  id *String\n"
+        "@tables-streams\nusers\naudit\n  table notes\n  src lib/audit\n"
+    )
+    manifest = load(tmp_path, {"app.arc": arc})
+    root = tmp_path / "app"
+    assert [(s.name, s.table, s.function.src_dir, s.function.pragma) for s in manifest.tables_streams] == [
+        ("users", "users", root / "src/tables-streams/users", "tables-streams"),
+        ("audit", "notes", root / "lib/audit", "tables-streams"),  # `stream true` on notes adds nothing more
+    ]
+    assert [t.stream for t in manifest.tables] == [True, True]
+
+
+def test_tables_streams_on_an_unknown_table_is_an_error(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@tables\nnotes\n  id *String\n@tables-streams\naudit\n  table nope\n"
+    with pytest.raises(ManifestError, match="unknown table 'nope'"):
+        load(tmp_path, {"app.arc": arc})

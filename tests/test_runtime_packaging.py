@@ -1,5 +1,6 @@
 """The runtime client installs alone: `pip install arc-sandbox` (no extra) in a venv with only boto3, as
-a function deployed to Lambda has it, imports `sandbox.arc` without the sandbox's server dependencies."""
+a function deployed to Lambda has it, imports `sandbox.arc` without the sandbox's server dependencies,
+and pytest there still starts (the package's pytest plugin loads the server only for its fixtures)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_sandbox_arc_installs_without_the_server_dependencies(tmp_path: Path) ->
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     [wheel] = wheels.glob("arc_sandbox-*.whl")
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    boto3 = subprocess.run([*pip, "boto3"], check=False, capture_output=True, text=True)
+    boto3 = subprocess.run([*pip, "boto3", "pytest"], check=False, capture_output=True, text=True)
     if boto3.returncode != 0:
         pytest.skip(f"boto3 could not be installed from the package index: {boto3.stderr.strip()[-300:]}")
     subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
@@ -52,3 +53,8 @@ def test_sandbox_arc_installs_without_the_server_dependencies(tmp_path: Path) ->
     done = subprocess.run([python, "-c", CHECK], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "runtime ok"
+    # pytest loads the package's plugin (entry point pytest11) without the server's modules
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    tested = subprocess.run([python, "-m", "pytest", "-q", "test_nothing.py"], check=False, capture_output=True,
+                            text=True, cwd=tmp_path)  # fmt: skip
+    assert tested.returncode == 0, tested.stdout + tested.stderr

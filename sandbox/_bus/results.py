@@ -9,7 +9,7 @@ from typing import Literal
 from sandbox.errors import SandboxError
 from sandbox.model import Json
 
-Pragma = Literal["events", "queues", "scheduled"]
+Pragma = Literal["events", "queues", "scheduled", "tables-streams"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from typing import Any
+from typing import Any, BinaryIO
 
 HEADER = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024  # an event or result is at most 6 MB on Lambda; this only guards the reader
@@ -30,18 +30,20 @@ def send(sock: socket.socket, message: Message) -> None:
     sock.sendall(encode(message))
 
 
-def receive(sock: socket.socket) -> Message:
-    (size,) = HEADER.unpack(_read_exactly(sock, HEADER.size))
+def receive(source: socket.socket | BinaryIO) -> Message:
+    """The next message from a socket, or from a buffered reader over one (one read call per frame)."""
+    (size,) = HEADER.unpack(_read_exactly(source, HEADER.size))
     if size > MAX_FRAME:
         raise ChannelClosed(f"frame of {size} bytes exceeds the channel's limit")
-    decoded: Message = json.loads(_read_exactly(sock, size))
+    decoded: Message = json.loads(_read_exactly(source, size))
     return decoded
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
+def _read_exactly(source: socket.socket | BinaryIO, size: int) -> bytes:
+    read = source.recv if isinstance(source, socket.socket) else source.read
     chunks: list[bytes] = []
     while size:
-        chunk = sock.recv(min(size, 1 << 20))
+        chunk = read(min(size, 1 << 20))
         if not chunk:
             raise ChannelClosed("the channel was closed")
         chunks.append(chunk)

@@ -24,6 +24,8 @@ import socket
 import sys
 from typing import NoReturn
 
+from sandbox._invoker.lifetime import die_with_parent
+
 # What a warm Lambda Python runtime has already loaded, cheapest first.
 PREIMPORTS = (
     "asyncio",
@@ -42,6 +44,7 @@ PREIMPORTS = (
     "boto3",
     "boto3.session",
     "boto3.dynamodb.types",
+    "arc",  # architect-functions, only when that is the package installed under the name (see _preimport)
 )
 MAX_REQUEST = 4096
 PARENT_CHECK = 1.0  # seconds between checks that the sandbox is still there
@@ -87,6 +90,10 @@ def main(control_fd: int) -> NoReturn:
 def _preimport(name: str) -> None:
     # A missing optional package (boto3 not installed) or a broken one must not stop the template.
     with contextlib.suppress(Exception):
+        if name == "arc":
+            from importlib import metadata
+
+            metadata.distribution("architect-functions")  # not some other package named arc
         importlib.import_module(name)
 
 
@@ -135,17 +142,6 @@ def _stop(children: set[int]) -> NoReturn:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
     os._exit(0)
-
-
-def die_with_parent() -> None:
-    """On Linux, the kernel kills this process when its parent dies (even by SIGKILL)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from sandbox._invoker.services import ServicesChannel
 
 HANDLER_NAME = "handler"
 # Third-party packages the template preloads that a function may vendor in a version of its own.
-VENDORABLE = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six")
+VENDORABLE = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six", "arc")
 _MAXRSS_UNIT = 1 if sys.platform != "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
 
 
@@ -71,6 +71,7 @@ def run(control_fd: int, services_fd: int) -> NoReturn:
 class Worker:
     def __init__(self, control: Any, services: Any) -> None:
         self.control = control
+        self._incoming = control.makefile("rb")  # buffered: a frame's header and body in one read
         self._send_lock = threading.Lock()
         self.services = ServicesChannel(services)
         self.request_id = ""
@@ -91,7 +92,7 @@ class Worker:
 
     def serve(self) -> None:
         self.send({"t": "hello", "pid": os.getpid()})
-        self.spec = frames.receive(self.control)
+        self.spec = frames.receive(self._incoming)
         self._enter_function()
         started = time.perf_counter()
         failure = self._init()
@@ -101,7 +102,7 @@ class Worker:
             return
         self.send({"t": "ready", "init_ms": init_ms})
         while True:
-            message = frames.receive(self.control)
+            message = frames.receive(self._incoming)
             if message.get("t") == "invoke":
                 self._invoke(message)
 
@@ -243,8 +244,7 @@ class _LogStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with self._lock:
-            text = self._partial + text
-            *lines, self._partial = text.split("\n")
+            *lines, self._partial = (self._partial + text).split("\n")
         for line in lines:
             self._send(line)
         return len(text)
@@ -304,7 +304,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 
 def main(argv: list[str]) -> NoReturn:
     """`python -m sandbox._invoker.worker CONTROL_FD SERVICES_FD`: the spawn fallback (no fork)."""
-    from sandbox._invoker.template import die_with_parent
+    from sandbox._invoker.lifetime import die_with_parent
 
     die_with_parent()
     run(int(argv[0]), int(argv[1]))

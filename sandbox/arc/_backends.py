@@ -13,14 +13,11 @@ import urllib.error
 import urllib.request
 import uuid
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sandbox.arc._names import stack_name
 from sandbox.errors import AwsError, GoneError, NotFoundError, SandboxError, TransactionCanceledError
-from sandbox.runtime import Services, call_async, call_sync, current_services, worker_channel
-
-if TYPE_CHECKING:
-    from sandbox._invoker.services import ServicesChannel
+from sandbox.runtime import Services, ServicesChannel, call_async, call_sync, current_services, worker_channel
 
 DYNAMO_TARGET = "DynamoDB_20120810."
 

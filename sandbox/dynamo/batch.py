@@ -109,14 +109,15 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
         plans.append((table, writes))
     consumed = []
     async with ctx.db.transaction() as conn:
+        now = ctx.clock.now()
         for table, writes in plans:
             units = 0.0
             for key, item, size in writes:
                 raw, _ = await storage.load(conn, table, *key)
                 if item is not None:
-                    await storage.write(conn, table, key, raw, item, size)
+                    await storage.write(conn, table, key, raw, item, size, now=now)
                 elif raw is not None:
-                    await storage.remove(conn, table, key, raw)
+                    await storage.remove(conn, table, key, raw, now=now)
                 units += capacity.write_units(max(size, item_size(raw) if raw else 0))
             entry = capacity.shape(cap, table.name, units)
             if entry is not None:

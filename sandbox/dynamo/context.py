@@ -21,3 +21,6 @@ class Context:
 
     def table_arn(self, name: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
+
+    def stream_arn(self, table: str, label: str) -> str:
+        return f"{self.table_arn(table)}/stream/{label}"

@@ -49,3 +49,30 @@ def begins_with_range(prefix: AttributeValue) -> tuple[bytes, bytes | None]:
         return low, None
     high[-1] += 1
     return low, bytes(high)
+
+
+def encode_tuple(values: list[AttributeValue]) -> bytes:
+    """Several key values as one key whose byte order is theirs, left to right (a multi-attribute GSI key).
+
+    Each value's bytes have 0x00 escaped as 0x00 0xFF and end with 0x00 0x00, which sorts below any
+    continuation, so a value that is a prefix of another sorts first, as it does alone.
+    """
+    return b"".join(escape(encode_key(v)) + TERMINATOR for v in values)
+
+
+TERMINATOR = b"\x00\x00"
+
+
+def escape(encoded: bytes) -> bytes:
+    return encoded.replace(b"\x00", b"\x00\xff")
+
+
+def successor(prefix: bytes) -> bytes | None:
+    """The smallest key above every key starting with `prefix`; None when there is none."""
+    high = bytearray(prefix)
+    while high and high[-1] == 0xFF:
+        high.pop()
+    if not high:
+        return None
+    high[-1] += 1
+    return bytes(high)

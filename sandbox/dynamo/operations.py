@@ -83,16 +83,17 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     return_old = on_failure_returns_old(request)
     key = storage.row_key(table, item)
     # The common blind put needs nothing of the old item: one statement, one trip to the database thread.
-    blind = cond is None and returns == "NONE" and cap == "NONE" and not table.indexes
+    blind = cond is None and returns == "NONE" and cap == "NONE" and storage.writes_blind(table)
     if blind:
         names.check_all_used()
         await storage.write_blind(ctx.db, table, key, item, size)
         return {}
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *key)
-        old = live(raw, expires, ctx.clock.now())
+        now = ctx.clock.now()
+        old = live(raw, expires, now)
         check_condition(cond, old, names, return_old=return_old)
-        await storage.write(conn, table, key, raw, item, size)
+        await storage.write(conn, table, key, raw, item, size, now=now)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -132,10 +133,11 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     row = storage.row_key(table, key)
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *row)
-        old = live(raw, expires, ctx.clock.now())
+        now = ctx.clock.now()
+        old = live(raw, expires, now)
         check_condition(cond, old, names, return_old=return_old)
         if raw is not None:
-            await storage.remove(conn, table, row, raw)
+            await storage.remove(conn, table, row, raw, now=now)
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -173,21 +175,29 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     row = storage.row_key(table, key)
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *row)
-        old = live(raw, expires, ctx.clock.now())
+        now = ctx.clock.now()
+        old = live(raw, expires, now)
         new = updated_item(update, old or dict(key), names, table.key_names())
         check_condition(cond, old, names, return_old=return_old)
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)
-        await storage.write(conn, table, row, raw, new, size)
+        creates = old is not None or not only_removes(update)
+        if creates:
+            await storage.write(conn, table, row, raw, new, size, now=now)
     touched = updated_paths(update, names) if update is not None else []
     out: dict[str, Any] = {}
-    attributes = _returned(returns, old, new, touched)
+    attributes = _returned(returns, old, new, touched) if creates else None
     if attributes:
         out["Attributes"] = attributes
     units = capacity.write_units(max(size, item_size(old) if old else 0))
     capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
     return out
+
+
+def only_removes(update: Any) -> bool:
+    """REMOVE and DELETE actions alone never create a missing item (nor a stream record for it)."""
+    return update is not None and not update.sets and not update.adds
 
 
 def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...]) -> Item:

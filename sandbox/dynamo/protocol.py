@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from sandbox.store import TableStore
 
 TARGET_PREFIX = "DynamoDB_20120810."
+STREAMS_PREFIX = "DynamoDBStreams_20120810."
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 LOGGER = logging.getLogger("arc_sandbox.tables")
@@ -39,6 +42,12 @@ def _respond(status: int, payload: dict[str, Any]) -> web.Response:
         "x-amzn-RequestId": uuid.uuid4().hex,
     }
     return web.Response(status=status, body=body, headers=headers)
+
+
+def signing_region(authorization: str) -> str | None:
+    """The region a SigV4-signed request was signed for: a stream record's awsRegion is the reader's region."""
+    match = CREDENTIAL_SCOPE.search(authorization)
+    return match[1] if match else None
 
 
 def error_body(error: AwsError) -> dict[str, Any]:
@@ -66,6 +75,11 @@ def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
     async def handle(request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
         try:
+            if target.startswith(STREAMS_PREFIX):  # boto3's dynamodbstreams client, pointed at this port
+                payload = _decode(await request.read())
+                region = signing_region(request.headers.get("Authorization", ""))
+                result = await store.call_streams(target[len(STREAMS_PREFIX) :], payload, region=region)
+                return _respond(200, result)
             if not target.startswith(TARGET_PREFIX):
                 raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
             payload = _decode(await request.read())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.dynamo import capacity, storage
+from sandbox.dynamo import capacity, composite_keys, storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
 from sandbox.dynamo.keys import begins_with_range, encode_key
@@ -50,7 +50,7 @@ def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexD
         raise ValidationError(f"{PREFIX}Cannot specify the ProjectionExpression when choosing to get {what}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise ValidationError(f"{PREFIX}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
-    if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL":
+    if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL" and not index.local:
         raise ValidationError(
             "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global "
             f"secondary index {index.name} because its projection type is not ALL"
@@ -120,10 +120,14 @@ def query_plan(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     schema: TableDef | IndexDef = index or table
-    plan = key_condition_plan(
-        ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
-    )
-    partition = _check_type(table, schema.partition_key, plan.partition_value)
+    if index is not None and index.composite:
+        cond = ctx.expressions.key_condition(text)
+        partition, where, params = composite_keys.key_range(cond, names, index, lambda n, v: _check_type(table, n, v))
+    else:
+        plan = key_condition_plan(
+            ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
+        )
+        partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
     if (
@@ -142,7 +146,8 @@ def query_plan(
             forward,
             position,
         )
-    where, params = sort_range(table, "g.gsk", index.sort_key, plan)
+    if not index.composite:
+        where, params = sort_range(table, "g.gsk", index.sort_key, plan)
     order = ("g.gsk", "g.pk", "g.sk")
     position = None if start is None else _index_position(index, start, table)[1:]
     return ReadPlan(
@@ -228,11 +233,18 @@ async def _respond(
     _mark_used(names, filt, proj)
     async with ctx.db.reading() as conn:
         page = await read_page(conn, plan, limit=limit)
-    rows = [index_view(table, index, item) for item in page.rows] if index else page.rows
+    # An LSI fetches what it does not project from the table (as DynamoDB does, at a cost); a GSI cannot.
+    fetches = index is not None and index.local
+    rows = [index_view(table, index, item) for item in page.rows] if index and not fetches else page.rows
     kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
     out: dict[str, Any] = {}
     if select != "COUNT":
-        out["Items"] = [project(proj, item, names) for item in kept] if proj is not None else kept
+        if proj is not None:
+            out["Items"] = [project(proj, item, names) for item in kept]
+        elif index is not None and fetches and request.get("Select") != "ALL_ATTRIBUTES":  # default: projected
+            out["Items"] = [index_view(table, index, item) for item in kept]
+        else:
+            out["Items"] = kept
     out["Count"] = len(kept)
     out["ScannedCount"] = len(rows)
     if page.more:
@@ -247,7 +259,7 @@ def _target(ctx: Context, request: Mapping[str, Any]) -> tuple[TableDef, IndexDe
     table = ctx.catalog.get(request.get("TableName"))
     name = request.get("IndexName")
     index = table.index(name) if isinstance(name, str) else None
-    if index is not None and request.get("ConsistentRead"):
+    if index is not None and not index.local and request.get("ConsistentRead"):
         raise ValidationError("Consistent reads are not supported on global secondary indexes")
     return table, index
 
@@ -256,6 +268,9 @@ async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table, index = _target(ctx, request)
     names = names_for(request)
     plan = query_plan(ctx, table, index, request, names)
+    filt = condition_of(ctx, request, "FilterExpression") if index is not None and index.composite else None
+    if index is not None and filt is not None:
+        composite_keys.check_filter(filt, names, index)
     return await _respond(ctx, request, table, index, plan, names)
 
 

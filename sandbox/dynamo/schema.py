@@ -14,6 +14,9 @@ from sandbox.errors import ValidationError
 from sandbox.model import IndexSpec, TableSpec
 
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
+STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+MAX_LOCAL_INDEXES = 5
+MAX_KEY_ATTRIBUTES = 4  # per kind (HASH, RANGE) in a multi-attribute GSI key
 KEY_TYPES = ("S", "N", "B")
 TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 DEFAULT_THROUGHPUT = (5, 5)
@@ -21,7 +24,11 @@ DEFAULT_THROUGHPUT = (5, 5)
 
 @dataclass(frozen=True)
 class IndexDef:
-    """A global secondary index; `id` keys its rows in the gsi table."""
+    """A secondary index; `id` keys its rows in the dynamo_gsi table.
+
+    A local index (LSI) is stored exactly like a global one whose partition key is the table's: its
+    rows live in the same index table, written in the same transaction as the item.
+    """
 
     name: str
     partition_key: str
@@ -29,12 +36,38 @@ class IndexDef:
     projection: str = "ALL"
     non_key_attributes: tuple[str, ...] = ()
     id: int = 0
+    local: bool = False
+    # A multi-attribute GSI key: the attributes after the first of its partition key and of its sort key.
+    more_partition: tuple[str, ...] = ()
+    more_sort: tuple[str, ...] = ()
+
+    @property
+    def partition_keys(self) -> tuple[str, ...]:
+        return (self.partition_key, *self.more_partition)
+
+    @property
+    def sort_keys(self) -> tuple[str, ...]:
+        return () if self.sort_key is None else (self.sort_key, *self.more_sort)
+
+    @property
+    def composite(self) -> bool:
+        return bool(self.more_partition or self.more_sort)
 
     def key_names(self) -> tuple[str, ...]:
-        return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+        return (*self.partition_keys, *self.sort_keys)
 
     def same_shape(self, other: IndexDef) -> bool:
         return replace(self, id=0) == replace(other, id=0)
+
+
+@dataclass(frozen=True)
+class StreamDef:
+    """A table's DynamoDB stream: `id` keys its records; `label` (a timestamp) names it in its ARN."""
+
+    id: int
+    label: str
+    view_type: str
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,7 +83,8 @@ class TableDef:
     throughput: tuple[int, int] = DEFAULT_THROUGHPUT
     table_id: str = ""  # DynamoDB's TableId (a uuid)
     id: int = 0  # the catalog's row id; keys the items
-    extra: dict[str, Any] = field(default_factory=dict)  # accepted but not emulated: Tags, SSE, Streams...
+    extra: dict[str, Any] = field(default_factory=dict)  # accepted but not emulated: Tags, SSE...
+    stream: StreamDef | None = None  # the latest stream, enabled or not (DescribeTable still names it)
 
     def key_names(self) -> tuple[str, ...]:
         return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
@@ -75,6 +109,9 @@ class TableDef:
                     "projection": i.projection,
                     "non_key_attributes": list(i.non_key_attributes),
                     "id": i.id,
+                    "local": i.local,
+                    "more_partition": list(i.more_partition),
+                    "more_sort": list(i.more_sort),
                 }
                 for i in self.indexes
             ],
@@ -84,6 +121,7 @@ class TableDef:
             "throughput": list(self.throughput),
             "table_id": self.table_id,
             "extra": self.extra,
+            "stream": None if self.stream is None else vars(self.stream),
         }
 
     @classmethod
@@ -96,9 +134,13 @@ class TableDef:
                 projection=i["projection"],
                 non_key_attributes=tuple(i["non_key_attributes"]),
                 id=i["id"],
+                local=i.get("local", False),
+                more_partition=tuple(i.get("more_partition", ())),
+                more_sort=tuple(i.get("more_sort", ())),
             )
             for i in data["indexes"]
         )
+        stream = data.get("stream")
         read, write = data["throughput"]
         return cls(
             name=data["name"],
@@ -113,6 +155,7 @@ class TableDef:
             table_id=data["table_id"],
             id=row_id,
             extra=dict(data.get("extra", {})),
+            stream=StreamDef(**stream) if stream else None,
         )
 
 
@@ -176,6 +219,8 @@ def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
         if element["KeyType"] in kinds:
             raise _invalid(f"Too many {element['KeyType']} keys in {where}KeySchema")
         kinds[element["KeyType"]] = str(element.get("AttributeName"))
+    if kinds.get("HASH") == kinds.get("RANGE"):
+        raise _invalid("Both the Hash Key and the Range Key element in the KeySchema have the same name")
     if "HASH" not in kinds:
         raise _invalid(f"No Hash Key specified in {where}KeySchema")
     if schema[0].get("KeyType") != "HASH":
@@ -201,17 +246,100 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
     return types
 
 
+def parse_index_key_schema(schema: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A GSI's key: up to 4 HASH then up to 4 RANGE attributes (DynamoDB's multi-attribute keys)."""
+    hashes_given = (
+        sum(isinstance(e, dict) and e.get("KeyType") == "HASH" for e in schema) if isinstance(schema, list) else 0
+    )
+    if not isinstance(schema, list) or (len(schema) <= 2 and hashes_given <= 1):
+        pk, sk = parse_key_schema(schema, "Index ")
+        return (pk,), (() if sk is None else (sk,))
+    kinds = []
+    for element in schema:
+        if not isinstance(element, dict) or element.get("KeyType") not in ("HASH", "RANGE"):
+            raise _invalid("Invalid KeySchema element in Index KeySchema")
+        kinds.append((str(element["KeyType"]), str(element.get("AttributeName"))))
+    hashes = tuple(n for k, n in kinds if k == "HASH")
+    ranges = tuple(n for k, n in kinds if k == "RANGE")
+    if [k for k, _ in kinds] != ["HASH"] * len(hashes) + ["RANGE"] * len(ranges):
+        raise _invalid("Invalid Index KeySchema: all HASH key elements must precede all RANGE key elements")
+    if not hashes:
+        raise _invalid("No Hash Key specified in Index KeySchema")
+    for kind, names in (("HASH", hashes), ("RANGE", ranges)):
+        if len(names) > MAX_KEY_ATTRIBUTES:
+            raise _invalid(f"An index KeySchema can have at most {MAX_KEY_ATTRIBUTES} {kind} key elements")
+    if len({*hashes, *ranges}) != len(kinds):
+        raise _invalid("Some attributes in the Index KeySchema have the same name")
+    return hashes, ranges
+
+
 def parse_index(data: object) -> IndexDef:
     if not isinstance(data, dict):
         raise ValidationError("Invalid GlobalSecondaryIndexes element")
     name = check_table_name(data.get("IndexName"), "globalSecondaryIndexes.member.indexName")
-    pk, sk = parse_key_schema(data.get("KeySchema"), "Index ")
+    hashes, ranges = parse_index_key_schema(data.get("KeySchema"))
+    pk, sk = hashes[0], (ranges[0] if ranges else None)
     projection = data.get("Projection") or {}
     kind = projection.get("ProjectionType", "ALL") if isinstance(projection, dict) else "ALL"
     if kind not in PROJECTIONS:
         raise ValidationError(f"Unknown ProjectionType: {kind}")
     non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
-    return IndexDef(name=name, partition_key=pk, sort_key=sk, projection=kind, non_key_attributes=non_key)
+    return IndexDef(
+        name=name,
+        partition_key=pk,
+        sort_key=sk,
+        projection=kind,
+        non_key_attributes=non_key,
+        more_partition=hashes[1:],
+        more_sort=ranges[1:],
+    )
+
+
+def parse_local_index(data: object, position: int, table_pk: str, table_sk: str | None) -> IndexDef:
+    """An LSI: the table's partition key, its own sort key, one of the projections."""
+    schema = data.get("KeySchema") if isinstance(data, dict) else None
+    if isinstance(schema, list) and len(schema) > 2:
+        raise ValidationError(
+            f"1 validation error detected: Value at 'localSecondaryIndexes.{position}.member.keySchema' failed to "
+            "satisfy constraint: Member must have length less than or equal to 2"
+        )
+    index = parse_index(data)
+    if table_sk is None:
+        raise _invalid(
+            "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+        )
+    if index.partition_key != table_pk:
+        raise _invalid(
+            "Index KeySchema does not have the same leading hash key as table KeySchema for index: "
+            f"{index.name}. index hash key: {index.partition_key}, table hash key: {table_pk}"
+        )
+    if index.sort_key is None:
+        raise _invalid(f"Index KeySchema does not have a range key for index: {index.name}")
+    return replace(index, local=True)
+
+
+def stream_spec(spec: object) -> str | None:
+    """The StreamViewType a StreamSpecification asks for, or None when it disables (or omits) the stream."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("StreamEnabled"), bool):
+        raise ValidationError(
+            "1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    view = spec.get("StreamViewType")
+    if not spec["StreamEnabled"]:
+        return None
+    if view is None:
+        raise ValidationError(
+            "One or more parameter values were invalid: StreamViewType is required when StreamEnabled is true"
+        )
+    if view not in STREAM_VIEWS:
+        raise ValidationError(
+            f"1 validation error detected: Value '{view}' at 'streamSpecification.streamViewType' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(STREAM_VIEWS)}]"
+        )
+    return str(view)
 
 
 def check_definitions_cover(types: dict[str, str], keys: set[str]) -> None:
@@ -248,8 +376,16 @@ def table_from_request(request: Mapping[str, Any]) -> TableDef:
     pk, sk = parse_key_schema(request.get("KeySchema"), "")
     types = parse_attribute_definitions(request.get("AttributeDefinitions"))
     indexes = tuple(parse_index(i) for i in request.get("GlobalSecondaryIndexes") or ())
-    if len({i.name for i in indexes}) != len(indexes):
-        raise _invalid("Duplicate index name")
+    local = request.get("LocalSecondaryIndexes") or []
+    if not isinstance(local, list):
+        raise ValidationError("LocalSecondaryIndexes must be a list")
+    if len(local) > MAX_LOCAL_INDEXES:
+        raise _invalid(f"Table has more than {MAX_LOCAL_INDEXES} local secondary indexes")
+    indexes += tuple(parse_local_index(i, n, pk, sk) for n, i in enumerate(local, 1))
+    index_names = [i.name for i in indexes]
+    for index_name in index_names:
+        if index_names.count(index_name) > 1:
+            raise _invalid(f"Duplicate index name: {index_name}")
     keys = {pk, *([sk] if sk else [])}
     for index in indexes:
         keys.update(index.key_names())
@@ -257,7 +393,8 @@ def table_from_request(request: Mapping[str, Any]) -> TableDef:
     billing = request.get("BillingMode") or "PROVISIONED"
     if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         raise ValidationError(f"Invalid BillingMode: {billing}")
-    extra: dict[str, Any] = {k: request[k] for k in ("Tags", "SSESpecification", "StreamSpecification") if k in request}
+    stream_spec(request.get("StreamSpecification"))  # checked here; the stream itself is made with the table
+    extra: dict[str, Any] = {k: request[k] for k in ("Tags", "SSESpecification") if k in request}
     return TableDef(
         name=name,
         partition_key=pk,

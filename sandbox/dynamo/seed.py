@@ -45,5 +45,5 @@ async def seed(
             for item in items:
                 key = storage.row_key(table, item)
                 raw, _ = await storage.load(conn, table, *key)
-                await storage.write(conn, table, key, raw, item, item_size(item))
+                await storage.write(conn, table, key, raw, item, item_size(item), now=ctx.clock.now())
     return len(plans), sum(len(items) for _, items in plans)

@@ -17,7 +17,8 @@ from typing import Any
 import aiosqlite
 
 from sandbox.db import Database
-from sandbox.dynamo.keys import encode_key
+from sandbox.dynamo import stream_log
+from sandbox.dynamo.keys import encode_key, encode_tuple
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item
 
@@ -74,6 +75,13 @@ def row_key(table: TableDef, key: Item) -> tuple[bytes, bytes]:
 
 def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
     """The index row's key, or None when the item lacks an index key attribute (sparse index)."""
+    if index.composite:
+        parts = [item.get(name) for name in index.key_names()]
+        if any(part is None for part in parts):
+            return None
+        values = [p for p in parts if p is not None]
+        split = len(index.partition_keys)
+        return encode_tuple(values[:split]), encode_tuple(values[split:]) if values[split:] else NO_KEY
     gpk = item.get(index.partition_key)
     if gpk is None:
         return None
@@ -147,30 +155,61 @@ def _row(table: TableDef, key: tuple[bytes, bytes], item: Item, size: int) -> tu
     return (table.id, pk, sk, dumps(item), size, bucket(pk), expiry(table, item))
 
 
+def _live(table: TableDef, item: Item | None, now: float) -> Item | None:
+    expires = None if item is None else expiry(table, item)
+    return item if expires is None or expires > now else None
+
+
 async def write(
-    conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item | None, new: Item, size: int
+    conn: aiosqlite.Connection,
+    table: TableDef,
+    key: tuple[bytes, bytes],
+    old: Item | None,
+    new: Item,
+    size: int,
+    *,
+    now: float,
 ) -> None:
-    """Store `new` in place of `old` (the raw stored item, expired or not), index rows included."""
+    """Store `new` in place of `old` (the raw stored item, expired or not): index rows and stream record included."""
     pk, sk = key
     if old is not None and table.indexes:
         await _drop_index_rows(conn, table, pk, sk, old)
     await conn.execute(_PUT_ROW, _row(table, key, new, size))
     if table.indexes:
         await _add_index_rows(conn, table, pk, sk, new)
+    if table.stream is not None:
+        await stream_log.append(conn, table, _live(table, old, now), new, now=now)
+
+
+def writes_blind(table: TableDef) -> bool:
+    """Whether a put can skip reading the old item: nothing (index rows, stream record) depends on it."""
+    return not table.indexes and (table.stream is None or not table.stream.enabled)
 
 
 async def write_blind(db: Database, table: TableDef, key: tuple[bytes, bytes], new: Item, size: int) -> None:
-    """Store `new` whatever was there, in a table without indexes: one statement, its own transaction."""
-    if table.indexes:
-        raise ValueError("a table with indexes must write in a transaction, with its index rows")
+    """Store `new` whatever was there, in a table without indexes or stream: one statement, its own transaction."""
+    if not writes_blind(table):
+        raise ValueError("a table with indexes or a stream must write in a transaction, with its index rows")
     await db.write_one(_PUT_ROW, _row(table, key, new, size))
 
 
-async def remove(conn: aiosqlite.Connection, table: TableDef, key: tuple[bytes, bytes], old: Item) -> None:
+async def remove(
+    conn: aiosqlite.Connection,
+    table: TableDef,
+    key: tuple[bytes, bytes],
+    old: Item,
+    *,
+    now: float,
+    expired: bool = False,
+) -> None:
+    """Delete the stored `old`; `expired` marks the TTL sweep's deletions, which the stream attributes to the service."""
     pk, sk = key
     if table.indexes:
         await _drop_index_rows(conn, table, pk, sk, old)
     await conn.execute("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table.id, pk, sk))
+    if table.stream is not None:
+        gone = old if expired else _live(table, old, now)
+        await stream_log.append(conn, table, gone, None, now=now, service=expired)
 
 
 async def rebuild_index(conn: aiosqlite.Connection, table: TableDef, index: IndexDef) -> None:

@@ -9,9 +9,16 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.dynamo import storage
+from sandbox.dynamo import storage, stream_log
 from sandbox.dynamo.context import Context
-from sandbox.dynamo.schema import IndexDef, TableDef, parse_attribute_definitions, parse_index, table_from_request
+from sandbox.dynamo.schema import (
+    IndexDef,
+    TableDef,
+    parse_attribute_definitions,
+    parse_index,
+    stream_spec,
+    table_from_request,
+)
 from sandbox.errors import ResourceNotFoundError, ValidationError
 
 MAX_LIST = 100
@@ -34,16 +41,17 @@ def _index_description(ctx: Context, table: TableDef, index: IndexDef) -> dict[s
     projection: dict[str, Any] = {"ProjectionType": index.projection}
     if index.projection == "INCLUDE":
         projection["NonKeyAttributes"] = list(index.non_key_attributes)
-    return {
+    out: dict[str, Any] = {
         "IndexName": index.name,
-        "KeySchema": _key_schema(index.partition_key, index.sort_key),
+        "KeySchema": [{"AttributeName": n, "KeyType": "HASH"} for n in index.partition_keys]
+        + [{"AttributeName": n, "KeyType": "RANGE"} for n in index.sort_keys],
         "Projection": projection,
-        "IndexStatus": "ACTIVE",
-        "ProvisionedThroughput": _throughput(table),
-        "IndexSizeBytes": 0,
-        "ItemCount": 0,
-        "IndexArn": f"{ctx.table_arn(table.name)}/index/{index.name}",
     }
+    if not index.local:  # an LSI has neither: it is created with the table and shares its throughput
+        out["IndexStatus"] = "ACTIVE"
+        out["ProvisionedThroughput"] = _throughput(table)
+    out.update({"IndexSizeBytes": 0, "ItemCount": 0, "IndexArn": f"{ctx.table_arn(table.name)}/index/{index.name}"})
+    return out
 
 
 def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), status: str = "ACTIVE") -> dict[str, Any]:
@@ -62,8 +70,17 @@ def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), sta
     }
     if table.billing_mode == "PAY_PER_REQUEST":
         out["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST"}
-    if table.indexes:
-        out["GlobalSecondaryIndexes"] = [_index_description(ctx, table, i) for i in table.indexes]
+    global_indexes = [_index_description(ctx, table, i) for i in table.indexes if not i.local]
+    local_indexes = [_index_description(ctx, table, i) for i in table.indexes if i.local]
+    if global_indexes:
+        out["GlobalSecondaryIndexes"] = global_indexes
+    if local_indexes:
+        out["LocalSecondaryIndexes"] = local_indexes
+    if table.stream is not None:
+        if table.stream.enabled:
+            out["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream.view_type}
+        out["LatestStreamLabel"] = table.stream.label
+        out["LatestStreamArn"] = ctx.stream_arn(table.name, table.stream.label)
     return out
 
 
@@ -76,8 +93,11 @@ async def _install(ctx: Context, conn: aiosqlite.Connection, table: TableDef) ->
 
 async def create_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = table_from_request(request)
+    view_type = stream_spec(request.get("StreamSpecification"))
     async with ctx.db.transaction() as conn:
         table = await _install(ctx, conn, table)
+        if view_type is not None:
+            table = await _set_stream(ctx, conn, table, view_type)
     ctx.catalog.remember(table)
     return {"TableDescription": describe(ctx, table)}
 
@@ -86,6 +106,8 @@ async def delete_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
     table = ctx.catalog.get(request.get("TableName"))
     async with ctx.db.transaction() as conn:
         stats = await storage.table_stats(conn, table)
+        if table.stream is not None:  # its records stay readable for the retention period, as DynamoDB's do
+            await stream_log.close_stream(conn, table.stream, now=ctx.clock.now())
         await storage.drop_table(conn, table)
     ctx.catalog.forget(table.name)
     return {"TableDescription": describe(ctx, table, stats, status="DELETING")}
@@ -132,7 +154,7 @@ def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]
             indexes.append(index)
         elif "Delete" in update:
             name = update["Delete"].get("IndexName")
-            if not any(i.name == name for i in indexes):
+            if not any(i.name == name and not i.local for i in indexes):
                 raise ResourceNotFoundError(f"Requested resource not found: Index: {name} not found")
             indexes = [i for i in indexes if i.name != name]
     return tuple(indexes)
@@ -162,11 +184,39 @@ async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
     given = request.get("ProvisionedThroughput")
     if isinstance(given, dict):
         new = replace(new, throughput=(int(given.get("ReadCapacityUnits", 0)), int(given.get("WriteCapacityUnits", 0))))
+    stream_changes, view_type = _stream_change(table, request.get("StreamSpecification"))
     async with ctx.db.transaction() as conn:
         new = await change_indexes(ctx, conn, table, new)
+        if stream_changes:
+            new = await _set_stream(ctx, conn, new, view_type)
         stats = await storage.table_stats(conn, new)
     ctx.catalog.remember(new)
     return {"TableDescription": describe(ctx, new, stats)}
+
+
+def _stream_change(table: TableDef, spec: object) -> tuple[bool, str | None]:
+    """UpdateTable's StreamSpecification: (whether it changes the stream, the view type to enable or None)."""
+    if spec is None:
+        return False, None
+    view_type = stream_spec(spec)
+    enabled = table.stream is not None and table.stream.enabled
+    if view_type is not None and enabled:
+        raise ValidationError(f"Table already has an enabled stream: TableName: {table.name}")
+    if view_type is None and not enabled:
+        raise ValidationError(f"Table {table.name} does not have a stream to disable")
+    return True, view_type
+
+
+async def _set_stream(ctx: Context, conn: aiosqlite.Connection, table: TableDef, view_type: str | None) -> TableDef:
+    """Open a new stream (a new label and ARN, as DynamoDB's re-enabled streams get) or close the current one."""
+    now = ctx.clock.now()
+    if view_type is None:
+        assert table.stream is not None
+        await stream_log.close_stream(conn, table.stream, now=now)
+        table = replace(table, stream=replace(table.stream, enabled=False))
+    else:
+        table = replace(table, stream=await stream_log.open_stream(conn, table, view_type, now=now))
+    return await ctx.catalog.save(conn, table)
 
 
 async def set_ttl(ctx: Context, table: TableDef, attribute: str | None) -> TableDef:
@@ -201,10 +251,11 @@ async def describe_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dic
     return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl_attribute}}
 
 
-async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
+async def ensure(ctx: Context, wanted: TableDef, *, stream_view: str | None = None) -> TableDef:
     """Create a manifest table, or bring an existing one's indexes and TTL in line, keeping its items.
 
     Key schemas never change under existing data (DynamoDB cannot do that either); only indexes and TTL follow.
+    `stream_view` turns the table's stream on when a stream function needs it (it is never turned off here).
     """
     existing = ctx.catalog.find(wanted.name)
     async with ctx.db.transaction() as conn:
@@ -212,6 +263,8 @@ async def ensure(ctx: Context, wanted: TableDef) -> TableDef:
             table = await _install(ctx, conn, wanted)
         else:
             table = await _reconcile(ctx, conn, existing, wanted)
+        if stream_view is not None and (table.stream is None or not table.stream.enabled):
+            table = await _set_stream(ctx, conn, table, stream_view)
     ctx.catalog.remember(table)
     return table
 
@@ -226,7 +279,7 @@ async def _reconcile(ctx: Context, conn: aiosqlite.Connection, existing: TableDe
             wanted.key_names(),
         )
     by_name = {i.name: i for i in existing.indexes}
-    indexes = tuple(
+    indexes = tuple(i for i in existing.indexes if i.local) + tuple(  # the manifest names GSIs only
         by_name[i.name] if i.name in by_name and by_name[i.name].same_shape(i) else i for i in wanted.indexes
     )
     types = {**wanted.attribute_types, **existing.attribute_types}  # stored key types win

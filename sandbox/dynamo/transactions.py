@@ -15,7 +15,7 @@ from sandbox.clock import Clock
 from sandbox.dynamo import storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamo.operations import condition_of, live, projection_of, updated_item
+from sandbox.dynamo.operations import condition_of, live, only_removes, projection_of, updated_item
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamo.schema import TableDef
 from sandbox.dynamo.types import Item, item_size, validate_item
@@ -117,6 +117,8 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
         new = updated_item(action.update, old or dict(action.base), action.names, action.table.key_names())
         check_item_keys(action.table, new)
         check_size(item_size(new), update=True)
+        if old is None and only_removes(action.update):
+            new = None
     action.names.check_all_used()
     if ok:
         return {"Code": "None"}, new
@@ -140,9 +142,9 @@ async def _apply(ctx: Context, actions: list[Action]) -> None:
             raise TransactionCanceledError(reasons)
         for action, raw, new in plans:
             if new is not None:
-                await storage.write(conn, action.table, action.key, raw, new, item_size(new))
+                await storage.write(conn, action.table, action.key, raw, new, item_size(new), now=now)
             elif action.kind == "Delete" and raw is not None:
-                await storage.remove(conn, action.table, action.key, raw)
+                await storage.remove(conn, action.table, action.key, raw, now=now)
 
 
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 
-from sandbox.dynamo import storage
+from sandbox.dynamo import storage, stream_log
 from sandbox.dynamo.context import Context
 
 BATCH = 500
@@ -23,17 +23,20 @@ async def sweep_expired(ctx: Context) -> int:
     deleted = 0
     while True:
         async with ctx.db.transaction() as conn:
+            now = ctx.clock.now()
             sql = "SELECT table_id, pk, sk, item FROM dynamo_items WHERE expires IS NOT NULL AND expires <= ? LIMIT ?"
-            async with conn.execute(sql, (ctx.clock.now(), BATCH)) as cur:
+            async with conn.execute(sql, (now, BATCH)) as cur:
                 rows = list(await cur.fetchall())
             for table_id, pk, sk, text in rows:
                 table = tables.get(table_id)
                 if table is not None:
-                    await storage.remove(conn, table, (pk, sk), storage.loads(text))
+                    await storage.remove(conn, table, (pk, sk), storage.loads(text), now=now, expired=True)
                 else:  # an orphan (its table is gone): drop it so the loop always progresses
                     await conn.execute(
                         "DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table_id, pk, sk)
                     )
+            if len(rows) < BATCH:  # the last pass also forgets stream records past their 24 hours
+                await stream_log.purge(conn, now=now)
         deleted += len(rows)
         if len(rows) < BATCH:
             return deleted

@@ -1,0 +1,1 @@
+"""The CLI's commands that talk to a running sandbox: tables, messages, replay, purge, logs."""

@@ -1,0 +1,160 @@
+"""What the dashboard and CLI read from, and do to, the EventBus: one adapter, so one place to re-point.
+
+The bus's public methods give message ids, receive counts and due times; bodies, attributes, the
+schedule table and dead-letter removal are not public yet, so this module (and only this module)
+reads the bus's own state for them. Every function is synchronous except those that write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sandbox._bus import messages
+from sandbox._bus.queues import QueuedMessage
+from sandbox.bus import DeadLetter, EventBus
+from sandbox.errors import NotFoundError, ValidationError
+from sandbox.model import Json
+
+LastRun = Callable[[str], dict[str, Json] | None]
+"""A function's name -> its last invocation's summary, or None."""
+
+
+def message_state(message: QueuedMessage, now: float) -> str:
+    if message.inflight:
+        return "in_flight"
+    if message.visible_at <= now:
+        return "pending"
+    return "retrying" if message.receive_count else "delayed"
+
+
+def _message(message: QueuedMessage, now: float) -> dict[str, Json]:
+    return {
+        "id": message.id,
+        "state": message_state(message, now),
+        "body": messages.loads(message.body),
+        "attributes": dict(message.attributes),
+        "receive_count": message.receive_count,
+        "sent_at": message.sent_at,
+        "visible_at": message.visible_at,
+        "group_id": message.group_id,
+    }
+
+
+def _letter(letter: DeadLetter) -> dict[str, Json]:
+    return {
+        "id": letter.id,
+        "pragma": letter.pragma,
+        "name": letter.name,
+        "payload": letter.payload,
+        "attempts": letter.attempts,
+        "error": letter.error,
+        "traceback": letter.traceback,
+        "failed_at": letter.failed_at,
+    }
+
+
+def _counts(states: list[str], dead: int) -> dict[str, int]:
+    counts = {key: 0 for key in ("pending", "in_flight", "delayed", "retrying")}
+    for state in states:
+        counts[state] += 1
+    return {**counts, "dead_letters": dead}
+
+
+def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
+    """Every topic and queue with its counts, messages, retries and dead letters; times are epoch seconds."""
+    now = bus.clock.now()
+    dead = bus.dead_letters()
+    retries = sorted(bus._retries)  # pending() lists them too, but without their payloads
+    topics = []
+    for name, spec in bus._events.items():
+        waiting = [job for job in retries if job.name == name]
+        letters = [_letter(d) for d in dead if d.pragma == "events" and d.name == name]
+        topics.append({
+            "name": name,
+            "function": spec.function.name,
+            "counts": {"retrying": len(waiting), "dead_letters": len(letters)},
+            "retries": [
+                {"message_id": job.message_id, "attempt": job.attempt, "next_attempt_at": job.due,
+                 "payload": job.payload, "attributes": dict(job.attributes or {})}
+                for job in waiting
+            ],
+            "next_attempt_at": min((job.due for job in waiting), default=None),
+            "dead_letters": letters if with_messages else [],
+        })  # fmt: skip
+    queues = []
+    for name, state in bus._queues.items():
+        queued = list(state.messages.values())
+        states = [message_state(m, now) for m in queued]
+        letters = [_letter(d) for d in dead if d.pragma == "queues" and d.name == name]
+        retry_times = [m.visible_at for m, s in zip(queued, states, strict=True) if s == "retrying"]
+        queues.append({
+            "name": name,
+            "function": state.spec.function.name,
+            "fifo": state.spec.fifo,
+            "active": name in bus._active_queues,
+            "visibility_timeout": state.visibility_timeout,
+            "counts": _counts(states, len(letters)),
+            "next_attempt_at": min(retry_times, default=None),
+            "messages": [_message(m, now) for m in queued] if with_messages else [],
+            "dead_letters": letters if with_messages else [],
+        })  # fmt: skip
+    return {"now": now, "max_receive_count": bus.max_receive_count, "topics": topics, "queues": queues}
+
+
+def restored(bus: EventBus) -> dict[str, int]:
+    """What a fresh start found stored: queue messages, event retries and dead letters."""
+    queued = sum(len(state.messages) for state in bus._queues.values())
+    retries = sum(1 for p in bus.pending() if p.get("pragma") == "events")
+    return {"messages": queued, "retries": retries, "dead_letters": len(bus.dead_letters())}
+
+
+def schedules(bus: EventBus, last_run: LastRun) -> list[dict[str, Json]]:
+    out = []
+    for name, (spec, due) in bus._schedules.items():
+        expression = f"rate({spec.rate})" if spec.rate else f"cron({spec.cron})"
+        out.append({
+            "name": name,
+            "function": spec.function.name,
+            "expression": expression,
+            "timezone": spec.timezone,
+            "next_fire_at": due,
+            "last": last_run(spec.function.name),
+        })  # fmt: skip
+    return out
+
+
+async def replay(bus: EventBus, letter_id: str) -> str:
+    return await bus.replay_dead_letter(letter_id)
+
+
+async def purge(bus: EventBus, letter_ids: list[str]) -> int:
+    """Forget dead letters for good; an unknown id fails the whole purge before anything is removed."""
+    unknown = [i for i in letter_ids if i not in bus._dead]
+    if unknown:
+        raise NotFoundError(f"no dead letter {unknown[0]!r}")
+    for letter_id in letter_ids:
+        await bus._storage.forget_dead_letter(letter_id)
+        bus._dead.pop(letter_id, None)
+    return len(letter_ids)
+
+
+def dead_letter_ids(bus: EventBus, *, name: str | None = None) -> list[str]:
+    return [d.id for d in bus.dead_letters() if name is None or d.name == name]
+
+
+async def publish(bus: EventBus, body: dict[str, Any]) -> str:
+    """A test event or message from the dashboard's form: {"pragma", "name", "payload", "attributes"?, "delay"?}."""
+    pragma, name, payload = body.get("pragma"), body.get("name"), body.get("payload")
+    attributes = body.get("attributes") or {}
+    if not isinstance(name, str) or not isinstance(attributes, dict):
+        raise ValidationError('expected {"pragma": "events" | "queues", "name": "...", "payload": ...}')
+    attributes = {str(k): str(v) for k, v in attributes.items()}
+    if pragma == "events":
+        return await bus.publish(name, payload, attributes=attributes)
+    if pragma == "queues":
+        delay = body.get("delay") or 0
+        if not isinstance(delay, int | float):
+            raise ValidationError("delay must be a number of seconds")
+        return await bus.send_message(name, payload, delay_seconds=float(delay), attributes=attributes)
+    raise ValidationError('pragma must be "events" or "queues"')

@@ -1,0 +1,172 @@
+"""The CLI against a real running sandbox whose ports come from its prefs.arc (never the defaults):
+tables, messages, replay, purge, logs and invoke, found the way `start` finds them."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sandbox.cli import cli
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from tests.threaded import ThreadedSandbox, threaded_sandbox
+
+MANIFEST = """@app
+cli-app
+
+@events
+ping
+
+@queues
+work
+  fifo false
+
+@tables
+notes
+  owner *String
+  at **Number
+"""
+FLAKY = """def handler(event, context):
+    for record in event["Records"]:
+        if "fail" in record["body"]:
+            raise ValueError("told to fail")
+"""
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    http, events, tables, internal = _free_ports(4)
+    (tmp_path / "app.arc").write_text(MANIFEST)
+    (tmp_path / "prefs.arc").write_text(
+        f"@sandbox\nports\n  http {http}\n  events {events}\n  tables {tables}\n  _arc {internal}\n"
+    )
+    for kind, name, code in (
+        ("events", "ping", "def handler(event, context):\n    return 'pong'\n"),
+        ("queues", "work", FLAKY),
+    ):
+        (tmp_path / "src" / kind / name).mkdir(parents=True)
+        (tmp_path / "src" / kind / name / "lambda.py").write_text(code)
+    return tmp_path
+
+
+@pytest.fixture
+def running(app_dir: Path) -> Iterator[ThreadedSandbox]:
+    # Ports left unset: the sandbox, like the CLI, takes them from prefs.arc.
+    with threaded_sandbox(SandboxConfig(app_dir, memory=True, quiet=True), clock=FakeClock()) as running:
+        yield running
+
+
+def _run(app_dir: Path, *args: str, input: str | None = None) -> Result:
+    result = CliRunner().invoke(cli, [*args, "--app", str(app_dir)], input=input, catch_exceptions=False)
+    return result
+
+
+def test_cli_tables_put_get_query_scan_and_delete(app_dir: Path, running: ThreadedSandbox) -> None:
+    for at in (1, 2, 3):
+        put = _run(app_dir, "tables", "put", "notes", json.dumps({"owner": "ann", "at": at, "text": f"note {at}"}))
+        assert put.exit_code == 0, put.output
+    listing = _run(app_dir, "tables")
+    assert listing.exit_code == 0, listing.output
+    assert "notes" in listing.output and "3 items" in listing.output and "keys (owner, at)" in listing.output
+    got = _run(app_dir, "tables", "get", "notes", '{"owner": "ann", "at": 2}')
+    assert json.loads(got.output) == {"owner": "ann", "at": 2, "text": "note 2"}
+    query = _run(app_dir, "tables", "query", "notes", "ann", "--sort", ">=", "2", "--desc")
+    assert [json.loads(line)["at"] for line in query.output.splitlines()] == [3, 2]
+    first = _run(app_dir, "tables", "scan", "notes", "--limit", "2")
+    assert len(first.stdout.splitlines()) == 2 and "more: --start" in first.stderr
+    everything = _run(app_dir, "tables", "scan", "notes", "--limit", "2", "--all", "--dynamo")
+    assert [json.loads(line)["at"] for line in everything.output.splitlines()] == [{"N": "1"}, {"N": "2"}, {"N": "3"}]
+    deleted = _run(app_dir, "tables", "delete", "notes", '{"owner": "ann", "at": 1}')
+    assert deleted.output.strip() == "Deleted."
+    missing = _run(app_dir, "tables", "get", "notes", '{"owner": "ann", "at": 1}')
+    assert missing.exit_code == 1 and "no item with that key" in missing.output
+
+
+def test_cli_tables_rejects_bad_input_without_writing(app_dir: Path, running: ThreadedSandbox) -> None:
+    not_json = _run(app_dir, "tables", "put", "notes", "{nope")
+    assert not_json.exit_code == 2 and "not JSON" in not_json.output
+    no_key = _run(app_dir, "tables", "put", "notes", '{"text": "no key"}')
+    assert no_key.exit_code == 1 and "key" in no_key.output.lower()
+    unknown = _run(app_dir, "tables", "scan", "nope")
+    assert unknown.exit_code == 1 and "no @tables table named 'nope'" in unknown.output
+    assert "0 items" in _run(app_dir, "tables").output
+
+
+def test_cli_messages_shows_bodies_and_readable_times_then_replays_and_purges(
+    app_dir: Path, running: ThreadedSandbox
+) -> None:
+    bus = running.sandbox.bus
+    running.run(bus.send_message("work", {"job": "later"}, delay_seconds=600))
+    running.run(bus.send_message("work", {"job": "fail"}))
+    running.run(running.sandbox.bus.drain())  # first receive fails: the message waits out its visibility timeout
+    listing = _run(app_dir, "messages")
+    assert listing.exit_code == 0, listing.output
+    assert '{"job":"later"}' in listing.output and "delayed" in listing.output and "(in 10m)" in listing.output
+    assert "retrying" in listing.output and "receives 1" in listing.output
+    running.run(running.sandbox.settle(raise_on_failure=False))  # two more receives: dead-lettered
+    dead = _run(app_dir, "messages", "--state", "dead")
+    assert "told to fail" in dead.output and '{"job":"fail"}' in dead.output and "later" not in dead.output
+    as_json = json.loads(_run(app_dir, "messages", "--json").output)
+    (letter,) = as_json["queues"][0]["dead_letters"]
+    assert _run(app_dir, "replay").exit_code == 2  # nothing named: a usage error, nothing replayed
+    replayed = _run(app_dir, "replay", letter["id"])
+    assert replayed.output.strip() == "Replayed 1 dead letter(s)."
+    running.run(running.sandbox.settle(raise_on_failure=False))
+    assert _run(app_dir, "messages", "--state", "dead", "--name", "work").output.count("told to fail") == 1
+    purged = _run(app_dir, "purge", "--name", "work", "--yes")
+    assert purged.output.strip() == "Purged 1 dead letter(s)."
+    assert "No messages." in _run(app_dir, "messages", "--state", "dead").output
+
+
+def test_cli_invoke_and_logs_find_the_sandbox_through_prefs_arc(app_dir: Path, running: ThreadedSandbox) -> None:
+    invoked = _run(app_dir, "invoke", "events", "ping", '{"hello": 1}')
+    assert invoked.exit_code == 0, invoked.output
+    assert json.loads(invoked.output)["ok"] is True
+    logs = _run(app_dir, "logs", "--function", "ping")
+    assert logs.exit_code == 0, logs.output
+    (line,) = logs.output.splitlines()
+    assert "ok" in line and "ping" in line and "@events" in line
+
+
+def test_cli_logs_follow_prints_invocations_as_they_finish(app_dir: Path, running: ThreadedSandbox) -> None:
+    command = [sys.executable, "-m", "sandbox", "logs", "--app", str(app_dir), "-n", "0", "--follow", "--max", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "Following invocations" in proc.stderr.readline()  # subscribed: what happens next is printed
+        running.run(running.sandbox.bus.invoke_now("events", "ping", {}))
+        out = proc.stdout.read()
+        assert proc.wait(timeout=20) == 0
+    assert "ping" in out and "@events" in out
+
+
+def test_cli_says_which_port_it_tried_when_no_sandbox_answers(app_dir: Path) -> None:
+    result = _run(app_dir, "tables")
+    assert result.exit_code == 1
+    port = (app_dir / "prefs.arc").read_text().split("_arc ")[1].strip()
+    assert f"no sandbox answers on port {port}" in result.output
+
+
+def test_cli_output_has_colour_only_without_no_color(app_dir: Path, running: ThreadedSandbox) -> None:
+    args = ["tables", "--app", str(app_dir)]
+    coloured = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": ""})
+    plain = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": "1"})
+    assert "\x1b[" in coloured.output
+    assert "\x1b[" not in plain.output and "notes" in plain.output

@@ -1,0 +1,254 @@
+"""The dashboard in a real headless Chromium, watching the example app: live invocations, a dead letter
+replayed then delivered, an item edited and read back with boto3, a schedule run now.
+
+Each view is saved as a screenshot under test-artifacts/ to be looked at. The tests skip, saying
+why, only where Chromium or Playwright is not installed (.ci/run installs both).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from tests.threaded import ThreadedSandbox, threaded_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "dummy", "aws_secret_access_key": "dummy"}
+TIMEOUT_MS = 10_000
+SCHEDULE = "\n@scheduled\nnightly-report rate(1 day)\n"
+REPORT_HANDLER = '''"""@scheduled nightly-report: count the tasks by status."""
+
+from sandbox import arc
+
+
+def handler(event, context):
+    tasks = arc.tables().tasks.scan_all()
+    return {"tasks": len(tasks)}
+'''
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for every browser test: they all live in this module. Not session-scoped, because
+    Playwright's sync API runs an event loop on this thread for as long as it is open, and the async
+    tests that follow need the thread's loop back."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed (pip install -e '.[dev]' installs it)")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/run does this when run as root)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example app, plus one @scheduled function so that the Schedules view has something to run."""
+    app = tmp_path_factory.mktemp("dashboard") / "example-app"
+    shutil.copytree(ROOT / "example-app", app, ignore=shutil.ignore_patterns(".sandbox"))
+    with (app / "app.arc").open("a") as manifest:
+        manifest.write(SCHEDULE)
+    handler_dir = app / "src" / "scheduled" / "nightly-report"
+    handler_dir.mkdir(parents=True)
+    (handler_dir / "lambda.py").write_text(REPORT_HANDLER)
+    return app
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock(start=time.time())
+
+
+@pytest.fixture(scope="module")
+def running(app_dir: Path, clock: FakeClock) -> Iterator[ThreadedSandbox]:
+    with threaded_sandbox(SandboxConfig.ephemeral(app_dir, run_schedules=False), clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any, running: ThreadedSandbox) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _open(page: Any, running: ThreadedSandbox, view: str) -> None:
+    page.goto(running.dashboard_url + f"#/{view}")
+    page.wait_for_selector("#live.on")
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"))
+
+
+def _post_form(running: ThreadedSandbox, path: str, fields: str) -> int:
+    url = f"http://127.0.0.1:{running.ports['http']}{path}"
+    request = urllib.request.Request(url, data=fields.encode(), method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _dynamodb(running: ThreadedSandbox) -> Any:
+    return boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{running.ports['tables']}", **KEYS)
+
+
+def _settle(running: ThreadedSandbox) -> None:
+    running.run(running.sandbox.settle(raise_on_failure=False))
+
+
+def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: ThreadedSandbox) -> None:
+    _open(page, running, "invocations")
+    assert _post_form(running, "/background", "background=Write+the+report") == 302
+    row = page.locator("#invocation-rows tr", has_text="post /background").first
+    row.wait_for()
+    _settle(running)  # the event and the queue steps run: more rows arrive live
+    page.locator("#invocation-rows tr", has_text="task-progress").first.wait_for()
+    row.click()
+    page.wait_for_selector("#invocation-event")
+    event = json.loads(page.locator("#invocation-event").inner_text())
+    assert event["requestContext"]["http"]["method"] == "POST"
+    assert event["rawPath"] == "/background"
+    assert "ok" in page.locator("#drawer .pill").first.inner_text()
+    _shot(page, "invocation")
+    page.keyboard.press("Escape")
+    page.select_option("#filter-function", "task-progress")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('task-progress'))"
+    )
+    page.select_option("#filter-function", "")
+    running.run(running.sandbox.bus.publish("background-task", {"name": "no id"}))  # KeyError: 'taskID'
+    _settle(running)  # the first attempt and two retries fail
+    failed = page.locator("#invocation-rows tr", has_text="error")
+    failed.nth(2).wait_for()
+    page.select_option("#filter-status", "error")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#invocation-rows tr')].every(r => r.innerText.includes('error'))"
+    )
+    failed.first.click()
+    assert "KeyError: 'taskID'" in page.locator("#invocation-error").inner_text()
+    page.keyboard.press("Escape")
+    page.select_option("#filter-status", "")
+    _shot(page, "invocations")
+
+
+def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, running: ThreadedSandbox) -> None:
+    _open(page, running, "queues")
+    # task-progress fails for a task that is not in the table: three receives, then a dead letter.
+    page.select_option("#publish-target", "queues:task-progress")
+    page.fill("#publish-payload", json.dumps({"taskID": "ghost-task", "status": "processing"}))
+    page.click("#publish-send")
+    page.wait_for_selector("#toast:has-text('Sent')")
+    _settle(running)
+    letter = page.locator("[data-queue='task-progress'] table.dead-letters tr", has_text="ghost-task")
+    letter.wait_for()
+    assert "failed" in letter.inner_text()  # the handler reported the message in batchItemFailures
+    _shot(page, "queues")
+    _dynamodb(running).put_item(
+        TableName="background-tasks-staging-tasks",
+        Item={"taskID": {"S": "ghost-task"}, "name": {"S": "Came back"}, "status": {"S": "received"}},
+    )
+    letter.locator("button.replay").click()
+    page.wait_for_selector("#toast:has-text('Replayed')")
+    _settle(running)
+    page.locator("[data-queue='task-progress'] table.dead-letters").wait_for(state="detached")
+    item = _dynamodb(running).get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "ghost-task"}})
+    assert item["Item"]["status"]["S"] == "complete"  # delivered, and the steps after it ran too
+
+
+def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: ThreadedSandbox) -> None:
+    client = _dynamodb(running)
+    client.put_item(
+        TableName="background-tasks-staging-tasks",
+        Item={"taskID": {"S": "edit-me"}, "name": {"S": "Before"}, "status": {"S": "received"}, "created": {"N": "1"}},
+    )
+    _open(page, running, "tables")
+    page.fill("#q-pk", "edit-me")
+    page.click("#q-run")
+    page.locator("#item-table tr", has_text="edit-me").click()
+    edited = json.loads(page.locator("#item-json").input_value())
+    assert edited == {"taskID": "edit-me", "name": "Before", "status": "received", "created": 1}
+    edited.update(name="After", tags=["a", "b"], score=0.1)
+    page.fill("#item-json", json.dumps(edited, indent=2))
+    page.click("#item-save")
+    page.wait_for_selector("#toast:has-text('Saved')")
+    item = client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "edit-me"}})["Item"]
+    assert item["name"] == {"S": "After"}
+    assert item["score"] == {"N": "0.1"}  # exact, not 0.1000000000000000055...
+    assert item["tags"] == {"L": [{"S": "a"}, {"S": "b"}]}
+    page.click("#q-run")  # a scan again: every item, with the edit
+    page.fill("#q-pk", "")
+    page.click("#q-run")
+    page.locator("#item-table tr", has_text="After").wait_for()
+    page.click("#add-item")
+    page.fill("#item-json", json.dumps({"taskID": "added", "name": "New one", "status": "received"}))
+    page.click("#item-save")
+    page.wait_for_selector("#toast:has-text('Saved')")
+    added = client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
+    assert added["Item"]["name"] == {"S": "New one"}
+    page.locator("#item-table tr", has_text="New one").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#item-delete")
+    page.wait_for_selector("#toast:has-text('Deleted')")
+    assert "Item" not in client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
+    page.click("[data-format='dynamo']")
+    typed = page.locator("#item-table tr", has_text="After")
+    typed.locator(".tag.type", has_text="L").wait_for()  # DynamoDB JSON: each value with its type
+    _shot(page, "tables")
+
+
+def test_dashboard_runs_a_schedule_now(page: Any, running: ThreadedSandbox) -> None:
+    _open(page, running, "schedules")
+    row = page.locator("tr[data-schedule='nightly-report']")
+    assert "rate(1 day)" in row.inner_text()
+    assert "not run yet" in row.inner_text()
+    row.locator("button.run-now").click()
+    page.wait_for_selector("#toast:has-text('nightly-report ran')")
+    row.locator("td.last .s-ok").wait_for()
+    _shot(page, "schedules")
+    last = running.sandbox.recorder.last_of("nightly-report", "scheduled")
+    assert last is not None and last.finished is not None and isinstance(last.finished.result, dict)
+
+
+def test_dashboard_lists_routes_linking_to_the_app(page: Any, running: ThreadedSandbox) -> None:
+    _open(page, running, "routes")
+    link = page.locator("a", has_text="/tasks")
+    assert link.get_attribute("href") == f"{running.sandbox.url}/tasks"
+    assert link.get_attribute("target") == "_blank"
+    _shot(page, "routes")
