@@ -1,5 +1,5 @@
 # Background Tasks: a POST publishes an event and returns at once; a subscriber records the task and
-# moves it through received -> processing -> complete.
+# moves it through received -> processing -> complete, and open pages hear of each step over @ws.
 @app
 background-tasks
 
@@ -19,6 +19,11 @@ background-task
 @queues
 task-progress
 
+# connections: the pages that are open, told of each step over @ws (src/ws/connect and disconnect keep it)
 @tables
 tasks
   taskID *String
+connections
+  connectionID *String
+
+@ws
