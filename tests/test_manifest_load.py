@@ -171,7 +171,11 @@ def test_load_manifest_example_app() -> None:
     assert manifest.app == "background-tasks"
     assert [(r.method, r.path) for r in manifest.http] == [("get", "/tasks"), ("get", "/"), ("post", "/background")]
     assert [(q.name, q.fifo) for q in manifest.queues] == [("task-progress", False)]
-    assert manifest.tables == (TableSpec("tasks", KeyAttr("taskID", "S")),)
+    assert manifest.tables == (
+        TableSpec("tasks", KeyAttr("taskID", "S")),
+        TableSpec("connections", KeyAttr("connectionID", "S")),
+    )
+    assert [w.name for w in manifest.ws] == ["connect", "default", "disconnect"]
 
 
 CONFIG_CASES = [
