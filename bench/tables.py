@@ -9,8 +9,19 @@ Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (abou
    printed (target >= 2x). With two cores or more, the servers share one core and the client
    has another. The floor column is a server that answers `{}` at once: the most any server could
    reach through boto3, so the sandbox's own share of each call shows.
-2. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
+   Rows off the fast path follow: PutItem on a table with a GSI (and with an LSI, skipped while the
+   sandbox has none), a conditional PutItem, UpdateItem with an expression, Query on a GSI. dynalite
+   (the npm package Architect's sandbox runs, with node; installed into bench/.dynalite on first use)
+   joins every round where node and npm are present.
+2. Raw HTTP: PutItem and GetItem ops/s of requests signed ahead of time and sent by a light client
+   (bench/dynamo_wire.py, 8 keep-alive connections), so boto3 does not bound the rate: the sandbox vs
+   dynalite (target >= 3x) and moto's server (target >= 10x).
+3. 10,000 items loaded with BatchWriteItem and queried back (every page) through boto3, the sandbox
+   vs dynalite (and moto), median of three (target: at least as fast as dynalite).
+4. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
    1,000-item table and on a 1,000,000-item table bulk-loaded straight into SQLite (target within 2x).
+
+Any error answer from any server ends the run with exit status 1.
 """
 
 from __future__ import annotations
@@ -36,8 +47,11 @@ HERE = Path(__file__).resolve().parent
 # Run as a script, this folder would come first on sys.path, and bench/http.py would shadow the stdlib's http.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))  # last, after the stdlib: for dynamo_wire beside this file
 
 import boto3
+import botocore.exceptions
+import dynamo_wire
 from aiohttp import web
 from moto.server import ThreadedMotoServer
 
@@ -142,10 +156,48 @@ def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
 BLOCK = 50  # operations in a row against one server before the next server's turn
 
 
+GSI: Any = {
+    "AttributeDefinitions": [*TABLE["AttributeDefinitions"], {"AttributeName": "g", "AttributeType": "S"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+LSI: Any = {
+    "AttributeDefinitions": [*TABLE["AttributeDefinitions"], {"AttributeName": "l", "AttributeType": "S"}],
+    "LocalSecondaryIndexes": [
+        {
+            "IndexName": "byL",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+
+
+def _item(i: int) -> dict[str, Any]:
+    return {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}, "n": {"N": str(i * 3)}}
+
+
+def _create_tables(client: Any, table: str) -> bool:
+    """The plain table, one with a GSI, and one with an LSI where the server has LSIs; returns whether it has."""
+    client.create_table(TableName=table, **TABLE)
+    client.create_table(TableName=f"{table}-gsi", **{**TABLE, **GSI})
+    try:  # the hook for the LSI row: it runs once the server takes LocalSecondaryIndexes
+        client.create_table(TableName=f"{table}-lsi", **{**TABLE, **LSI})
+    except botocore.exceptions.ClientError:
+        return False
+    return True
+
+
 def _operations(client: Any, table: str) -> dict[str, Callable[[int], Any]]:
+    """Each operation the boto3 rows time, by row name; rows that are not the fast path come after the first three."""
+
     def put(i: int) -> Any:
-        item = {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}, "v": {"S": "x" * 100}, "n": {"N": str(i * 3)}}
-        return client.put_item(TableName=table, Item=item)
+        return client.put_item(TableName=table, Item=_item(i))
 
     def get(i: int) -> Any:
         return client.get_item(TableName=table, Key={"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}})
@@ -159,19 +211,63 @@ def _operations(client: Any, table: str) -> dict[str, Callable[[int], Any]]:
             Limit=10,
         )
 
-    return {"PutItem": put, "GetItem": get, "Query": query}
+    def put_gsi(i: int) -> Any:
+        return client.put_item(TableName=f"{table}-gsi", Item={**_item(i), "g": {"S": f"g{i % 20}"}})
+
+    def put_lsi(i: int) -> Any:
+        return client.put_item(TableName=f"{table}-lsi", Item={**_item(i), "l": {"S": f"l{i}"}})
+
+    def put_conditional(i: int) -> Any:
+        return client.put_item(
+            TableName=table,
+            Item=_item(i),
+            ConditionExpression="attribute_not_exists(pk) OR n < :big",
+            ExpressionAttributeValues={":big": {"N": "1000000000"}},
+        )
+
+    def update(i: int) -> Any:
+        return client.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}},
+            UpdateExpression="SET v = :v, n = n + :one ADD hits :one",
+            ExpressionAttributeValues={":v": {"S": "y" * 100}, ":one": {"N": "1"}},
+        )
+
+    def query_gsi(i: int) -> Any:
+        return client.query(
+            TableName=f"{table}-gsi",
+            IndexName="byG",
+            KeyConditionExpression="g = :g AND sk >= :a",
+            ExpressionAttributeValues={":g": {"S": f"g{i % 20}"}, ":a": {"N": str(i)}},
+            Limit=10,
+        )
+
+    return {
+        "PutItem": put,
+        "GetItem": get,
+        "Query": query,
+        "PutItem, GSI": put_gsi,
+        "PutItem, LSI": put_lsi,
+        "PutItem, condition": put_conditional,
+        "UpdateItem, expr": update,
+        "Query, GSI": query_gsi,
+    }
 
 
 def interleaved_rates(urls: dict[str, str], ops: int, table: str) -> dict[str, dict[str, float]]:
     """ops/s of each operation on each server. The servers take turns every BLOCK operations, so a
     burst of noise from the shared machine falls on all of them rather than on one."""
     servers = {}
+    with_lsi = True
     for name, url in urls.items():
         client: Any = boto3.client("dynamodb", endpoint_url=url, **KEYS)
-        client.create_table(TableName=table, **TABLE)
+        has_lsi = _create_tables(client, table)
+        with_lsi = with_lsi and (has_lsi or name == "floor")
         servers[name] = _operations(client, table)
     rates: dict[str, dict[str, float]] = {name: {} for name in servers}
-    for op in ("PutItem", "GetItem", "Query"):
+    for op in next(iter(servers.values())):
+        if op == "PutItem, LSI" and not with_lsi:
+            continue  # a server without LocalSecondaryIndexes: the row waits for them
         elapsed = dict.fromkeys(servers, 0.0)
         for operations in servers.values():
             for i in range(min(BLOCK, ops)):  # warm up connections and caches
@@ -236,38 +332,124 @@ async def scaling(path: Path, big: int, samples: int) -> tuple[float, float, flo
     return small, large, loaded
 
 
+def raw_rates(ports: dict[str, int], ops: int, concurrency: int, table: str) -> dict[str, dict[str, float]]:
+    """ops/s of raw PutItem and GetItem on each server: pre-signed requests from the light client, the
+    servers taking turns in blocks so that noise falls on all of them."""
+    for port in ports.values():
+        dynamo_wire.call(port, "CreateTable", {"TableName": table, **TABLE})
+    puts = [{"TableName": table, "Item": _item(i)} for i in range(ops)]
+    gets = [{"TableName": table, "Key": {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}}} for i in range(ops)]
+    rates: dict[str, dict[str, float]] = {name: {} for name in ports}
+    block = max(ops // 5, 1)
+    for op, bodies in (("PutItem", puts), ("GetItem", gets)):
+        signed = {name: dynamo_wire.presign(port, op, bodies) for name, port in ports.items()}
+        elapsed = dict.fromkeys(ports, 0.0)
+        for first in range(0, ops, block):
+            for name, port in ports.items():
+                elapsed[name] += asyncio.run(
+                    dynamo_wire.send_all(port, signed[name][first : first + block], concurrency)
+                )
+        for name in ports:
+            rates[name][op] = ops / elapsed[name]
+    return rates
+
+
+def bulk_rows(urls: dict[str, str], items: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
+    """(seconds to load `items` with BatchWriteItem, seconds to Query them all back, every page) through
+    boto3: the median of `repeats` loads (into fresh tables) and queries, the servers taking turns."""
+    clients: dict[str, Any] = {name: boto3.client("dynamodb", endpoint_url=url, **KEYS) for name, url in urls.items()}
+    loads: dict[str, list[float]] = {name: [] for name in urls}
+    queries: dict[str, list[float]] = {name: [] for name in urls}
+    for n in range(repeats):
+        for name, client in clients.items():
+            table = f"bulk{n}"
+            client.create_table(TableName=table, **TABLE)
+            started = time.perf_counter()
+            for first in range(0, items, 25):
+                batch = [
+                    {"PutRequest": {"Item": {**_item(i), "pk": {"S": "bulk"}}}}
+                    for i in range(first, min(first + 25, items))
+                ]
+                if client.batch_write_item(RequestItems={table: batch}).get("UnprocessedItems"):
+                    raise dynamo_wire.BenchError(f"{name} left items unprocessed")
+            loads[name].append(time.perf_counter() - started)
+        for name, client in clients.items():
+            started = time.perf_counter()
+            pages = client.get_paginator("query").paginate(
+                TableName=f"bulk{n}", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "bulk"}}
+            )
+            count = sum(page["Count"] for page in pages)
+            queries[name].append(time.perf_counter() - started)
+            if count != items:
+                raise dynamo_wire.BenchError(f"{name} queried {count} of {items} items")
+    return {name: (statistics.median(loads[name]), statistics.median(queries[name])) for name in urls}
+
+
+def _print_boto3_rounds(args: argparse.Namespace, ports: dict[str, int]) -> None:
+    names = [n for n in ("sandbox", "moto", "dynalite", "floor") if n in ports]
+    print("through boto3, one client, sequential (ops/s)")
+    print(f"{'operation':<28}" + "".join(f"{n:>10}" for n in names) + f"{'vs moto':>9}{'vs dyn.':>9}")
+    ratios: dict[str, dict[str, list[float]]] = {}
+    for n in range(1, args.rounds + 1):
+        rates = interleaved_rates({k: f"http://127.0.0.1:{p}" for k, p in ports.items()}, args.ops, f"bench{n}")
+        for op in rates["sandbox"]:
+            ours = rates["sandbox"][op]
+            row = "".join(f"{rates[name][op]:>10.0f}" for name in names)
+            for peer in ("moto", "dynalite"):
+                if peer in rates:
+                    ratios.setdefault(op, {}).setdefault(peer, []).append(ours / rates[peer][op])
+            vs = [f"{ours / rates[p][op]:>8.2f}x" if p in rates else f"{'-':>9}" for p in ("moto", "dynalite")]
+            print(f"{f'round {n}: {op}':<28}{row}{''.join(vs)}")
+    for op, peers in ratios.items():
+        medians = ", ".join(f"{statistics.median(v):.2f}x {peer}'s" for peer, v in peers.items())
+        print(f"{op}: median {medians} ops/s")
+    skipped = "PutItem, LSI" not in ratios
+    if skipped:
+        print("PutItem, LSI: skipped, the sandbox has no LocalSecondaryIndexes yet")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1000, help="operations per kind, endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--raw-ops", type=int, default=5000, help="raw HTTP requests per kind and server")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections of the raw HTTP client")
+    parser.add_argument("--bulk", type=int, default=10_000, help="items loaded by BatchWriteItem and queried back")
     parser.add_argument("--big", type=int, default=1_000_000, help="items in the big table")
     parser.add_argument("--samples", type=int, default=500, help="queries per table for the p50")
     args = parser.parse_args()
     split = split_cores()
     server_cores, client_cores = split if split else (None, None)
+    cli = dynamo_wire.dynalite_cli()
+    if cli is None:
+        print("dynalite: not run (node and npm are needed to install and run it)")
     with tempfile.TemporaryDirectory() as tmp:
         with (
             serving(_sandbox_process, str(Path(tmp) / "endpoint.db"), server_cores) as sandbox_port,
             serving(_moto_process, server_cores) as moto_port,
             serving(_floor_process, server_cores) as floor_port,
+            dynamo_wire.dynalite(cli, server_cores) if cli else contextlib.nullcontext(0) as dynalite_port,
         ):
             _pin(client_cores)
-            ratios: dict[str, list[float]] = {}
-            print(f"{'operation':<18} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7} {'floor ops/s':>12}")
-            for n in range(1, args.rounds + 1):
-                ports = {"sandbox": sandbox_port, "moto": moto_port, "floor": floor_port}
-                rates = interleaved_rates({k: f"http://127.0.0.1:{p}" for k, p in ports.items()}, args.ops, f"bench{n}")
-                ours, theirs, floor = rates["sandbox"], rates["moto"], rates["floor"]
-                for op in ours:
-                    ratios.setdefault(op, []).append(ours[op] / theirs[op])
-                    label = f"round {n}: {op}"
-                    row = f"{ours[op]:>14.0f} {theirs[op]:>11.0f} {ours[op] / theirs[op]:>6.2f}x {floor[op]:>12.0f}"
-                    print(f"{label:<18} {row}")
+            ports = {"sandbox": sandbox_port, "moto": moto_port, "floor": floor_port}
+            if dynalite_port:
+                ports["dynalite"] = dynalite_port
+            _print_boto3_rounds(args, ports)
+            servers = {k: v for k, v in ports.items() if k != "floor"}
+            raw = raw_rates(servers, args.raw_ops, args.concurrency, "raw")
+            print(f"raw HTTP, pre-signed, {args.concurrency} connections (ops/s)")
+            for op in ("PutItem", "GetItem"):
+                row = ", ".join(f"{name} {rates[op]:,.0f}" for name, rates in raw.items())
+                vs = ", ".join(f"{raw['sandbox'][op] / raw[p][op]:.2f}x {p}" for p in ("dynalite", "moto") if p in raw)
+                print(f"raw {op}: {row}; sandbox = {vs}")
+            bulk = bulk_rows({k: f"http://127.0.0.1:{p}" for k, p in servers.items()}, args.bulk)
+            for name, (loaded, queried) in bulk.items():
+                print(
+                    f"{name}: BatchWriteItem {args.bulk:,} items {loaded:.2f} s, Query of all {args.bulk:,} "
+                    f"{queried * 1e3:.0f} ms"
+                )
             if split:
                 os.sched_setaffinity(0, split[0] | split[1])
-        for op, values in ratios.items():
-            rounds = ", ".join(f"{r:.2f}x" for r in values)
-            print(f"{op}: median {statistics.median(values):.2f}x moto's ops/s (rounds {rounds})")
         small, large, loaded = asyncio.run(scaling(Path(tmp) / "scale.db", args.big, args.samples))
     print(f"bulk load of {args.big:,} + 1,000 items: {loaded:.1f} s")
     print(
@@ -277,4 +459,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (dynamo_wire.BenchError, botocore.exceptions.ClientError) as error:  # any error answer fails the run
+        print(f"bench/tables.py: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -3,6 +3,12 @@
 Deliveries are asyncio tasks started the moment they are due: a publish starts its subscriber at
 once, a retry or a delayed message waits in a heap keyed by due time, read from the injected
 clock. Only the background pump sleeps; tests call `drain()` and advance a FakeClock instead.
+
+Durable at acknowledgement: a published event and a sent message are in SQLite before `publish` and
+`send_message` return (group commit, `_bus/commits.py`), and stay there until delivered or
+dead-lettered. A crash at any moment loses none of them; one that was being delivered, or whose
+delivery had finished but whose removal had not been committed yet, is delivered again on the next
+start (at least once, as SNS and SQS promise).
 """
 
 from __future__ import annotations
@@ -14,27 +20,35 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Coroutine, Mapping
-from pathlib import Path
 from typing import Any
 
 from sandbox._bus import messages, notes, records
-from sandbox._bus.listener import bus_routes
-from sandbox._bus.queues import MAX_DELAY, QueuedMessage, QueueState
-from sandbox._bus.reading import QueueReader, client_read_queues
+from sandbox._bus.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
+from sandbox._bus.reading import QueueReader
 from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
 from sandbox._bus.schedules import Schedule
 from sandbox._bus.storage import BusStorage
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError, ValidationError
-from sandbox.model import EventSpec, FunctionSpec, Invoke, Json, Manifest, QueueSpec, ScheduleSpec
+from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError
+from sandbox.model import EventSpec, Invoke, Json, Manifest, ScheduleSpec
 
-__all__ = ["DeadLetter", "DeliveryFailedError", "DeliveryResult", "EventBus", "Published", "bus_routes"]
+__all__ = [
+    "MAX_BATCHES_PER_QUEUE",
+    "DeadLetter",
+    "DeliveryFailedError",
+    "DeliveryResult",
+    "EventBus",
+    "MessageView",
+    "Published",
+]
 
 EVENT_RETRY_DELAYS = (1.0, 2.0)  # Lambda async invokes retry twice; AWS waits ~1 and ~2 minutes
 MAX_RECEIVE_COUNT = 3  # receives before a queue message is redriven to the dead-letter queue
-MAX_BATCHES_PER_QUEUE = 10
+KEEP_PUBLISHED = 1_000  # the last messages published, for tests (`published`)
+KEEP_RESULTS = 10_000  # delivery results not yet collected by `drain()`; the oldest are dropped past this
 
 
 class EventBus:
@@ -51,32 +65,39 @@ class EventBus:
         max_concurrency: int = 64,
         retry_delays: tuple[float, ...] = EVENT_RETRY_DELAYS,
         max_receive_count: int = MAX_RECEIVE_COUNT,
+        keep_published: int = KEEP_PUBLISHED,
+        keep_results: int = KEEP_RESULTS,
     ) -> None:
         self._invoke = invoke
-        self._storage = BusStorage(db)
         self.clock = clock
         self._logger = logger or logging.getLogger("arc_sandbox.bus")
+        self._storage = BusStorage(db, logger=self._logger)
         self._run_schedules = run_schedules
         self.account_id = account_id
         self._limit = asyncio.Semaphore(max_concurrency)
         self.retry_delays = retry_delays
         self.max_receive_count = max_receive_count
-        self.published: list[Published] = []
+        self._published: deque[Published] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
-        self._queues: dict[str, QueueState] = {}
+        self._subscriptions: dict[str, str] = {}  # topic ARN -> its subscription's ARN, computed once
+        self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
-        self._retries: list[EventJob] = []
+        self._waiting_events: list[EventJob] = []  # heap by due time: retries, and events recovered at start
         self._event_jobs: dict[asyncio.Task[None], EventJob] = {}  # deliveries running now
         self._seq = 0
         self._running: set[asyncio.Task[None]] = set()
-        self._results: list[DeliveryResult] = []
+        self._results: deque[DeliveryResult] = deque(maxlen=keep_results)
         self._dead: dict[str, DeadLetter] = {}
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._started = False
-        self._client_read: frozenset[str] = frozenset()
+        self.reader = QueueReader(self.queues, self._storage, clock, wake=self._wake.set)  # clients' SQS reads
         self.update_manifest(manifest)
-        self.reader = QueueReader(self._queues, self._storage, clock, wake=self._wake.set)  # clients' SQS reads
+
+    @property
+    def published(self) -> list[Published]:
+        """The last messages published or sent (at most `keep_published`), oldest first: for tests."""
+        return list(self._published)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -86,12 +107,10 @@ class EventBus:
         await self._storage.create()
         now = self.clock.now()
         for message in await self._storage.recover(now):
-            self._seq = max(self._seq, message.seq)
-            state = self._queues.get(message.queue) or self._orphan_queue(message.queue)
-            state.add(message, now)
-        for job in await self._storage.retries():  # events that were waiting for a retry when the last run ended
+            self.queues.recover(message, now)
+        for job in await self._storage.events():  # published, not yet delivered when the last run ended
             self._seq = max(self._seq, job.seq)
-            heapq.heappush(self._retries, job)
+            heapq.heappush(self._waiting_events, job)
         for letter in await self._storage.dead_letters():
             payload = json.loads(letter.pop("payload"))
             self._dead[letter["id"]] = DeadLetter(payload=payload, **letter)
@@ -112,30 +131,23 @@ class EventBus:
             _, late = await asyncio.wait(set(self._running), timeout=grace)
             interrupted = [self._event_jobs[task] for task in late if task in self._event_jobs]
             for task in late:
-                task.cancel()  # its queue messages stay stored and become visible on the next start
+                task.cancel()  # its event or queue messages stay stored, and run again on the next start
             await asyncio.gather(*late, return_exceptions=True)
-            for job in interrupted:  # and its event is stored, to run that attempt again on the next start
-                job.due = self.clock.now()
-                await self._storage.save_retry(job)
+            for job in interrupted:
                 self._logger.warning(
                     "@events %s attempt %d was still running at stop; it runs again on the next start",
                     job.name,
                     job.attempt,
                 )
+        await self._storage.flush()
 
     def update_manifest(self, manifest: Manifest) -> None:
         """Hot reload: new topics, queues and schedules appear; removed queues keep their messages."""
         self.app = manifest.app
         self.region = manifest.aws.region
         self._events = {e.name: e for e in manifest.events}
-        for spec in manifest.queues:
-            state = self._queues.get(spec.name)
-            if state is None:
-                self._queues[spec.name] = QueueState(spec)
-            else:
-                state.spec = spec
-        self._active_queues = {q.name for q in manifest.queues}
-        self._client_read = client_read_queues(manifest.queues)
+        self.queues.update(manifest.queues)
+        self.reader.mark_client_read()
         now = self.clock.now()
         self._schedules = {
             s.name: (s, self._schedules[s.name][1] if s.name in self._schedules else Schedule(s).next_after(now))
@@ -143,24 +155,25 @@ class EventBus:
         }
         self._wake.set()
 
-    def _orphan_queue(self, name: str) -> QueueState:
-        """A queue gone from the manifest whose messages are still stored: kept, not delivered."""
-        spec = QueueSpec(name=name, function=FunctionSpec("queues", name, Path("/removed-from-manifest") / name))
-        self._queues[name] = QueueState(spec)
-        return self._queues[name]
-
     # --- publishing --------------------------------------------------------------------------
 
     async def publish(
         self, topic: str, payload: Json, *, subject: str | None = None, attributes: Mapping[str, str] | None = None
     ) -> str:
-        """SNS Publish: every subscriber starts now; returns the MessageId."""
+        """SNS Publish: stored in SQLite, then every subscriber starts; returns the MessageId."""
         if topic not in self._events:
             raise NotFoundError(f"no @events topic named {topic!r} (topics: {', '.join(self._events) or 'none'})")
-        messages.check_size(records.encode_payload(messages.checked_json(payload)))
-        message_id = str(uuid.uuid4())
+        body = messages.encoded(payload)
+        messages.check_size(body)
+        message_id = records.message_id()
+        now = self.clock.now()
+        job = EventJob(now, self._next_seq(), topic, payload, message_id, subject, attributes, body=body)
+        await self._storage.save_event(job)
         self._record("events", topic, payload, message_id)
-        self._start_event(EventJob(self.clock.now(), self._next_seq(), topic, payload, message_id, subject, attributes))
+        if self._started:
+            self._start_event(job)
+        else:  # published while stopping (a request in its grace period): stored, delivered on the next start
+            heapq.heappush(self._waiting_events, job)
         return message_id
 
     async def send_message(
@@ -174,37 +187,30 @@ class EventBus:
         attributes: Mapping[str, str] | None = None,
     ) -> str:
         """SQS SendMessage: stored in SQLite before it returns; returns the MessageId."""
-        state = self._queues.get(queue)
-        if state is None or queue not in self._active_queues:
-            raise NotFoundError(
-                f"no @queues queue named {queue!r} (queues: {', '.join(self._active_queues) or 'none'})"
-            )
-        body = records.encode_payload(messages.checked_json(payload))
+        body = messages.encoded(payload)
         messages.check_size(body)
-        if not 0 <= delay_seconds <= MAX_DELAY:
-            raise ValidationError(f"DelaySeconds must be between 0 and {MAX_DELAY:g}, got {delay_seconds}")
-        if state.spec.fifo and delay_seconds:
-            raise ValidationError(
-                f"queue {queue!r} is FIFO: SQS FIFO queues take no per-message DelaySeconds (set `fifo false` for delays)"
-            )
         now = self.clock.now()
-        dedup = state.dedup_key(body, deduplication_id) if state.spec.fifo else None
-        if dedup is not None and (duplicate := state.duplicate_of(dedup, now)) is not None:
-            return duplicate  # SQS accepts a duplicate within five minutes and delivers it once
-        message = QueuedMessage(
-            id=str(uuid.uuid4()), queue=queue, body=body, seq=self._next_seq(), sent_at=now,
-            visible_at=now + delay_seconds, group_id=(group_id or queue) if state.spec.fifo else group_id,
-            dedup_id=dedup, attributes=dict(attributes or {}),
+        prepared = self.queues.prepare(
+            queue, body, now=now, delay_seconds=delay_seconds, group_id=group_id,
+            deduplication_id=deduplication_id, attributes=dict(attributes or {}),
         )  # fmt: skip
-        await self._storage.save([message])
-        state.add(message, now)
-        self._record("queues", queue, payload, message.id)
-        self._dispatch_queue(state, now)
-        self._wake.set()
-        return message.id
+        if isinstance(prepared, str):
+            return prepared  # a FIFO duplicate: SQS answers with the first message's id
+        try:
+            await self._storage.save([prepared])
+        except BaseException:
+            self.queues.abandon(prepared)
+            raise
+        now = self.clock.now()
+        self.queues.add(prepared, now)
+        self._record("queues", queue, payload, prepared.id)
+        if self._started:
+            self._dispatch_queue(self.queues.find(queue), now)
+            self._wake.set()
+        return prepared.id
 
     def _record(self, pragma: Pragma, name: str, payload: Json, message_id: str) -> None:
-        self.published.append(Published(pragma, name, payload, message_id, self.clock.now()))
+        self._published.append(Published(pragma, name, payload, message_id, self.clock.now()))
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -226,38 +232,27 @@ class EventBus:
 
     def _dispatch_due(self) -> None:
         now = self.clock.now()
-        while self._retries and self._retries[0].due <= now:
-            self._start_event(heapq.heappop(self._retries))
-        for name in self._active_queues:
-            self._dispatch_queue(self._queues[name], now)
+        while self._waiting_events and self._waiting_events[0].due <= now:
+            self._start_event(heapq.heappop(self._waiting_events))
+        for queue in self.queues.active():
+            self._dispatch_queue(queue, now)
         if self._run_schedules:
             for name, (spec, due) in list(self._schedules.items()):
                 if due is not None and due <= now:
                     self._schedules[name] = (spec, Schedule(spec).next_after(now))
                     self._spawn(self._deliver_scheduled(spec, due))
 
-    def _dispatch_queue(self, state: QueueState, now: float) -> None:
-        if state.spec.name not in self._active_queues or state.spec.name in self._client_read:
-            return
-        while state.running_batches < MAX_BATCHES_PER_QUEUE:
-            batch = state.next_batch(now)
-            if not batch or state.window_open(batch, now):
-                return
-            for message in batch:
-                message.inflight = True
-                message.receive_count += 1
-                message.first_receive = message.first_receive or now
-                message.receipt = str(uuid.uuid4())
-                message.visible_at = now + state.visibility_timeout
-            state.running_batches += 1
-            self._spawn(self._deliver_batch(state, batch))
+    def _dispatch_queue(self, queue: Queue | None, now: float) -> None:
+        while queue is not None and (batch := queue.receive(now)):
+            self._spawn(self._deliver_batch(queue, batch))
 
     def next_due(self, *, include_schedules: bool = False) -> float | None:
         """When something next becomes due: a retry, a delayed or invisible message, a batch window."""
         now = self.clock.now()
-        due = [self._retries[0].due] if self._retries else []
-        polled = self._active_queues - self._client_read
-        due += [d for q in polled if (d := self._queues[q].next_due(now)) is not None]
+        due = [self._waiting_events[0].due] if self._waiting_events else []
+        queued = self.queues.next_due(now)
+        if queued is not None:
+            due.append(queued)
         if include_schedules and self._run_schedules:
             due += [d for _, d in self._schedules.values() if d is not None]
         return min(due) if due else None
@@ -277,13 +272,16 @@ class EventBus:
                     waiter.cancel()
 
     async def drain(self, *, raise_on_failure: bool = False) -> list[DeliveryResult]:
-        """Return once nothing due now is queued or running; the results since the last drain."""
+        """Return once nothing due now is queued or running; the results since the last drain (at most
+        `keep_results`, the latest)."""
         while True:
             self._dispatch_due()
             if not self._running:
                 break
             await asyncio.wait(set(self._running))
-        results, self._results = self._results, []
+        await self._storage.flush()
+        results = list(self._results)
+        self._results.clear()
         failures = [r for r in results if not r.ok]
         if raise_on_failure and failures:
             raise DeliveryFailedError(failures)
@@ -323,35 +321,37 @@ class EventBus:
     async def _deliver_event(self, job: EventJob) -> None:
         spec = self._events.get(job.name)
         if spec is None:
-            return  # the topic went away in a reload
+            return  # the topic went away in a reload; the event stays stored for when it comes back
         arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
+        subscription = self._subscriptions.get(arn)
+        if subscription is None:
+            subscription = self._subscriptions[arn] = records.subscription_arn(arn)
         event = records.sns_event(
-            arn=arn, message_id=job.message_id, message=records.encode_payload(job.payload),
-            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
+            arn=arn, message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
+            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes, subscription=subscription,
         )  # fmt: skip
         result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))
         self._results.append(result)
-        stored = job.attempt > 1  # a retry: its job is in the database until it succeeds or dead-letters
         if result.ok:
             self._log(result, "ok")
-            if stored:
-                await self._storage.forget_retry(job.message_id)
+            self._storage.forget_event(job.message_id)
         elif job.attempt <= len(self.retry_delays):
             self._log(result, f"failed, retrying in {self.retry_delays[job.attempt - 1]:g}s")
             job.due = self.clock.now() + self.retry_delays[job.attempt - 1]
             job.attempt += 1
-            await self._storage.save_retry(job)
-            heapq.heappush(self._retries, job)
+            await self._storage.save_event(job)
+            heapq.heappush(self._waiting_events, job)
             self._wake.set()
         else:
             self._log(result, "failed, dead-lettered")
-            retry_id = job.message_id if stored else ""
-            await self._dead_letter("events", job.name, job.payload, job.attempt, result, retry_id=retry_id)
+            await self._dead_letter("events", job.name, job.payload, job.attempt, result, event_id=job.message_id)
 
-    async def _deliver_batch(self, state: QueueState, batch: list[QueuedMessage]) -> None:
+    async def _deliver_batch(self, queue: Queue, batch: list[QueuedMessage]) -> None:
+        failed = {m.id for m in batch}
+        result: DeliveryResult | None = None
         try:
-            await self._storage.save(batch)
-            spec = state.spec
+            await self._storage.save(batch)  # the receive counts survive a crash, for the redrive
+            spec = queue.spec
             arn = records.queue_arn(self.region, self.account_id, self.app, spec.name, fifo=spec.fifo)
             event = records.sqs_event([messages.sqs_record(arn, m) for m in batch])
             ids = tuple(m.id for m in batch)
@@ -361,29 +361,21 @@ class EventBus:
             if result.ok and failed:
                 result = messages.partial(result, failed)
             self._results.append(result)
-            now = self.clock.now()
-            self._log(result, "ok" if result.ok else notes.retry_note(batch, failed, self.max_receive_count, now))
-            await self._settle_batch(state, batch, failed, result)
+            note = notes.retry_note(batch, failed, self.max_receive_count, self.clock.now())
+            self._log(result, "ok" if result.ok else note)
         finally:
-            state.running_batches -= 1
-
-    async def _settle_batch(
-        self, state: QueueState, batch: list[QueuedMessage], failed: set[str], result: DeliveryResult
-    ) -> None:
-        done = [m for m in batch if m.id not in failed]
-        if done:
-            await self._storage.delete(m.id for m in done)
-            for message in done:
-                state.messages.pop(message.id, None)
-        for message in (m for m in batch if m.id in failed):
-            message.inflight = False
-            if message.receive_count >= self.max_receive_count:
-                state.messages.pop(message.id, None)
-                payload = messages.loads(message.body)
-                await self._dead_letter("queues", state.spec.name, payload, message.receive_count, result, message.id)
-            else:
-                state.schedule_wakeup(message)  # visible again when its visibility timeout ends
-        self._wake.set()
+            settled = queue.settle(batch, failed, max_receive_count=self.max_receive_count, now=self.clock.now())
+            self._wake.set()
+        if settled.deleted:
+            self._storage.forget_messages(m.id for m in settled.deleted)
+        if settled.returning:
+            self._storage.save_soon(settled.returning)
+        for message in settled.dead:
+            assert result is not None
+            payload = messages.loads(message.body)
+            await self._dead_letter(
+                "queues", queue.name, payload, message.receive_count, result, message_ids=(message.id,)
+            )
 
     async def _deliver_scheduled(self, spec: ScheduleSpec, due: float) -> None:
         arn = records.rule_arn(self.region, self.account_id, self.app, spec.name)
@@ -399,16 +391,15 @@ class EventBus:
         payload: Json,
         attempts: int,
         result: DeliveryResult,
-        message_id: str = "",
         *,
-        retry_id: str = "",
+        message_ids: tuple[str, ...] = (),
+        event_id: str = "",
     ) -> None:
         letter = DeadLetter(
             str(uuid.uuid4()), pragma, name, payload, attempts, result.error, result.traceback, self.clock.now()
         )
         stored = {**letter.__dict__, "payload": json.dumps(payload)}
-        removed = [message_id] if message_id else []
-        await self._storage.dead_letter(stored, remove_messages=removed, remove_retry=retry_id)
+        await self._storage.dead_letter(stored, remove_messages=message_ids, remove_event=event_id)
         self._dead[letter.id] = letter
 
     # --- by hand, and for looking ----------------------------------------------------------
@@ -417,16 +408,16 @@ class EventBus:
         """Fire one function by hand with a record built as the real service would (no retries)."""
         now = self.clock.now()
         body = records.encode_payload(messages.checked_json(payload if payload is not None else {}))
+        queue = self.queues.find(name) if pragma == "queues" else None
         if pragma == "events" and name in self._events:
             arn = records.topic_arn(self.region, self.account_id, self.app, name)
             event = records.sns_event(arn=arn, message_id=str(uuid.uuid4()), message=body, timestamp=now)
             fn = self._events[name].function
-        elif pragma == "queues" and name in self._active_queues:
-            spec = self._queues[name].spec
-            arn = records.queue_arn(self.region, self.account_id, self.app, name, fifo=spec.fifo)
+        elif queue is not None and queue.active:
+            arn = records.queue_arn(self.region, self.account_id, self.app, name, fifo=queue.fifo)
             message = QueuedMessage(str(uuid.uuid4()), name, body, 0, now, now, receive_count=1, first_receive=now)
             event = records.sqs_event([messages.sqs_record(arn, message)])
-            fn = spec.function
+            fn = queue.spec.function
         elif pragma == "scheduled" and name in self._schedules:
             spec_s = self._schedules[name][0]
             arn = records.rule_arn(self.region, self.account_id, self.app, name)
@@ -438,14 +429,33 @@ class EventBus:
         self._log(result, "ok (by hand)" if result.ok else "failed (by hand)")
         return result
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the bus holds, for the dashboard: queue messages with their state ("pending",
+        "delayed", "in_flight", "retrying"), body and receive count; events waiting for an attempt
+        (with when it is due) or being delivered; dead letters."""
+        now = self.clock.now()
+        running = list(self._event_jobs.values())
+        return {
+            "queues": self.queues.snapshot(now),
+            "queue_counts": self.queues.counts(now),
+            "events": [
+                {**_event_info(job), "state": "in_flight"} for job in running
+            ] + [
+                {**_event_info(job), "state": "retrying" if job.attempt > 1 else "pending"}
+                for job in sorted(self._waiting_events)
+            ],
+            "dead_letters": self.dead_letters(),
+        }  # fmt: skip
+
     def pending(self) -> list[dict[str, Json]]:
-        return [messages.info(m) for q in self._queues.values() for m in q.messages.values() if not m.inflight] + [
-            {"pragma": "events", "name": j.name, "message_id": j.message_id, "attempt": j.attempt, "due": j.due}
-            for j in sorted(self._retries)
-        ]
+        """Queue messages not in flight, and events waiting for an attempt."""
+        listed = [messages.info(m) for q in self.queues for m in q.messages.values() if not m.inflight]
+        return listed + [_event_info(job) for job in sorted(self._waiting_events)]
 
     def in_flight(self) -> list[dict[str, Json]]:
-        return [messages.info(m) for q in self._queues.values() for m in q.messages.values() if m.inflight]
+        """Queue messages and events being delivered now."""
+        listed = [messages.info(m) for q in self.queues for m in q.messages.values() if m.inflight]
+        return listed + [_event_info(job) for job in self._event_jobs.values()]
 
     def dead_letters(self) -> list[DeadLetter]:
         return sorted(self._dead.values(), key=lambda d: d.failed_at)
@@ -460,5 +470,17 @@ class EventBus:
         else:
             message_id = await self.send_message(letter.name, letter.payload)
         await self._storage.forget_dead_letter(letter.id)
-        del self._dead[letter.id]
+        self._dead.pop(letter.id, None)
         return message_id
+
+    async def purge_dead_letters(self, dead_letter_ids: list[str] | None = None) -> int:
+        """Delete the given dead letters (all of them with None); returns how many went."""
+        ids = list(self._dead) if dead_letter_ids is None else [i for i in dead_letter_ids if i in self._dead]
+        for letter_id in ids:
+            await self._storage.forget_dead_letter(letter_id)
+            del self._dead[letter_id]
+        return len(ids)
+
+
+def _event_info(job: EventJob) -> dict[str, Json]:
+    return {"pragma": "events", "name": job.name, "message_id": job.message_id, "attempt": job.attempt, "due": job.due}

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from sandbox._version import __version__
-from sandbox.config import DATA_DIR, SandboxConfig
+from sandbox.config import DATA_DIR, DB_FILE, SandboxConfig
 from sandbox.errors import StartupError
 
 APP_DIR = click.Path(file_okay=False, path_type=Path)
@@ -136,10 +136,23 @@ def reset(app_dir: Path, yes: bool) -> None:
     if not data.exists():
         click.echo(f"Nothing to reset: {data} does not exist.")
         return
+    _refuse_while_running(data)
     if not yes:
         click.confirm(f"Delete {data} (all tables and queued messages)?", abort=True)
+        _refuse_while_running(data)  # it may have started while we asked
     shutil.rmtree(data)
     click.echo(f"Deleted {data}")
+
+
+def _refuse_while_running(data: Path) -> None:
+    """A running sandbox keeps writing to the file it has open: deleting it under it loses data silently."""
+    from sandbox.datalock import holder_of
+
+    holder = holder_of(data / DB_FILE)
+    if holder is not None:
+        raise click.ClickException(
+            f"a sandbox is running on this app{holder}: stop it (Ctrl-C) before resetting {data}"
+        )
 
 
 @cli.command()

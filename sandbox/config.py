@@ -38,6 +38,9 @@ class SandboxConfig:
     concurrency: int = 10  # execution environments per function; calls beyond it queue
     idle_timeout: float = 600.0  # seconds an unused execution environment stays warm
     launcher: str = "auto"  # "fork" (from a warm template), "spawn" (a fresh interpreter), "auto"
+    header_timeout: float = 15.0  # seconds a connection may take to send a complete request line and headers
+    body_timeout: float = 30.0  # seconds a request may take to send its body
+    max_connections: int | None = None  # open connections, all ports together; None: from the file limit
 
     @property
     def database_path(self) -> Path | None:

@@ -170,12 +170,24 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         lines.append(f"  ↺ Restored from the last run: {restored_text(sandbox.restored)}")
     internal = sandbox.ports.get("internal")
     lines += ["", click.style(sandbox.url, bold=True)]
+    lines += _bind_lines(sandbox.config.host)
     if internal:
         lines.append(f"{_dim('Dashboard')} ⌁ http://localhost:{internal}/")
     if sandbox.started_in is not None:
         lines.append(f"✓ Sandbox started in {sandbox.started_in * 1000:.0f}ms")
     lines.append("❤︎ Local environment ready!")
     return "\n".join(lines)
+
+
+def _bind_lines(host: str) -> list[str]:
+    """Where the ports really listen, when that is more than this machine."""
+    from sandbox.guard import EVERY_INTERFACE, is_loopback
+
+    if is_loopback(host):
+        return []
+    where = f"{host or '0.0.0.0'} (every network interface)" if host in EVERY_INTERFACE else host
+    text = f"⚠ Bound to {where}: other machines can reach the app and the sandbox's own ports"
+    return [click.style(text, fg="yellow")]
 
 
 def _dim(text: str) -> str:

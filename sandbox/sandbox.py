@@ -13,10 +13,11 @@ from typing import Self
 
 from aiohttp import web
 
+from sandbox._bus.listener import bus_routes
 from sandbox._invoker.launchers import ForkServer, Launcher, Spawner, default_launcher
 from sandbox.apigw import Router
 from sandbox.arc._tables import AsyncTablesClient, async_client
-from sandbox.bus import DeliveryResult, EventBus, bus_routes
+from sandbox.bus import DeliveryResult, EventBus
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
 from sandbox.console import warn_missing_handlers
@@ -24,12 +25,14 @@ from sandbox.control import control_routes
 from sandbox.dashboard import bus_state
 from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder, Observers
+from sandbox.datalock import DataLock
 from sandbox.db import Database
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.dynamo.stream_delivery import StreamDelivery
 from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
 from sandbox.fingerprint import sync_static_manifest
+from sandbox.guard import HostPolicy, is_loopback
 from sandbox.invocations import InvocationObserver
 from sandbox.invoker import Invoker
 from sandbox.livereload import LiveReload
@@ -39,7 +42,7 @@ from sandbox.ports import PortChoice, resolve_ports
 from sandbox.proxy import Proxy
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
-from sandbox.server import build_http_app, build_service_app, serve
+from sandbox.server import Limits, Listeners, build_http_app, build_service_app
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
 from sandbox.wire import events_port_middleware
@@ -125,6 +128,7 @@ class Sandbox:
             app_url=lambda: self.url,
         )
         self.reloader: Reloader | None = None
+        self.listeners: Listeners | None = None
         self.ports: dict[str, int] = {}
         self.started_in: float | None = None  # seconds, for the banner
         self.restored: dict[str, int] = {}  # what the bus found stored from the last run, for the banner
@@ -143,9 +147,9 @@ class Sandbox:
         self.started_in = time.perf_counter() - started
 
     async def _start(self) -> None:
-        # Stop order is the reverse: file watching, then the app's HTTP port (in-flight requests
-        # finish), then the bus (in-flight deliveries finish, still able to reach the tables and
-        # discovery ports), then those ports, the store, the database, the invoker.
+        # Stop order is the reverse: file watching, then every port stops accepting at once while
+        # in-flight requests and deliveries share one grace period (`_stop_serving`), then the
+        # store, the database, the invoker, and last the data folder's lock.
         stack = self._stack
         self._loop = asyncio.get_running_loop()
         if self.manifest.source is None:  # Architect says so too, then serves its default project
@@ -154,6 +158,7 @@ class Sandbox:
                 "serving the default project (public/ at /, no functions)",
                 self.manifest.root,
             )
+        self._lock_data()  # before anything starts: a second sandbox on the same data stops here
         # First, so the template process imports the runtime while the database and ports open.
         await self.invoker.start()
         stack.push_async_callback(self.invoker.stop)
@@ -163,13 +168,15 @@ class Sandbox:
         await self._seed()
         self._fingerprint()
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
+        self.listeners = self._listeners()
+        stack.push_async_callback(self._stop_serving, self.listeners)
         for service, app in self._service_apps().items():
             await self._listen(service, app, choices[service])
         self.ports["_arc"] = self.ports["internal"]
-        stack.push_async_callback(self.bus.stop, self.config.shutdown_grace)
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
+        self._warn_if_reachable()
         await self.bus.start()
         self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
         await self.streams.start()
@@ -204,8 +211,51 @@ class Sandbox:
         }
 
     async def _listen(self, service: str, app: web.Application, choice: PortChoice) -> None:
-        self.ports[service] = await self._stack.enter_async_context(
-            serve(app, service=service, host=self.config.host, port=choice.port, fixed=choice.fixed)
+        assert self.listeners is not None
+        self.ports[service] = await self.listeners.listen(
+            app, service=service, host=self.config.host, port=choice.port, fixed=choice.fixed
+        )
+
+    # --- reliability: the data lock, the ports' protections, one shutdown for all (issue 11) --------
+
+    def _lock_data(self) -> None:
+        """A sandbox with its data on disk holds a lock in its folder: `reset` refuses while it runs."""
+        path = self.config.database_path
+        if path is not None:
+            lock = DataLock(path)
+            lock.acquire()
+            self._stack.callback(lock.release)
+
+    def _listeners(self) -> Listeners:
+        config = self.config
+        limits = Limits(
+            header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            max_connections=config.max_connections,
+        )
+        return Listeners(limits=limits, policy=HostPolicy(config.host), logger=self.logger.getChild("server"))
+
+    async def _stop_serving(self, listeners: Listeners) -> None:
+        """Every port stops accepting at once; in-flight requests and bus deliveries get the grace
+        period together (the ports' open connections still serve the deliveries' calls back); any
+        request still running then gets a 503."""
+        grace = self.config.shutdown_grace
+        listeners.stop_accepting()
+        await asyncio.gather(listeners.drain(grace), self.bus.stop(grace))
+        await listeners.close()
+
+    def _warn_if_reachable(self) -> None:
+        host = self.config.host
+        if is_loopback(host):
+            return
+        where = "every network interface" if host in ("0.0.0.0", "::", "") else host
+        ports = ", ".join(f"{name} {self.ports[name]}" for name in ("http", "events", "tables", "internal"))
+        self.logger.warning(
+            "Listening on %s: other machines can reach the app and the sandbox's own ports (%s): "
+            "publish events, send queue messages, read and write tables. Requests must name this "
+            "machine's address or localhost in Host.",
+            where,
+            ports,
         )
 
     async def stop(self) -> None:

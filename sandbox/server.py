@@ -1,22 +1,35 @@
-"""aiohttp applications for every port the sandbox serves, and `serve()` to run one.
+"""aiohttp applications for every port the sandbox serves, and `Listeners`, which serves them all.
 
 - http (3333): the app itself, through `front.HttpFront`
 - events (4444): the bus listener that architect-functions posts to
 - tables (5555): DynamoDB's JSON 1.0 protocol
 - internal (2222): SSM discovery (`/_arc/ssm`) and the livereload socket
+
+Every port gets the same protections (one middleware, `_middleware`): the `guard.py` checks (on the
+http port only for the sandbox's own `/_arc/` and `/_sandbox/` paths), a body read timeout, 413 for
+a body over the limit, a header timeout (a connection that sends no complete request in time is
+closed), and a cap on open connections below the process's file limit. `Listeners.stop_accepting()`
+closes every listening socket at once; `drain()` gives in-flight requests one grace period,
+together; `close()` answers 503 to any still running, then closes every connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import json
 import logging
-from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING
+import resource
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestHandler
 
+from sandbox import guard
 from sandbox.errors import PortInUseError
 from sandbox.front import HttpFront
 
@@ -25,6 +38,12 @@ if TYPE_CHECKING:
 
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
 MAX_PORT_TRIES = 50
+ACCEPT_BACKLOG = 100
+LINGER_SECONDS = 1.0
+DYNAMO_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ErrorResponse = Callable[[int, str, str], web.Response]  # (status, code, message)
 
 
 def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Application:
@@ -39,35 +58,256 @@ def build_service_app(routes: Iterable[web.RouteDef], *, middlewares: Iterable[M
     return app
 
 
-@contextlib.asynccontextmanager
-async def serve(app: web.Application, *, service: str, host: str, port: int, fixed: bool = True) -> AsyncIterator[int]:
-    """Listen on host:port and yield the real port (port 0 asks the OS for one).
-
-    A busy port is an error when it was asked for (`fixed`); otherwise the next ports are tried,
-    as Architect does for its events, tables and internal ports.
-    """
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
-    await runner.setup()
-    try:
-        bound = await _bind(runner, service=service, host=host, port=port, fixed=fixed)
-        yield bound
-    finally:
-        await runner.cleanup()
+# --- errors in each port's own shape ---------------------------------------------------------------
 
 
-async def _bind(runner: web.AppRunner, *, service: str, host: str, port: int, fixed: bool) -> int:
-    tries = 1 if fixed or port == 0 else MAX_PORT_TRIES
-    for attempt in range(tries):
-        site = web.TCPSite(runner, host, port + attempt, reuse_address=True)
+def _json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": message, "code": code}, status=status)
+
+
+def _dynamo_error(status: int, code: str, message: str) -> web.Response:
+    body = json.dumps({"__type": DYNAMO_ERROR_PREFIX + code, "message": message})
+    return web.Response(status=status, text=body, content_type="application/x-amz-json-1.0")
+
+
+def _gateway_error(status: int, code: str, message: str) -> web.Response:
+    """API Gateway answers its own refusals with {"message": ...}."""
+    return web.json_response({"message": message}, status=status)
+
+
+ERROR_SHAPES: dict[str, ErrorResponse] = {"tables": _dynamo_error, "http": _gateway_error}
+
+
+# --- limits --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    header_timeout: float = 15.0  # from connecting (or the last response) to a complete request line and headers
+    body_timeout: float = 30.0  # to receive the whole body once the headers are in
+    max_body: int = CLIENT_MAX_SIZE
+    max_connections: int | None = None  # None: three quarters of the process's file limit
+
+    def connection_cap(self) -> int:
+        if self.max_connections is not None:
+            return self.max_connections
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return 10_000
+        # The rest is for the database, handler processes' pipes, the files handlers open, and the
+        # connections accepted in one go before the count catches up (up to the accept backlog).
+        return max(8, soft - max(ACCEPT_BACKLOG + 28, soft // 4))
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the cap: closed at once, so that it gives its file descriptor back."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
+        else:
+            transport.close()
+
+
+class Listeners:
+    """Every port of one sandbox: accepting, the protections, and one shutdown for them all."""
+
+    def __init__(self, *, limits: Limits, policy: guard.HostPolicy, logger: logging.Logger) -> None:
+        self.limits = limits
+        self.policy = policy
+        self._logger = logger
+        self._cap = limits.connection_cap()
+        self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.AbstractServer] = []
+        self._awaiting_request: dict[RequestHandler, asyncio.TimerHandle] = {}
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._long_lived: set[asyncio.Task[Any]] = set()  # websockets: they never finish on their own
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._started_request = asyncio.Event()
+        self._overdue = False  # the grace period is over: what still runs gets a 503
+        self._at_cap = False
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled now (websockets left out)."""
+        return len(self._in_flight)
+
+    async def until_in_flight(self, count: int) -> None:
+        """Return once `count` requests are being handled at the same time (for tests)."""
+        while len(self._in_flight) < count:
+            self._started_request.clear()
+            await self._started_request.wait()
+
+    @property
+    def open_connections(self) -> int:
+        return sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
+
+    async def listen(self, app: web.Application, *, service: str, host: str, port: int, fixed: bool = True) -> int:
+        """Serve `app` on host:port and return the real port (port 0 asks the OS for one).
+
+        A busy port is an error when it was asked for (`fixed`); otherwise the next ports are tried,
+        as Architect does for its events, tables and internal ports.
+        """
+        app.middlewares.insert(0, self._middleware(service))
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=self.limits.header_timeout,
+            # After answering early (408, 413), aiohttp reads and drops the rest of the body for this
+            # long before closing, so the client sees the answer rather than a reset; 10 s by default.
+            lingering_time=LINGER_SECONDS,
+            shutdown_timeout=1.0,  # by then `close()` has answered every request still running
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        assert runner.server is not None
+        factory = self._factory(runner.server)
+        tries = 1 if fixed or port == 0 else MAX_PORT_TRIES
+        loop = asyncio.get_running_loop()
+        for attempt in range(tries):
+            try:
+                server = await loop.create_server(
+                    factory, host, port + attempt, reuse_address=True, backlog=ACCEPT_BACKLOG
+                )
+            except OSError as error:
+                if error.errno not in (errno.EADDRINUSE, errno.EACCES) or attempt == tries - 1:
+                    raise PortInUseError(service, host, port + attempt) from error
+                continue
+            self._servers.append(server)
+            sockets = server.sockets
+            return int(sockets[0].getsockname()[1]) if sockets else port + attempt
+        raise PortInUseError(service, host, port)
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def _factory(self, server: web.Server) -> Callable[[], asyncio.BaseProtocol]:
+        loop = asyncio.get_running_loop()
+
+        def connection() -> asyncio.BaseProtocol:
+            if self.open_connections >= self._cap:
+                if not self._at_cap:
+                    self._at_cap = True
+                    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                    self._logger.warning(
+                        "%d connections open, the most the sandbox takes (file limit %s, `ulimit -n`): "
+                        "closing new connections until some finish",
+                        self._cap,
+                        soft,
+                    )
+                return _Refused()
+            if self._at_cap:
+                self._at_cap = False
+                self._logger.warning("connections below the cap again: accepting new ones")
+            handler = server()
+            # aiohttp closes a connection idle between requests (keepalive_timeout); this closes one
+            # that never completes its first request (slowloris), whatever aiohttp's version does.
+            timer = loop.call_later(self.limits.header_timeout, self._no_request_in_time, handler)
+            self._awaiting_request[handler] = timer
+            return handler
+
+        return connection
+
+    def _no_request_in_time(self, handler: RequestHandler) -> None:
+        self._awaiting_request.pop(handler, None)
+        if handler.transport is not None:
+            self._logger.debug("closing a connection that sent no complete request in %gs", self.limits.header_timeout)
+            handler.transport.close()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def _middleware(self, service: str) -> Any:
+        error = ERROR_SHAPES.get(service, _json_error)
+
+        @web.middleware
+        async def protect(request: web.Request, handler: Handler) -> web.StreamResponse:
+            timer = self._awaiting_request.pop(request.protocol, None)
+            if timer is not None:
+                timer.cancel()
+            if guard.guards_path(service, request.path):
+                refusal = guard.check(request.method, request.headers, self.policy)
+                if refusal is not None:
+                    return error(403, "AccessDeniedException", refusal)
+            if request.body_exists:
+                refused = await self._read_body(request, error)
+                if refused is not None:
+                    return refused
+            return await self._track(request, handler, error)
+
+        return protect
+
+    async def _read_body(self, request: web.Request, error: ErrorResponse) -> web.Response | None:
+        """Read the whole body now, in bounded time and size; the handler gets it from aiohttp's cache."""
+        limit = self.limits.max_body
+        too_large = f"Request Entity Too Large: the body is over the sandbox's limit of {limit:,} bytes"
+        if request.content_length is not None and request.content_length > limit:
+            response = error(413, "RequestEntityTooLarge", too_large)
+            response.force_close()  # the rest of the body is never read
+            return response
         try:
-            await site.start()
-        except OSError as error:
+            async with asyncio.timeout(self.limits.body_timeout):
+                await request.read()
+        except TimeoutError:
+            response = error(408, "RequestTimeout", f"the body did not arrive within {self.limits.body_timeout:g}s")
+        except web.HTTPRequestEntityTooLarge:
+            response = error(413, "RequestEntityTooLarge", too_large)
+        else:
+            return None
+        response.force_close()
+        return response
+
+    async def _track(self, request: web.Request, handler: Handler, error: ErrorResponse) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        long_lived = request.headers.get("Upgrade", "").lower() == "websocket"
+        running = self._long_lived if long_lived else self._in_flight
+        running.add(task)
+        self._quiet.clear()
+        self._started_request.set()
+        try:
+            return await handler(request)
+        except asyncio.CancelledError:
+            if not self._overdue or long_lived:
+                raise
+            task.uncancel()
+            response = error(503, "ServiceUnavailable", "the sandbox stopped before this request finished")
+            response.force_close()
+            return response
+        finally:
+            running.discard(task)
+            if not self._in_flight:
+                self._quiet.set()
+
+    # --- stopping ------------------------------------------------------------------------------
+
+    def stop_accepting(self) -> None:
+        """Close every listening socket at once; open connections and their requests carry on."""
+        for server in self._servers:
+            server.close()
+
+    async def drain(self, grace: float) -> None:
+        """Return once no request is in flight, or after `grace` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._quiet.wait()
+
+    async def close(self) -> None:
+        """Answer 503 to every request still running, then close every connection. Safe to call twice."""
+        self.stop_accepting()
+        self._overdue = True
+        for task in self._in_flight | self._long_lived:
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):  # the 503s are written
+                await self._quiet.wait()
+        for timer in self._awaiting_request.values():
+            timer.cancel()
+        self._awaiting_request.clear()
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+        servers, self._servers = self._servers, []
+        for server in servers:
             with contextlib.suppress(Exception):
-                await site.stop()
-            if error.errno not in (errno.EADDRINUSE, errno.EACCES) or attempt == tries - 1:
-                raise PortInUseError(service, host, port + attempt) from error
-            continue
-        server = site._server  # the real port when 0 was asked for
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1]) if sockets else port + attempt
-    raise PortInUseError(service, host, port)
+                await asyncio.wait_for(server.wait_closed(), 1.0)

@@ -24,6 +24,7 @@ from sandbox.dynamo import (
     stream_api,
     stream_log,
     tables,
+    tags,
     transactions,
     ttl,
 )
@@ -93,6 +94,10 @@ class TableStore:
             "ListTables": self.list_tables,
             "UpdateTimeToLive": self.update_time_to_live,
             "DescribeTimeToLive": self.describe_time_to_live,
+            "DescribeContinuousBackups": self.describe_continuous_backups,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsOfResource": self.list_tags_of_resource,
         }
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -104,6 +109,7 @@ class TableStore:
         async with self.ctx.db.transaction() as conn:
             await storage.create_schema(conn)
             await stream_log.create_schema(conn)
+            await tags.create_schema(conn)
             await self.ctx.catalog.load(conn)
         await self._ensure_manifest()
         self._sweeper.start()
@@ -234,3 +240,15 @@ class TableStore:
 
     async def describe_time_to_live(self, request: Request) -> Response:
         return await tables.describe_time_to_live(self.ctx, request)
+
+    async def describe_continuous_backups(self, request: Request) -> Response:
+        return await tables.describe_continuous_backups(self.ctx, request)
+
+    async def tag_resource(self, request: Request) -> Response:
+        return await tags.tag_resource(self.ctx, request)
+
+    async def untag_resource(self, request: Request) -> Response:
+        return await tags.untag_resource(self.ctx, request)
+
+    async def list_tags_of_resource(self, request: Request) -> Response:
+        return await tags.list_tags_of_resource(self.ctx, request)

@@ -172,6 +172,8 @@ def _record(client: Any, op: str, params: dict[str, Any], exact: bool) -> Any:
             del response["ItemCollectionMetrics"]
         if op == "delete_table":
             response["TableDescription"]["TableStatus"] = "DELETING"
+            for echoed in ("CreationDateTime", "KeySchema", "AttributeDefinitions", *OMITTED_EMPTY):
+                response["TableDescription"].pop(echoed, None)  # moto echoes the schema; DynamoDB does not
         return _normalise(response, op)
     except botocore.exceptions.ClientError as err:
         error = err.response["Error"]

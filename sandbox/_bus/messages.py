@@ -22,6 +22,14 @@ def checked_json(payload: Json) -> Json:
     return payload
 
 
+def encoded(payload: Json) -> str:
+    """The message body (the payload as JSON text), or a ValidationError if it is not JSON: one dump."""
+    try:
+        return records.encode_payload(payload)
+    except (TypeError, ValueError) as error:
+        raise ValidationError(f"the payload is not JSON: {error}") from None
+
+
 def check_size(body: str) -> None:
     size = len(body.encode())
     if size > MAX_MESSAGE_BYTES:

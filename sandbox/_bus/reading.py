@@ -1,23 +1,22 @@
 """SQS as a client reads it: ReceiveMessage, DeleteMessage, ChangeMessageVisibility, counts, purge.
 
-Kept apart from the bus's delivery to functions: it works on the same `QueueState` and the same
-stored rows, so a message a client received and did not delete becomes visible again (to clients,
-or to the queue's function) when its visibility timeout ends, as on SQS. A queue whose folder holds
-no handler is read only by clients: the bus does not deliver it (`client_read`).
+The queue's own state changes in `queues.Queue` (its `*_for_client` methods); this mirrors them into
+SQLite as the bus does, and speaks in SQS's terms (receipt handles, its errors). A message a client
+received and did not delete becomes visible again when its visibility timeout ends, to clients or
+the queue's function, as on SQS. A queue whose folder holds no handler is read only by clients.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox._bus.queues import QueuedMessage, QueueState
+from sandbox._bus.queues import QueuedMessage, Queues
 from sandbox._bus.storage import BusStorage
 from sandbox.clock import Clock
 from sandbox.errors import AwsError
-from sandbox.model import QueueSpec
 
 HANDLER_FILES = ("lambda.py", "handler.py", "index.py")
 MAX_VISIBILITY = 43_200.0  # SQS: 12 hours
@@ -42,93 +41,56 @@ def has_handler(src_dir: Path) -> bool:
     return any((src_dir / name).is_file() for name in HANDLER_FILES)
 
 
-def client_read_queues(specs: Iterable[QueueSpec]) -> frozenset[str]:
-    """Queues with no handler file: nothing polls them but the clients that call ReceiveMessage."""
-    return frozenset(spec.name for spec in specs if not has_handler(spec.function.src_dir))
-
-
 class QueueReader:
-    def __init__(
-        self, queues: Mapping[str, QueueState], storage: BusStorage, clock: Clock, *, wake: Callable[[], None]
-    ) -> None:
+    def __init__(self, queues: Queues, storage: BusStorage, clock: Clock, *, wake: Callable[[], None]) -> None:
         self._queues = queues
         self._storage = storage
         self._clock = clock
         self._wake = wake
 
+    def mark_client_read(self) -> None:
+        """Queues with no handler file are not delivered (checked on start and on each manifest reload)."""
+        for queue in self._queues:
+            queue.polled = has_handler(queue.spec.function.src_dir)
+
     async def receive(
         self, queue: str, *, max_messages: int = 1, visibility_timeout: float | None = None
     ) -> list[QueuedMessage]:
-        """Up to `max_messages` visible messages, hidden for the visibility timeout; FIFO groups one at a time."""
-        state = self._queues[queue]
-        now = self._clock.now()
-        hidden_for = state.visibility_timeout if visibility_timeout is None else visibility_timeout
-        taken = _visible(state, now, max_messages)
-        for message in taken:
-            message.receive_count += 1
-            message.first_receive = message.first_receive or now
-            message.receipt = f"{message.id}.{uuid.uuid4().hex}"
-            message.visible_at = now + hidden_for
-            state.schedule_wakeup(message)  # visible again, to clients or the function, unless deleted first
+        found = self._queues.get(queue)
+        hidden_for = found.visibility_timeout if visibility_timeout is None else visibility_timeout
+        taken = found.receive_for_client(self._clock.now(), max_messages, hidden_for)
         if taken:
             await self._storage.save(taken)
+            self._wake()  # the function (if any) may take them when they are visible again
         return taken
 
     async def delete(self, queue: str, receipt_handle: str) -> None:
         """DeleteMessage; a handle of a message already gone is accepted, as SQS does."""
-        message_id = _message_id(receipt_handle)
-        state = self._queues[queue]
-        if state.messages.pop(message_id, None) is not None:
-            await self._storage.delete([message_id])
+        if self._queues.get(queue).delete_for_client(_message_id(receipt_handle), self._clock.now()) is not None:
+            self._storage.forget_messages([_message_id(receipt_handle)])
+            await self._storage.flush()
+            self._wake()
 
     async def change_visibility(self, queue: str, receipt_handle: str, hidden_for: float) -> None:
-        message = self._queues[queue].messages.get(_message_id(receipt_handle))
-        now = self._clock.now()
-        if message is None or message.inflight or message.receive_count == 0 or message.visible_at <= now:
-            raise MessageNotInflightError("Value " + receipt_handle + " for parameter ReceiptHandle is invalid.")
-        message.visible_at = now + hidden_for
-        self._queues[queue].schedule_wakeup(message)
+        message = self._queues.get(queue).change_visibility(_message_id(receipt_handle), hidden_for, self._clock.now())
+        if message is None:
+            raise MessageNotInflightError(f"Value {receipt_handle} for parameter ReceiptHandle is invalid.")
         await self._storage.save([message])
         self._wake()
 
     def counts(self, queue: str) -> QueueCounts:
-        now = self._clock.now()
-        visible = not_visible = delayed = 0
-        for message in self._queues[queue].messages.values():
-            if message.inflight or (message.receive_count and message.visible_at > now):
-                not_visible += 1
-            elif message.visible_at > now:
-                delayed += 1
-            else:
-                visible += 1
-        return QueueCounts(visible, not_visible, delayed)
+        tally = self._queues.counts(self._clock.now())[queue]
+        return QueueCounts(tally["pending"], tally["in_flight"] + tally["retrying"], tally["delayed"])
 
     async def purge(self, queue: str) -> int:
-        state = self._queues[queue]
-        ids = list(state.messages)
-        state.messages.clear()
-        await self._storage.delete(ids)
+        ids = self._queues.get(queue).purge()
+        self._storage.forget_messages(ids)
+        await self._storage.flush()
         return len(ids)
-
-
-def _visible(state: QueueState, now: float, limit: int) -> list[QueuedMessage]:
-    taken: list[QueuedMessage] = []
-    blocked: set[str | None] = set()
-    for message in state.messages.values():
-        if len(taken) >= limit:
-            break
-        if state.spec.fifo and message.group_id in blocked:
-            continue
-        if message.inflight or message.visible_at > now:
-            if state.spec.fifo:
-                blocked.add(message.group_id)  # a group's later messages wait for the one in flight
-            continue
-        taken.append(message)
-    return taken
 
 
 def _message_id(receipt_handle: str) -> str:
     message_id, dot, token = receipt_handle.partition(".")
-    if not dot or len(token) != 32:
+    if not dot or len(token) != len(uuid.uuid4().hex):
         raise ReceiptHandleIsInvalidError(f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.')
     return message_id

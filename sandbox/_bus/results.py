@@ -64,3 +64,4 @@ class EventJob:
     subject: str | None = field(compare=False, default=None)
     attributes: Mapping[str, str] | None = field(compare=False, default=None)
     attempt: int = field(compare=False, default=1)
+    body: str | None = field(compare=False, default=None, repr=False)  # the payload as JSON text, once encoded

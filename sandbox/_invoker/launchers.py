@@ -62,6 +62,11 @@ class _Ends:
         self.worker_services.close()
         os.close(self.log_write)
 
+    def close_sandbox_side(self) -> None:
+        self.control.close()
+        self.services.close()
+        os.close(self.log_read)
+
     def launched(self) -> Launched:
         return Launched(self.control, self.services, self.log_read)
 
@@ -99,6 +104,9 @@ class ForkServer:
         ends = _Ends()
         try:
             socket.send_fds(self._control, [b'{"t":"fork"}'], ends.worker_fds())
+        except BaseException:
+            ends.close_sandbox_side()
+            raise
         finally:
             ends.close_worker_side()
         return ends.launched()
@@ -187,6 +195,9 @@ class Spawner:
                 stderr=log_fd,
                 start_new_session=True,
             )
+        except BaseException:
+            ends.close_sandbox_side()
+            raise
         finally:
             ends.close_worker_side()
         self._processes[process.pid] = process

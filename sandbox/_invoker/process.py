@@ -82,6 +82,13 @@ class EnvironmentProcess:
     # --- creation ---------------------------------------------------------------------------
 
     async def start(self, spec: Message, init_timeout: float) -> None:
+        try:
+            await self._start(spec, init_timeout)
+        except BaseException:
+            self.kill()  # failed, timed out or cancelled half-way: no process or socket left behind
+            raise
+
+    async def _start(self, spec: Message, init_timeout: float) -> None:
         launched = await self._launcher.launch()
         loop = self._loop
         self._control, _ = await loop.connect_accepted_socket(lambda: _Control(self), launched.control)
@@ -124,6 +131,9 @@ class EnvironmentProcess:
         timer = self._loop.call_later(seconds, self._time_out, request_id, seconds)
         try:
             message = await pending
+        except asyncio.CancelledError:
+            self.kill()  # the caller gave up (the sandbox is stopping): the call cannot be taken back
+            raise
         finally:
             timer.cancel()
             self._pending = None

@@ -38,6 +38,7 @@ from sandbox._invoker.frames import ChannelClosed, Message
 from sandbox._invoker.services import ServicesChannel
 
 HANDLER_NAME = "handler"
+TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 # Third-party packages the template preloads that a function may vendor in a version of its own.
 VENDORABLE = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six", "arc")
 _MAXRSS_UNIT = 1 if sys.platform != "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
@@ -155,6 +156,9 @@ class Worker:
             deadline_ms=message["deadline_ms"],
             log_stream_name=spec["env"].get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
         )
+        # Lambda's runtime sets the invocation's X-Ray trace header before each call; tracing libraries
+        # (the X-Ray SDK under powertools' Tracer) read it and, without it, warn on every traced call.
+        os.environ[TRACE_ID_VARIABLE] = _trace_header()
         reply: Message
         try:
             result = self.handler(message["event"], context)
@@ -194,6 +198,11 @@ def _prefer_vendored(paths: list[str]) -> None:
         if any(os.path.exists(os.path.join(p, name)) or os.path.exists(os.path.join(p, f"{name}.py")) for p in paths):
             for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
                 del sys.modules[loaded]
+
+
+def _trace_header() -> str:
+    """An X-Ray trace header as Lambda passes one, not sampled: nothing here collects traces."""
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
 
 
 async def _awaited(result: Any) -> Any:

@@ -65,7 +65,7 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
     """Every topic and queue with its counts, messages, retries and dead letters; times are epoch seconds."""
     now = bus.clock.now()
     dead = bus.dead_letters()
-    retries = sorted(bus._retries)  # pending() lists them too, but without their payloads
+    retries = sorted(bus._waiting_events)  # pending() lists them too, but without their payloads
     topics = []
     for name, spec in bus._events.items():
         waiting = [job for job in retries if job.name == name]
@@ -83,7 +83,8 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
             "dead_letters": letters if with_messages else [],
         })  # fmt: skip
     queues = []
-    for name, state in bus._queues.items():
+    for state in bus.queues:
+        name = state.name
         queued = list(state.messages.values())
         states = [message_state(m, now) for m in queued]
         letters = [_letter(d) for d in dead if d.pragma == "queues" and d.name == name]
@@ -92,7 +93,7 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
             "name": name,
             "function": state.spec.function.name,
             "fifo": state.spec.fifo,
-            "active": name in bus._active_queues,
+            "active": state.active,
             "visibility_timeout": state.visibility_timeout,
             "counts": _counts(states, len(letters)),
             "next_attempt_at": min(retry_times, default=None),
@@ -104,7 +105,7 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
 
 def restored(bus: EventBus) -> dict[str, int]:
     """What a fresh start found stored: queue messages, event retries and dead letters."""
-    queued = sum(len(state.messages) for state in bus._queues.values())
+    queued = sum(len(queue.messages) for queue in bus.queues)
     retries = sum(1 for p in bus.pending() if p.get("pragma") == "events")
     return {"messages": queued, "retries": retries, "dead_letters": len(bus.dead_letters())}
 
@@ -130,13 +131,11 @@ async def replay(bus: EventBus, letter_id: str) -> str:
 
 async def purge(bus: EventBus, letter_ids: list[str]) -> int:
     """Forget dead letters for good; an unknown id fails the whole purge before anything is removed."""
-    unknown = [i for i in letter_ids if i not in bus._dead]
+    known = {d.id for d in bus.dead_letters()}
+    unknown = [i for i in letter_ids if i not in known]
     if unknown:
         raise NotFoundError(f"no dead letter {unknown[0]!r}")
-    for letter_id in letter_ids:
-        await bus._storage.forget_dead_letter(letter_id)
-        bus._dead.pop(letter_id, None)
-    return len(letter_ids)
+    return await bus.purge_dead_letters(letter_ids)
 
 
 def dead_letter_ids(bus: EventBus, *, name: str | None = None) -> list[str]:

@@ -63,9 +63,11 @@ async def batch_get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, 
     now = ctx.clock.now()
     async with ctx.db.reading() as conn:
         for table, rows, proj, names, consistent in plans:
-            found = [item for pk, sk in rows if (item := await storage.load_live(conn, table, pk, sk, now))]
+            loaded = [await storage.load_live(conn, table, pk, sk, now) for pk, sk in rows]
+            found = [item for item in loaded if item is not None]
             responses[table.name] = [project(proj, i, names) if proj else i for i in found]
-            units = sum(capacity.read_units(item_size(i), consistent=consistent) for i in found)
+            # every key asked for is charged, found or not, as a GetItem would be
+            units = sum(capacity.read_units(item_size(i) if i else 0, consistent=consistent) for i in loaded)
             entry = capacity.shape(cap, table.name, units)
             if entry is not None:
                 consumed.append(entry)
@@ -93,6 +95,12 @@ def _write_request(table: TableDef, entry: object) -> tuple[tuple[bytes, bytes],
 
 async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     wanted = _request_items(request)
+    if any(isinstance(ops, list) and len(ops) > MAX_WRITE for ops in wanted.values()):
+        raise ValidationError(
+            "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must "
+            f"satisfy constraint: [Member must have length less than or equal to {MAX_WRITE}, Member must have "
+            "length greater than or equal to 1]"
+        )
     if sum(len(ops) if isinstance(ops, list) else 1 for ops in wanted.values()) > MAX_WRITE:
         raise ValidationError("Too many items requested for the BatchWriteItem call")
     cap = capacity.mode(request)
@@ -112,12 +120,16 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
         now = ctx.clock.now()
         for table, writes in plans:
             units = 0.0
-            for key, item, size in writes:
-                raw, _ = await storage.load(conn, table, *key)
-                if item is not None:
-                    await storage.write(conn, table, key, raw, item, size, now=now)
-                elif raw is not None:
-                    await storage.remove(conn, table, key, raw, now=now)
+            # The old items matter only to index rows, stream records and consumed capacity: read them only
+            # then, all at once.
+            need_old = bool(table.indexes) or table.stream is not None or cap != "NONE"
+            olds = await storage.load_many(conn, table, [key for key, _, _ in writes]) if need_old else {}
+            if not need_old:  # a delete of an absent item is harmless: DELETE finds nothing
+                olds = {key: {} for key, item, _ in writes if item is None}
+            changes = [(key, olds.get(key), item, size) for key, item, size in writes]
+            await storage.write_many(conn, table, changes, now=now)
+            for key, _, size in writes:
+                raw = olds.get(key)
                 units += capacity.write_units(max(size, item_size(raw) if raw else 0))
             entry = capacity.shape(cap, table.name, units)
             if entry is not None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import aiosqlite
 
-from sandbox.dynamo.schema import IndexDef, TableDef
+from sandbox.dynamo.schema import IndexDef, TableDef, check_table_name
 from sandbox.errors import ResourceInUseError, ResourceNotFoundError
 
 
@@ -28,6 +28,7 @@ class Catalog:
     def get(self, name: object) -> TableDef:
         table = self._tables.get(name) if isinstance(name, str) else None
         if table is None:
+            check_table_name(name)  # a name no table can have is a ValidationException
             raise ResourceNotFoundError("Requested resource not found")
         return table
 

@@ -59,6 +59,8 @@ _ARGUMENTS = {
 }
 _COMPARE = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
 _KEY_OPERATORS = ("EQ", "LE", "LT", "GE", "GT", "BEGINS_WITH", "BETWEEN")
+# The legacy parameters a translated request came from: some errors name them, as DynamoDB's do.
+TRANSLATED = "__sandbox_translated_from"
 
 
 class _Placeholders:
@@ -70,7 +72,7 @@ class _Placeholders:
 
     def name(self, attribute: Any) -> str:
         if not isinstance(attribute, str) or not attribute:
-            raise ValidationError("One or more parameter values were invalid: An attribute name is empty")
+            raise ValidationError("One or more parameter values were invalid: Empty attribute name")
         key = f"#legacy{len(self.names)}"
         self.names[key] = attribute
         return key
@@ -92,26 +94,31 @@ def translate(operation: str, request: Mapping[str, Any]) -> Mapping[str, Any]:
     if unknown:
         raise ValidationError(f"{operation} does not take the parameter(s): {', '.join(sorted(unknown))}")
     _reject_mixing(request, present)
-    joiner = _conditional_operator(request.get("ConditionalOperator"), present)
+    joiner = _conditional_operator(request.get("ConditionalOperator"), {p for p in present if request[p] != {}})
     marks = _Placeholders()
     out = {k: v for k, v in request.items() if k not in LEGACY}
     out.update(_expressions(request, joiner, marks))
+    out[TRANSLATED] = present
     if marks.names:
-        out["ExpressionAttributeNames"] = marks.names
+        out["ExpressionAttributeNames"] = {**(request.get("ExpressionAttributeNames") or {}), **marks.names}
     if marks.values:
-        out["ExpressionAttributeValues"] = marks.values
+        out["ExpressionAttributeValues"] = {**(request.get("ExpressionAttributeValues") or {}), **marks.values}
     return out
 
 
 def _expressions(request: Mapping[str, Any], joiner: str, marks: _Placeholders) -> dict[str, str]:
     out = {}
     if "Expected" in request:
-        out["ConditionExpression"] = _conditions(request["Expected"], "Expected", joiner, marks, expected=True)
+        condition = _conditions(request["Expected"], "Expected", joiner, marks, expected=True)
+        if condition:
+            out["ConditionExpression"] = condition
     if "KeyConditions" in request:
         out["KeyConditionExpression"] = _key_conditions(request["KeyConditions"], marks)
     for param in ("QueryFilter", "ScanFilter"):
         if param in request:
-            out["FilterExpression"] = _conditions(request[param], param, joiner, marks, expected=False)
+            condition = _conditions(request[param], param, joiner, marks, expected=False)
+            if condition:
+                out["FilterExpression"] = condition
     if "AttributesToGet" in request:
         out["ProjectionExpression"] = _projection(request["AttributesToGet"], marks)
     if "AttributeUpdates" in request:
@@ -136,6 +143,8 @@ def _translate_batch_get(request: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _reject_mixing(request: Mapping[str, Any], present: AbstractSet[str]) -> None:
     expressions = [p for p in _EXPRESSION_PARAMETERS if p in request]
+    if present == {"KeyConditions"} and "KeyConditionExpression" not in request:
+        return  # DynamoDB takes KeyConditions with a FilterExpression or ProjectionExpression
     if expressions:
         legacy = ", ".join(sorted(present))
         raise ValidationError(
@@ -159,17 +168,23 @@ def _conditional_operator(value: Any, present: AbstractSet[str]) -> str:
     return f" {value} "
 
 
-def _mapping(value: Any, param: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping) or not value:
+def _mapping(value: Any, param: str, *, empty: bool = False) -> Mapping[str, Any]:
+    """`empty`: DynamoDB takes `{}` for Expected, the filters and AttributeUpdates (it means nothing)."""
+    if not isinstance(value, Mapping) or (not value and not empty):
         raise ValidationError(f"One or more parameter values were invalid: {param} must be a non-empty map")
     return value
 
 
 def _conditions(value: Any, param: str, joiner: str, marks: _Placeholders, *, expected: bool) -> str:
     parts = []
-    for attribute, condition in _mapping(value, param).items():
+    for attribute, condition in _mapping(value, param, empty=True).items():
         if not isinstance(condition, Mapping):
             raise ValidationError(f"One or more parameter values were invalid: {param}.{attribute} must be a map")
+        if expected and "ComparisonOperator" in condition and ({"Value", "Exists"} & set(condition)):
+            raise ValidationError(
+                "One or more parameter values were invalid: Value or Exists cannot be used with ComparisonOperator "
+                f"for Attribute: {attribute}"
+            )
         if expected and "ComparisonOperator" not in condition:
             parts.append(_exists_condition(attribute, condition, marks))
         else:
@@ -211,6 +226,7 @@ def _comparison(attribute: str, condition: Mapping[str, Any], marks: _Placeholde
             f"One or more parameter values were invalid: Invalid number of argument(s) for the {operator} "
             "ComparisonOperator"
         )
+    _check_argument_types(operator, values)
     path = marks.name(attribute)
     placeholders = [marks.value(v) for v in values]
     if operator in _COMPARE:
@@ -221,8 +237,8 @@ def _comparison(attribute: str, condition: Mapping[str, Any], marks: _Placeholde
         return f"attribute_not_exists({path})"
     if operator == "CONTAINS":
         return f"contains({path}, {placeholders[0]})"
-    if operator == "NOT_CONTAINS":
-        return f"NOT contains({path}, {placeholders[0]})"
+    if operator == "NOT_CONTAINS":  # false, like CONTAINS, when the attribute is missing
+        return f"attribute_exists({path}) AND NOT contains({path}, {placeholders[0]})"
     if operator == "BEGINS_WITH":
         return f"begins_with({path}, {placeholders[0]})"
     if operator == "IN":
@@ -230,11 +246,40 @@ def _comparison(attribute: str, condition: Mapping[str, Any], marks: _Placeholde
     return f"{path} BETWEEN {placeholders[0]} AND {placeholders[1]}"
 
 
+def _kind(value: Any) -> str | None:
+    return next(iter(value)) if isinstance(value, Mapping) and len(value) == 1 else None
+
+
+def _check_argument_types(operator: str, values: list[Any]) -> None:
+    """The legacy operators take scalars only (but EQ and NE), of one type, as DynamoDB checks."""
+    if operator in ("EQ", "NE"):
+        return
+    allowed = ("S", "B") if operator == "BEGINS_WITH" else ("S", "N", "B")
+    kinds = [_kind(v) for v in values]
+    for kind, value in zip(kinds, values, strict=True):
+        if kind is not None and kind not in allowed:
+            raise ValidationError(
+                f"One or more parameter values were invalid: ComparisonOperator {operator} is not valid for {kind} "
+                f"AttributeValue type: {value}"
+            )
+    if len(set(kinds)) > 1:
+        raise ValidationError(
+            f"One or more parameter values were invalid: AttributeValues inside AttributeValueList must all be of "
+            f"the same type for ComparisonOperator {operator}"
+        )
+
+
 def _key_conditions(value: Any, marks: _Placeholders) -> str:
     parts = []
     for attribute, condition in _mapping(value, "KeyConditions").items():
-        if not isinstance(condition, Mapping) or condition.get("ComparisonOperator") not in _KEY_OPERATORS:
-            operator = condition.get("ComparisonOperator") if isinstance(condition, Mapping) else None
+        operator = condition.get("ComparisonOperator") if isinstance(condition, Mapping) else None
+        if operator not in _ARGUMENTS:
+            raise ValidationError(
+                f"1 validation error detected: Value '{operator}' at 'keyConditions.{attribute}.member."
+                "comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: "
+                f"[{', '.join(sorted(_ARGUMENTS))}]"
+            )
+        if operator not in _KEY_OPERATORS:
             raise ValidationError(f"Attempted conditional constraint is not an indexable operation: {operator}")
         parts.append(_comparison(attribute, condition, marks))
     return " AND ".join(parts)
@@ -250,7 +295,7 @@ def _projection(value: Any, marks: _Placeholders) -> str:
 
 def _update(value: Any, marks: _Placeholders) -> str:
     clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
-    for attribute, action in _mapping(value, "AttributeUpdates").items():
+    for attribute, action in _mapping(value, "AttributeUpdates", empty=True).items():
         if not isinstance(action, Mapping):
             raise ValidationError(
                 f"One or more parameter values were invalid: AttributeUpdates.{attribute} must be a map"
@@ -287,3 +332,22 @@ def _update(value: Any, marks: _Placeholders) -> str:
                 "failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
             )
     return " ".join(f"{clause} {', '.join(items)}" for clause, items in clauses.items() if items)
+
+
+def translated_from(request: Mapping[str, Any], param: str) -> bool:
+    """Whether `request`'s expressions were written from the legacy parameter `param`."""
+    return param in request.get(TRANSLATED, ())
+
+
+_WRITES = {
+    "ConditionExpression": ("Expected",),
+    "KeyConditionExpression": ("KeyConditions",),
+    "FilterExpression": ("QueryFilter", "ScanFilter"),
+    "ProjectionExpression": ("AttributesToGet",),
+    "UpdateExpression": ("AttributeUpdates",),
+}
+
+
+def written_by_sandbox(request: Mapping[str, Any], expression: str) -> bool:
+    """Whether the request's `expression` parameter is one this module wrote from a legacy parameter."""
+    return any(translated_from(request, param) for param in _WRITES[expression])

@@ -16,6 +16,7 @@ from sandbox.dynamo.expressions import (
     Condition,
     Names,
     Projection,
+    Update,
     apply_update,
     evaluate,
     project,
@@ -23,6 +24,8 @@ from sandbox.dynamo.expressions import (
     updated_paths,
 )
 from sandbox.dynamo.expressions.nodes import PathPart
+from sandbox.dynamo.expressions.update import BAD_OPERAND, WRONG_TYPE
+from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.request import (
     check_item_keys,
     check_key,
@@ -35,6 +38,7 @@ from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ConditionalCheckFailedError, ValidationError
 
 UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+TYPE_ERRORS = (BAD_OPERAND, WRONG_TYPE + "list_append")
 
 
 def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "ConditionExpression") -> Condition | None:
@@ -43,9 +47,10 @@ def condition_of(ctx: Context, request: Mapping[str, Any], param: str = "Conditi
         return None
     if not isinstance(text, str) or not text:
         raise ValidationError(f"Invalid {param}: The expression can not be empty;")
+    limited = not written_by_sandbox(request, param)
     if param == "FilterExpression":  # same language, but errors name the parameter
-        return ctx.expressions.filter(text)
-    return ctx.expressions.condition(text)
+        return ctx.expressions.filter(text, limited=limited)
+    return ctx.expressions.condition(text, limited=limited)
 
 
 def projection_of(ctx: Context, request: Mapping[str, Any]) -> Projection | None:
@@ -54,7 +59,7 @@ def projection_of(ctx: Context, request: Mapping[str, Any]) -> Projection | None
         return None
     if not isinstance(text, str) or not text:
         raise ValidationError("Invalid ProjectionExpression: The expression can not be empty;")
-    return ctx.expressions.projection(text)
+    return ctx.expressions.projection(text, limited=not written_by_sandbox(request, "ProjectionExpression"))
 
 
 def check_condition(cond: Condition | None, old: Item | None, names: Names, *, return_old: bool) -> None:
@@ -168,7 +173,8 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     text = request.get("UpdateExpression")
     if text is not None and (not isinstance(text, str) or not text):
         raise ValidationError("Invalid UpdateExpression: The expression can not be empty;")
-    update = ctx.expressions.update(text) if text else None
+    limited = not written_by_sandbox(request, "UpdateExpression")
+    update = ctx.expressions.update(text, limited=limited) if text else None
     cond = condition_of(ctx, request)
     names = names_for(request)
     return_old = on_failure_returns_old(request)
@@ -177,17 +183,23 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         raw, expires = await storage.load(conn, table, *row)
         now = ctx.clock.now()
         old = live(raw, expires, now)
-        new = updated_item(update, old or dict(key), names, table.key_names())
+        try:
+            new = updated_item(update, old or dict(key), names, table.key_names(), exists=old is not None)
+        except ValidationError as error:
+            if translated_from(request, "AttributeUpdates") and error.message.startswith(TYPE_ERRORS):
+                raise ValidationError("Type mismatch for attribute to update") from None
+            raise
         check_condition(cond, old, names, return_old=return_old)
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)
-        creates = old is not None or not only_removes(update)
-        if creates:
+        if creates_nothing(update, old):
+            new = {}
+        else:
             await storage.write(conn, table, row, raw, new, size, now=now)
     touched = updated_paths(update, names) if update is not None else []
     out: dict[str, Any] = {}
-    attributes = _returned(returns, old, new, touched) if creates else None
+    attributes = _returned(returns, old, new, touched)
     if attributes:
         out["Attributes"] = attributes
     units = capacity.write_units(max(size, item_size(old) if old else 0))
@@ -195,10 +207,12 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def only_removes(update: Any) -> bool:
-    """REMOVE and DELETE actions alone never create a missing item (nor a stream record for it)."""
-    return update is not None and not update.sets and not update.adds
+def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...], *, exists: bool = True) -> Item:
+    if update is None:
+        return dict(base)
+    return apply_update(update, base, names, key_attributes=key_names, exists=exists)
 
 
-def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...]) -> Item:
-    return apply_update(update, base, names, key_attributes=key_names) if update is not None else dict(base)
+def creates_nothing(update: Update | None, old: Item | None) -> bool:
+    """An update that only removes, on an item that does not exist, leaves it not existing."""
+    return old is None and update is not None and not update.sets and not update.adds

@@ -17,6 +17,7 @@ from sandbox.dynamo.types import Item
 
 PAGE_BYTES = 1024 * 1024
 CHUNK = 256
+MAX_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,12 @@ class ReadPlan:
 class Page:
     rows: list[Item] = field(default_factory=list)  # every item read, before any filter
     sizes: int = 0
-    more: bool = False  # stopped by Limit or the size budget with rows left
+    more: bool = False  # stopped by Limit (rows left or not) or by the size budget with rows left
+    texts: list[str] = field(default_factory=list)  # read_page(decode=False): the stored JSON, as stored
+
+    @property
+    def count(self) -> int:
+        return len(self.texts) if self.texts else len(self.rows)  # with texts, rows holds only the last
 
 
 def _sql(plan: ReadPlan, position: tuple[Any, ...] | None, count: int) -> tuple[str, list[Any]]:
@@ -49,22 +55,39 @@ def _sql(plan: ReadPlan, position: tuple[Any, ...] | None, count: int) -> tuple[
     return f"{plan.source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {count}", params
 
 
-async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | None) -> Page:
-    """Read rows in order until `limit` rows, the 1 MB budget, or the end of the range."""
+async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | None, decode: bool = True) -> Page:
+    """Read rows in order until `limit` rows, the 1 MB budget, or the end of the range.
+
+    `decode` False keeps each item as its stored JSON text (`texts`) for an answer that passes items
+    through untouched, and decodes only the last one (`rows`), which a LastEvaluatedKey needs."""
     page = Page()
     position = plan.start
     width = len(plan.order)
+    chunk = CHUNK
     while True:
-        wanted = CHUNK if limit is None else min(CHUNK, limit - len(page.rows) + 1)
+        if limit is not None and page.count >= limit:
+            page.more = True  # DynamoDB gives a LastEvaluatedKey at Limit even when nothing follows
+            return _finish(page, decode)
+        wanted = chunk if limit is None else min(chunk, limit - page.count)
+        chunk = min(chunk * 2, MAX_CHUNK)  # long reads take bigger bites: fewer trips to the database thread
         sql, params = _sql(plan, position, wanted)
         rows = list(await conn.execute_fetchall(sql, params))
         for row in rows:
-            if (limit is not None and len(page.rows) >= limit) or page.sizes >= PAGE_BYTES:
+            if page.sizes >= PAGE_BYTES:
                 page.more = True
-                return page
-            item = storage.loads(row[width])
+                return _finish(page, decode)
             position = tuple(row[:width])
-            page.rows.append(item)
+            if decode:
+                page.rows.append(storage.loads(row[width]))
+            else:
+                page.texts.append(row[width])
             page.sizes += row[width + 1]
         if len(rows) < wanted:
-            return page
+            page.more = limit is not None and page.count >= limit
+            return _finish(page, decode)
+
+
+def _finish(page: Page, decode: bool) -> Page:
+    if not decode and page.texts:
+        page.rows = [storage.loads(page.texts[-1])]
+    return page

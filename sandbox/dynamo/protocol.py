@@ -13,11 +13,16 @@ import uuid
 import zlib
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.web_protocol import RequestPayloadError
 
+from sandbox.dynamo.request import WIRE
 from sandbox.errors import (
     AwsError,
     ConditionalCheckFailedError,
+    RequestTooLargeError,
     SerializationError,
     TransactionCanceledError,
     UnknownOperationError,
@@ -32,10 +37,19 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 LOGGER = logging.getLogger("arc_sandbox.tables")
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
+EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})  # DynamoDB answers these with no body at all
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except (orjson.JSONEncodeError, TypeError):  # text orjson refuses (a lone surrogate from an in-process caller)
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def _respond(status: int, payload: dict[str, Any]) -> web.Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _encode(payload)
     headers = {
         "Content-Type": CONTENT_TYPE,
         "x-amz-crc32": str(zlib.crc32(body)),
@@ -50,6 +64,11 @@ def signing_region(authorization: str) -> str | None:
     return match[1] if match else None
 
 
+def _respond_empty() -> web.Response:
+    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(b"")), "x-amzn-RequestId": uuid.uuid4().hex}
+    return web.Response(status=200, body=b"", headers=headers)
+
+
 def error_body(error: AwsError) -> dict[str, Any]:
     body: dict[str, Any] = {"__type": ERROR_PREFIX + error.aws_code, "message": error.message}
     if isinstance(error, ConditionalCheckFailedError) and error.item is not None:
@@ -60,13 +79,35 @@ def error_body(error: AwsError) -> dict[str, Any]:
 
 
 def _decode(raw: bytes) -> dict[str, Any]:
+    """The request's JSON. orjson also refuses what DynamoDB cannot store: text that is not UTF-8, and
+    unpaired surrogate escapes ("\\ud800"); and it parses deep nesting without recursing."""
     try:
-        payload = json.loads(raw) if raw else {}
-    except ValueError as exc:
-        raise SerializationError("Start of structure or map found where not expected") from exc
+        payload = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError as exc:
+        raise SerializationError(f"Malformed JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise SerializationError("The request is nested too deeply") from None
     if not isinstance(payload, dict):
         raise SerializationError("Start of structure or map found where not expected")
     return payload
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request body, refused with 413 past DynamoDB's 16 MB (also when it arrives chunked or
+    compressed), before more of it is held in memory."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        raise RequestTooLargeError(request.content_length)
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in request.content.iter_any():
+            total += len(chunk)
+            if total > MAX_REQUEST_BYTES:
+                raise RequestTooLargeError(total)
+            chunks.append(chunk)
+    except (ContentEncodingError, RequestPayloadError) as exc:  # DynamoDB answers 500; a client's bad body is a 400
+        raise SerializationError(f"The request body could not be read: {exc}") from None
+    return b"".join(chunks)
 
 
 def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
@@ -82,8 +123,15 @@ def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
                 return _respond(200, result)
             if not target.startswith(TARGET_PREFIX):
                 raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
-            payload = _decode(await request.read())
-            result = await store.call(target[len(TARGET_PREFIX) :], payload)
+            payload = _decode(await _body(request))
+            operation = target[len(TARGET_PREFIX) :]
+            if operation == "DescribeEndpoints":  # the address is the one the client reached
+                result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
+            else:
+                payload[WIRE] = True
+                result = await store.call(operation, payload)
+            if operation in EMPTY_ANSWERS:
+                return _respond_empty()
         except AwsError as error:
             return _respond(error.status, error_body(error))
         except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log

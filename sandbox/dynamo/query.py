@@ -9,15 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from sandbox.dynamo import capacity, composite_keys, storage
 from sandbox.dynamo.context import Context
-from sandbox.dynamo.expressions import Condition, KeyPlan, Names, Projection, evaluate, key_condition_plan, project
+from sandbox.dynamo.expressions import (
+    Condition,
+    KeyPlan,
+    Names,
+    Projection,
+    documents,
+    evaluate,
+    key_condition_plan,
+    project,
+)
+from sandbox.dynamo.expressions.evaluate import top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
+from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.operations import condition_of, projection_of
-from sandbox.dynamo.paging import ReadPlan, read_page
-from sandbox.dynamo.request import limit_of, names_for
+from sandbox.dynamo.paging import Page, ReadPlan, read_page
+from sandbox.dynamo.request import WIRE, limit_of, names_for
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import AttributeValue, Item, validate_item
+from sandbox.dynamo.types import AttributeValue, Item, compare, validate_item
 from sandbox.errors import ValidationError
 
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
@@ -47,7 +60,8 @@ def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexD
         )
     if select != "SPECIFIC_ATTRIBUTES" and proj is not None:
         what = "only the Count" if select == "COUNT" else select
-        raise ValidationError(f"{PREFIX}Cannot specify the ProjectionExpression when choosing to get {what}")
+        param = "AttributesToGet" if translated_from(request, "AttributesToGet") else "ProjectionExpression"
+        raise ValidationError(f"{PREFIX}Cannot specify the {param} when choosing to get {what}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise ValidationError(f"{PREFIX}ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
     if select == "ALL_ATTRIBUTES" and index is not None and index.projection != "ALL" and not index.local:
@@ -105,6 +119,28 @@ def start_key(table: TableDef, index: IndexDef | None, request: Mapping[str, Any
     return key
 
 
+def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
+    """Whether a sort key value is inside the key condition's range."""
+    if plan.sort_op is None:
+        return True
+    if plan.sort_op == "BEGINS_WITH":
+        return _begins_with(value, plan.sort_values[0])
+    orders = [compare(value, bound) for bound in plan.sort_values]
+    if any(order is None for order in orders):
+        return False
+    first = orders[0]
+    assert first is not None
+    checks = {"EQ": first == 0, "LT": first < 0, "LE": first <= 0, "GT": first > 0, "GE": first >= 0}
+    if plan.sort_op == "BETWEEN":
+        return first >= 0 and (orders[1] or 0) <= 0
+    return checks[plan.sort_op]
+
+
+def _begins_with(value: AttributeValue, prefix: AttributeValue) -> bool:
+    kind = next(iter(value))
+    return kind == next(iter(prefix)) and encode_key(value).startswith(encode_key(prefix))
+
+
 def _index_position(index: IndexDef, key: Item, table: TableDef) -> tuple[bytes, ...]:
     ipos = storage.index_key(index, key)
     assert ipos is not None
@@ -115,25 +151,35 @@ def query_plan(
     ctx: Context, table: TableDef, index: IndexDef | None, request: Mapping[str, Any], names: Names
 ) -> ReadPlan:
     text = request.get("KeyConditionExpression")
-    if not isinstance(text, str) or not text:
+    if text == "":
+        raise ValidationError("Invalid KeyConditionExpression: The expression can not be empty;")
+    if not isinstance(text, str):
         raise ValidationError(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     schema: TableDef | IndexDef = index or table
+    limited = not written_by_sandbox(request, "KeyConditionExpression")
     if index is not None and index.composite:
-        cond = ctx.expressions.key_condition(text)
+        cond = ctx.expressions.key_condition(text, limited=limited)
         partition, where, params = composite_keys.key_range(cond, names, index, lambda n, v: _check_type(table, n, v))
     else:
         plan = key_condition_plan(
-            ctx.expressions.key_condition(text), names, partition_key=schema.partition_key, sort_key=schema.sort_key
+            ctx.expressions.key_condition(text, limited=limited),
+            names,
+            partition_key=schema.partition_key,
+            sort_key=schema.sort_key,
         )
         partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
+    if start is not None and schema.sort_key is None:  # a partition of one item: nothing can follow it
+        raise ValidationError(f"The provided exclusive start key is invalid: ExclusiveStartKey: {start}")
     if (
         start is not None
         and (_index_position(index, start, table) if index else storage.row_key(table, start))[0] != partition
     ):
+        raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
+    if start is not None and schema.sort_key is not None and not _satisfies(start[schema.sort_key], plan):
         raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
     if index is None:
         where, params = sort_range(table, "i.sk", table.sort_key, plan)
@@ -189,8 +235,11 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
     seg = _segment(request)
     if seg is not None:
         # Segments are ranges of a hash of the partition key, so one partition never spans two segments.
+        low, high = seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]
         where += ["i.bucket >= ?", "i.bucket < ?"]
-        params += [seg[0] * storage.BUCKETS // seg[1], (seg[0] + 1) * storage.BUCKETS // seg[1]]
+        params += [low, high]
+        if start is not None and not low <= storage.bucket(storage.row_key(table, start)[0]) < high:
+            raise ValidationError("The provided Exclusive start key does not map to the provided segment")
     if index is None:
         position: tuple[Any, ...] | None = None if start is None else storage.row_key(table, start)
         return ReadPlan(
@@ -213,6 +262,17 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
     )
 
 
+def _check_projected(table: TableDef, index: IndexDef, attributes: list[str]) -> None:
+    """Asking a KEYS_ONLY or INCLUDE index for an attribute it does not hold is an error, not nothing."""
+    held = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
+    missing = [name for name in attributes if name not in held]
+    if missing:
+        raise ValidationError(
+            f"One or more parameter values were invalid: Global secondary index {index.name} does not project "
+            f"[{', '.join(missing)}]"
+        )
+
+
 def _mark_used(names: Names, filt: Condition | None, proj: Projection | None) -> None:
     """Resolve every name and value the filter and projection mention, even if the page turns out empty."""
     if filt is not None:
@@ -223,21 +283,43 @@ def _mark_used(names: Names, filt: Condition | None, proj: Projection | None) ->
 
 
 async def _respond(
-    ctx: Context, request: Mapping[str, Any], table: TableDef, index: IndexDef | None, plan: ReadPlan, names: Names
+    ctx: Context,
+    request: Mapping[str, Any],
+    table: TableDef,
+    index: IndexDef | None,
+    plan: ReadPlan,
+    names: Names,
+    key_names: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`key_names`: the attributes a Query's key condition reads, which its filter may not."""
     filt = condition_of(ctx, request, "FilterExpression")
     proj = projection_of(ctx, request)
     select = select_of(request, proj, index)
     cap = capacity.mode(request)
     limit = limit_of(request)
     _mark_used(names, filt, proj)
+    if index is not None and index.projection != "ALL" and proj is not None:
+        _check_projected(table, index, [str(documents.resolve(path, names)[0]) for path in proj.paths])
+    if filt is not None and key_names:
+        for attribute in top_level_attributes(filt, names):
+            if attribute in key_names:
+                raise ValidationError(
+                    f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {attribute}"
+                )
+    # Items that go back exactly as stored (no filter, projection or index view) are passed through as
+    # their stored JSON to a wire caller: no decoding and encoding again of every item.
+    verbatim = request.get(WIRE) is True and filt is None and proj is None and select != "COUNT"
+    verbatim = verbatim and (index is None or index.projection == "ALL")
     async with ctx.db.reading() as conn:
-        page = await read_page(conn, plan, limit=limit)
+        page = await read_page(conn, plan, limit=limit, decode=not verbatim)
+    if verbatim:
+        out: dict[str, Any] = {"Items": [orjson.Fragment(text) for text in page.texts], "Count": page.count}
+        return _finish(out, ctx, request, table, index, page, cap)
     # An LSI fetches what it does not project from the table (as DynamoDB does, at a cost); a GSI cannot.
     fetches = index is not None and index.local
     rows = [index_view(table, index, item) for item in page.rows] if index and not fetches else page.rows
     kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
-    out: dict[str, Any] = {}
+    out = {}
     if select != "COUNT":
         if proj is not None:
             out["Items"] = [project(proj, item, names) for item in kept]
@@ -246,7 +328,19 @@ async def _respond(
         else:
             out["Items"] = kept
     out["Count"] = len(kept)
-    out["ScannedCount"] = len(rows)
+    return _finish(out, ctx, request, table, index, page, cap)
+
+
+def _finish(
+    out: dict[str, Any],
+    ctx: Context,
+    request: Mapping[str, Any],
+    table: TableDef,
+    index: IndexDef | None,
+    page: Page,
+    cap: str,
+) -> dict[str, Any]:
+    out["ScannedCount"] = page.count
     if page.more:
         out["LastEvaluatedKey"] = storage.key_of(table, page.rows[-1], index)
     units = capacity.read_units(page.sizes, consistent=bool(request.get("ConsistentRead")))
@@ -271,7 +365,7 @@ async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     filt = condition_of(ctx, request, "FilterExpression") if index is not None and index.composite else None
     if index is not None and filt is not None:
         composite_keys.check_filter(filt, names, index)
-    return await _respond(ctx, request, table, index, plan, names)
+    return await _respond(ctx, request, table, index, plan, names, (index or table).key_names())
 
 
 async def scan(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:

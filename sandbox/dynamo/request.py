@@ -7,12 +7,17 @@ from typing import Any
 
 from sandbox.dynamo.expressions import Names
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import Item, validate_item, validate_value
-from sandbox.errors import ValidationError
+from sandbox.dynamo.types import Item, check_attribute_name, validate_item, validate_value, value_size
+from sandbox.errors import SerializationError, ValidationError
 
 MAX_ITEM_SIZE = 400 * 1024
+MAX_PARTITION_KEY = 2048
+MAX_SORT_KEY = 1024
 KEY_SCHEMA_MISMATCH = "The provided key element does not match the schema"
 INVALID = "One or more parameter values were invalid: "
+# Set by the wire protocol on the requests it passes in: an answer for it may hold stored items as
+# orjson.Fragment (their JSON as stored); in-process callers always get plain values.
+WIRE = "__sandbox_wire"
 
 
 def names_for(request: Mapping[str, Any]) -> Names:
@@ -22,6 +27,11 @@ def names_for(request: Mapping[str, Any]) -> Names:
         raise ValidationError("ExpressionAttributeNames must not be empty")
     if values is not None and (not isinstance(values, dict) or not values):
         raise ValidationError("ExpressionAttributeValues must not be empty")
+    if names is not None:
+        for key, name in names.items():
+            if not isinstance(name, str):
+                raise SerializationError(f"ExpressionAttributeNames.{key}: an attribute name is a string")
+            check_attribute_name(name, f"ExpressionAttributeNames contains invalid value: {{problem}} for key {key}")
     checked = None
     if values is not None:
         checked = {k: validate_value(v, param=f"ExpressionAttributeValues.{k}") for k, v in values.items()}
@@ -44,6 +54,16 @@ def _check_key_value(table: TableDef, name: str, value: Mapping[str, Any], *, in
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
             f"empty {'string' if actual == 'S' else 'binary'} value. Key: {name}"
         )
+    if actual != "N":
+        size = value_size(dict(value))
+        if name == table.partition_key and size > MAX_PARTITION_KEY:
+            raise ValidationError(
+                f"{INVALID}Size of hashkey has exceeded the maximum size limit of {MAX_PARTITION_KEY} bytes"
+            )
+        if name == table.sort_key and size > MAX_SORT_KEY:
+            raise ValidationError(
+                f"{INVALID}Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY} bytes"
+            )
 
 
 def check_key(table: TableDef, key: object, param: str = "Key") -> Item:
@@ -76,6 +96,13 @@ def _check_index_keys(index: IndexDef, table: TableDef, item: Item) -> None:
                 "supported. The AttributeValue for a key attribute cannot contain an empty string value. "
                 f"IndexName: {index.name}, IndexKey: {name}"
             )
+        if actual != "N":
+            limit = MAX_PARTITION_KEY if name == index.partition_key else MAX_SORT_KEY
+            if value_size(value) > limit:
+                raise ValidationError(
+                    f"{INVALID}Size of an index key has exceeded the size limit of {limit} bytes. "
+                    f"IndexName: {index.name}, IndexKey: {name}"
+                )
 
 
 def check_item_keys(table: TableDef, item: Item) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.errors import ValidationError
+from sandbox.errors import SerializationError, ValidationError
 from sandbox.model import IndexSpec, TableSpec
 
 PROJECTIONS = ("ALL", "KEYS_ONLY", "INCLUDE")
@@ -193,6 +193,9 @@ def table_from_spec(spec: TableSpec, physical: str) -> TableDef:
 # --- from a CreateTable request ------------------------------------------------------------------
 
 
+MAX_KEY_NAME = 255
+
+
 def _invalid(problem: str) -> ValidationError:
     return ValidationError(f"One or more parameter values were invalid: {problem}")
 
@@ -209,6 +212,16 @@ def check_table_name(name: object, param: str = "tableName") -> str:
     return name
 
 
+def key_attribute_name(name: object, param: str) -> str:
+    """Key attributes (and attributes an index projects by name) have names of 1 to 255 bytes."""
+    if not isinstance(name, str) or not 1 <= len(name.encode("utf-8", "surrogatepass")) <= MAX_KEY_NAME:
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{param}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_KEY_NAME} and at least 1"
+        )
+    return name
+
+
 def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
     if not isinstance(schema, list) or not 1 <= len(schema) <= 2:
         raise _invalid(f"{where}KeySchema must have one HASH key and at most one RANGE key")
@@ -218,11 +231,11 @@ def parse_key_schema(schema: object, where: str) -> tuple[str, str | None]:
             raise _invalid(f"Invalid KeySchema element in {where}KeySchema")
         if element["KeyType"] in kinds:
             raise _invalid(f"Too many {element['KeyType']} keys in {where}KeySchema")
-        kinds[element["KeyType"]] = str(element.get("AttributeName"))
+        kinds[element["KeyType"]] = key_attribute_name(element.get("AttributeName"), "keySchema.member.attributeName")
     if kinds.get("HASH") == kinds.get("RANGE"):
         raise _invalid("Both the Hash Key and the Range Key element in the KeySchema have the same name")
     if "HASH" not in kinds:
-        raise _invalid(f"No Hash Key specified in {where}KeySchema")
+        raise _invalid(f"No Hash Key specified in {where}KeySchema: the first KeySchemaElement must be a HASH key")
     if schema[0].get("KeyType") != "HASH":
         raise _invalid("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     return kinds["HASH"], kinds.get("RANGE")
@@ -239,9 +252,9 @@ def parse_attribute_definitions(defs: object) -> dict[str, str]:
                 "'attributeDefinitions.member.attributeType' failed to satisfy constraint: "
                 "Member must satisfy enum value set: [B, N, S]"
             )
-        name = str(d.get("AttributeName"))
+        name = key_attribute_name(d.get("AttributeName"), "attributeDefinitions.member.attributeName")
         if name in types:
-            raise _invalid(f"Cannot have two attributes with the same name: {name}")
+            raise _invalid(f"Duplicate AttributeName in AttributeDefinitions: {name}")
         types[name] = d["AttributeType"]
     return types
 
@@ -279,11 +292,7 @@ def parse_index(data: object) -> IndexDef:
     name = check_table_name(data.get("IndexName"), "globalSecondaryIndexes.member.indexName")
     hashes, ranges = parse_index_key_schema(data.get("KeySchema"))
     pk, sk = hashes[0], (ranges[0] if ranges else None)
-    projection = data.get("Projection") or {}
-    kind = projection.get("ProjectionType", "ALL") if isinstance(projection, dict) else "ALL"
-    if kind not in PROJECTIONS:
-        raise ValidationError(f"Unknown ProjectionType: {kind}")
-    non_key = tuple(projection.get("NonKeyAttributes", ())) if kind == "INCLUDE" else ()
+    kind, non_key = parse_projection(data.get("Projection"))
     return IndexDef(
         name=name,
         partition_key=pk,
@@ -340,6 +349,32 @@ def stream_spec(spec: object) -> str | None:
             f"constraint: Member must satisfy enum value set: [{', '.join(STREAM_VIEWS)}]"
         )
     return str(view)
+
+
+def parse_projection(projection: object) -> tuple[str, tuple[str, ...]]:
+    """An index's `Projection`: its type, and the attributes INCLUDE names (only INCLUDE names any)."""
+    if not isinstance(projection, dict) or projection.get("ProjectionType") is None:
+        raise _invalid("Unknown ProjectionType: null; the Projection of an index needs a ProjectionType")
+    kind = projection["ProjectionType"]
+    if kind not in PROJECTIONS:
+        raise ValidationError(
+            f"1 validation error detected: Value '{kind}' at 'projection.projectionType' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(PROJECTIONS)}]"
+        )
+    given = projection.get("NonKeyAttributes")
+    if kind != "INCLUDE":
+        if given is not None:
+            raise _invalid(f"ListOfNonKeyAttributes must be null when ProjectionType is {kind} (NonKeyAttributes)")
+        return kind, ()
+    if not isinstance(given, list) or not given:
+        raise _invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified or empty")
+    for attribute in given:
+        if not isinstance(attribute, str):
+            raise SerializationError("NonKeyAttributes holds attribute names, which are strings")
+        key_attribute_name(attribute, "projection.nonKeyAttributes.member")
+    if len(set(given)) != len(given):
+        raise _invalid(f"Duplicate attribute in NonKeyAttributes: {sorted(given)}")
+    return kind, tuple(given)
 
 
 def check_definitions_cover(types: dict[str, str], keys: set[str]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.dynamo import storage, stream_log
+from sandbox.dynamo import storage, stream_log, tags
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.schema import (
     IndexDef,
@@ -19,9 +19,22 @@ from sandbox.dynamo.schema import (
     stream_spec,
     table_from_request,
 )
-from sandbox.errors import ResourceNotFoundError, ValidationError
+from sandbox.errors import LimitExceededError, ResourceNotFoundError, TableNotFoundError, ValidationError
 
 MAX_LIST = 100
+DROPPED_ON_DELETE = ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+UPDATE_TABLE_CHANGES = (  # an UpdateTable must ask for at least one of these
+    "ProvisionedThroughput",
+    "BillingMode",
+    "GlobalSecondaryIndexUpdates",
+    "StreamSpecification",
+    "SSESpecification",
+    "ReplicaUpdates",
+    "TableClass",
+    "DeletionProtectionEnabled",
+    "OnDemandThroughput",
+    "WarmThroughput",
+)
 LOGGER = logging.getLogger("arc_sandbox.tables")
 
 
@@ -69,7 +82,10 @@ def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), sta
         "DeletionProtectionEnabled": False,
     }
     if table.billing_mode == "PAY_PER_REQUEST":
-        out["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST"}
+        out["BillingModeSummary"] = {
+            "BillingMode": "PAY_PER_REQUEST",
+            "LastUpdateToPayPerRequestDateTime": table.created,
+        }
     global_indexes = [_index_description(ctx, table, i) for i in table.indexes if not i.local]
     local_indexes = [_index_description(ctx, table, i) for i in table.indexes if i.local]
     if global_indexes:
@@ -94,10 +110,13 @@ async def _install(ctx: Context, conn: aiosqlite.Connection, table: TableDef) ->
 async def create_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = table_from_request(request)
     view_type = stream_spec(request.get("StreamSpecification"))
+    given = tags.parse_tags(request["Tags"]) if "Tags" in request else {}
     async with ctx.db.transaction() as conn:
         table = await _install(ctx, conn, table)
         if view_type is not None:
             table = await _set_stream(ctx, conn, table, view_type)
+        if given:
+            await tags.store(conn, table, given)
     ctx.catalog.remember(table)
     return {"TableDescription": describe(ctx, table)}
 
@@ -109,8 +128,29 @@ async def delete_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
         if table.stream is not None:  # its records stay readable for the retention period, as DynamoDB's do
             await stream_log.close_stream(conn, table.stream, now=ctx.clock.now())
         await storage.drop_table(conn, table)
+        await tags.forget(conn, table)
     ctx.catalog.forget(table.name)
-    return {"TableDescription": describe(ctx, table, stats, status="DELETING")}
+    described = describe(ctx, table, stats, status="DELETING")
+    for gone in ("CreationDateTime", "KeySchema", "AttributeDefinitions", *DROPPED_ON_DELETE):
+        described.pop(gone, None)  # DynamoDB's DeleteTable answer leaves the schema out
+    return {"TableDescription": described}
+
+
+async def describe_continuous_backups(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Backups are not emulated: every table answers that they are off."""
+    name = request.get("TableName")
+    if not isinstance(name, str) or not name:
+        raise ValidationError(
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        )
+    if ctx.catalog.find(name) is None:
+        raise TableNotFoundError(f"Table not found: {name}")
+    return {
+        "ContinuousBackupsDescription": {
+            "ContinuousBackupsStatus": "DISABLED",
+            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+        }
+    }
 
 
 async def describe_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +178,33 @@ async def list_tables(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def _check_index_updates(updates: object) -> None:
+    if not isinstance(updates, list):
+        return
+    for update in updates:
+        if not isinstance(update, dict) or len(update) != 1 or next(iter(update)) not in ("Create", "Update", "Delete"):
+            raise ValidationError(
+                "One or more parameter values were invalid: each GlobalSecondaryIndexUpdate must hold exactly one "
+                "of Create, Update or Delete"
+            )
+    if sum(1 for u in updates if "Create" in u or "Delete" in u) > 1:
+        raise LimitExceededError(
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table"
+        )
+
+
+def _check_redefinitions(table: TableDef, given: dict[str, str]) -> None:
+    for name, kind in given.items():
+        if table.attribute_types.get(name, kind) != kind:
+            raise ValidationError(
+                "One or more parameter values were invalid: Attributes cannot be redefined. Please check that your "
+                f"attribute has the same type as previously defined. Attribute: {name}, existing type: "
+                f"{table.attribute_types[name]}, new type: {kind}"
+            )
+
+
 def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]) -> tuple[IndexDef, ...]:
+    _check_index_updates(updates)
     indexes = list(table.indexes)
     for update in updates if isinstance(updates, list) else ():
         if "Create" in update:
@@ -175,8 +241,14 @@ async def change_indexes(ctx: Context, conn: aiosqlite.Connection, old: TableDef
 
 async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = ctx.catalog.get(request.get("TableName"))
-    types = dict(table.attribute_types)
-    types.update(parse_attribute_definitions(request.get("AttributeDefinitions") or []))
+    if not any(request.get(p) not in (None, []) for p in UPDATE_TABLE_CHANGES):
+        raise ValidationError(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+            "or SSESpecification or ReplicaUpdates is required; nothing to do in this UpdateTable"
+        )
+    defined = parse_attribute_definitions(request.get("AttributeDefinitions") or [])
+    _check_redefinitions(table, defined)
+    types = {**table.attribute_types, **defined}
     new = replace(table, attribute_types=types)
     new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), types))
     if request.get("BillingMode") in ("PROVISIONED", "PAY_PER_REQUEST"):
@@ -231,15 +303,30 @@ async def set_ttl(ctx: Context, table: TableDef, attribute: str | None) -> Table
 async def update_time_to_live(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = ctx.catalog.get(request.get("TableName"))
     spec = request.get("TimeToLiveSpecification")
-    if not isinstance(spec, dict) or not isinstance(spec.get("Enabled"), bool) or not spec.get("AttributeName"):
+    if not isinstance(spec, dict):
         raise ValidationError(
             "1 validation error detected: Value null at 'timeToLiveSpecification' failed to "
             "satisfy constraint: Member must not be null"
+        )
+    for member, kind in (("AttributeName", str), ("Enabled", bool)):
+        if not isinstance(spec.get(member), kind):
+            raise ValidationError(
+                f"1 validation error detected: Value null at 'timeToLiveSpecification.{member[0].lower()}"
+                f"{member[1:]}' failed to satisfy constraint: Member must not be null ({member})"
+            )
+    if not 1 <= len(spec["AttributeName"]) <= 255:
+        raise ValidationError(
+            f"1 validation error detected: Value '{spec['AttributeName']}' at 'timeToLiveSpecification.attributeName' "
+            "failed to satisfy constraint: Member must have length less than or equal to 255 and at least 1"
         )
     if spec["Enabled"] and table.ttl_attribute:
         raise ValidationError("TimeToLive is already enabled")
     if not spec["Enabled"] and not table.ttl_attribute:
         raise ValidationError("TimeToLive is already disabled")
+    if not spec["Enabled"] and spec["AttributeName"] != table.ttl_attribute:
+        raise ValidationError(
+            f"TimeToLive is active on a different AttributeName: current AttributeName is {table.ttl_attribute}"
+        )
     await set_ttl(ctx, table, str(spec["AttributeName"]) if spec["Enabled"] else None)
     return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
 

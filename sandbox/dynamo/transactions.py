@@ -7,6 +7,7 @@ hold is anything written; the whole thing runs in one `db.transaction()`.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +16,17 @@ from sandbox.clock import Clock
 from sandbox.dynamo import storage
 from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamo.operations import condition_of, live, only_removes, projection_of, updated_item
+from sandbox.dynamo.operations import condition_of, creates_nothing, live, projection_of, updated_item
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamo.schema import TableDef
 from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import IdempotentParameterMismatchError, TransactionCanceledError, ValidationError
 
 MAX_ACTIONS = 100
+MAX_TOKEN = 36
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 TOKEN_SECONDS = 600.0  # DynamoDB remembers a ClientRequestToken for 10 minutes
+MAX_TOKENS = 100_000  # at most this many remembered at once; the oldest go first
 KINDS = ("ConditionCheck", "Put", "Update", "Delete")
 
 
@@ -36,18 +40,36 @@ class Action:
     cond: Condition | None
     update: Update | None
     return_old: bool
+    invalid: ValidationError | None = None  # found in the request alone: the transaction is cancelled
+    size: int = 0
 
 
 class TokenCache:
-    """ClientRequestToken -> (request fingerprint, expiry, response); a retry gets the first answer."""
+    """ClientRequestToken -> (request fingerprint, expiry, response); a retry gets the first answer.
 
-    def __init__(self, clock: Clock) -> None:
+    Tokens are kept in the order they were first seen, which is also the order they expire in (one
+    fixed lifetime), so expiring is popping from the front: O(1) per call however many are kept.
+    `max_tokens` bounds memory when a client sends a new token with every call for ten minutes.
+    """
+
+    def __init__(self, clock: Clock, *, lifetime: float = TOKEN_SECONDS, max_tokens: int = MAX_TOKENS) -> None:
         self._clock = clock
-        self._seen: dict[str, tuple[str, float, dict[str, Any]]] = {}
+        self._lifetime = lifetime
+        self._max_tokens = max_tokens
+        self._seen: OrderedDict[str, tuple[str, float, dict[str, Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def _expire(self, now: float) -> None:
+        while self._seen:
+            token, (_, expires, _) = next(iter(self._seen.items()))
+            if expires > now and len(self._seen) <= self._max_tokens:
+                return
+            del self._seen[token]
 
     def lookup(self, token: str, fingerprint: str) -> dict[str, Any] | None:
-        now = self._clock.now()
-        self._seen = {k: v for k, v in self._seen.items() if v[1] > now}
+        self._expire(self._clock.now())
         seen = self._seen.get(token)
         if seen is None:
             return None
@@ -58,7 +80,9 @@ class TokenCache:
         return seen[2]
 
     def remember(self, token: str, fingerprint: str, response: dict[str, Any]) -> None:
-        self._seen[token] = (fingerprint, self._clock.now() + TOKEN_SECONDS, response)
+        self._seen.pop(token, None)  # re-added at the end, where the latest expiry goes
+        self._seen[token] = (fingerprint, self._clock.now() + self._lifetime, response)
+        self._expire(self._clock.now())
 
 
 def _items(request: Mapping[str, Any]) -> list[Any]:
@@ -81,10 +105,14 @@ def _action(ctx: Context, entry: object) -> Action:
     if not isinstance(body, dict):
         raise ValidationError(f"Invalid {kind} request")
     table = ctx.catalog.get(body.get("TableName"))
+    invalid: ValidationError | None = None
     if kind == "Put":
         base = validate_item(body.get("Item"), param="Item")
-        check_item_keys(table, base)
-        check_size(item_size(base))
+        try:  # a bad key or size cancels the transaction with this action's reason, as on DynamoDB
+            check_item_keys(table, base)
+            check_size(item_size(base))
+        except ValidationError as error:
+            invalid = error
     else:
         base = check_key(table, body.get("Key"))
     text = body.get("UpdateExpression")
@@ -98,12 +126,14 @@ def _action(ctx: Context, entry: object) -> Action:
     return Action(
         kind=kind,
         table=table,
-        key=storage.row_key(table, base),
+        key=storage.row_key(table, base) if invalid is None else (b"", b""),
         base=base,
         names=names_for(body),
         cond=condition_of(ctx, body),
         update=update,
         return_old=on_failure_returns_old(body),
+        invalid=invalid,
+        size=item_size(base),
     )
 
 
@@ -114,10 +144,12 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
     if action.kind == "Put":
         new = action.base
     elif action.kind == "Update":
-        new = updated_item(action.update, old or dict(action.base), action.names, action.table.key_names())
+        new = updated_item(
+            action.update, old or dict(action.base), action.names, action.table.key_names(), exists=old is not None
+        )
         check_item_keys(action.table, new)
         check_size(item_size(new), update=True)
-        if old is None and only_removes(action.update):
+        if creates_nothing(action.update, old):
             new = None
     action.names.check_all_used()
     if ok:
@@ -147,14 +179,32 @@ async def _apply(ctx: Context, actions: list[Action]) -> None:
                 await storage.remove(conn, action.table, action.key, raw, now=now)
 
 
+def _check_request(request: Mapping[str, Any], actions: list[Action]) -> None:
+    token = request.get("ClientRequestToken")
+    if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= MAX_TOKEN):
+        raise ValidationError(
+            f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_TOKEN}"
+        )
+    if sum(a.size for a in actions) > MAX_TRANSACTION_BYTES:
+        raise ValidationError("Transaction request size cannot exceed 4 MB")
+    first = next((n for n, a in enumerate(actions) if a.invalid is not None), None)
+    if first is not None:  # DynamoDB stops at the first invalid action: the others say "None"
+        reasons: list[dict[str, object]] = [{"Code": "None"} for _ in actions]
+        reasons[first] = {"Code": "ValidationError", "Message": str(actions[first].invalid)}
+        raise TransactionCanceledError(reasons)
+
+
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:
     actions = [_action(ctx, entry) for entry in _items(request)]
+    _check_request(request, actions)
     targets = [(a.table.name, a.key) for a in actions]
     if len(set(targets)) != len(targets):
         raise ValidationError("Transaction request cannot include multiple operations on one item")
     token = request.get("ClientRequestToken")
-    fingerprint = json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
+    fingerprint = ""
     if isinstance(token, str):
+        fingerprint = json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
         cached = tokens.lookup(token, fingerprint)
         if cached is not None:
             return cached

@@ -23,8 +23,13 @@ TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _SET_NAMES = {"SS": "string set", "NS": "number set", "BS": "binary set"}
 _CONTEXT = decimal.Context(prec=38, Emax=125, Emin=-130, traps=[decimal.Inexact, decimal.InvalidOperation])
 MAX_DIGITS = 38
+MAX_NAME_BYTES = 65535
+MAX_NESTING = 32  # levels of maps and lists, the item itself included
 _WIDE = decimal.Context(prec=200)  # wide enough that normalising never rounds: the digit limit is checked after
+# Stored numbers span 10^-130..10^126 with 38 digits, so an exact sum needs at most ~300 digits.
+_EXACT = decimal.Context(prec=320, Emax=400, Emin=-400, traps=[decimal.Inexact, decimal.InvalidOperation])
 _CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,37}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def normalize_number(text: str) -> str:
@@ -33,20 +38,27 @@ def normalize_number(text: str) -> str:
         raise SerializationError(f"NUMBER_VALUE cannot be converted to String: {text!r}")
     if _CANONICAL_INTEGER.fullmatch(text):
         return text  # most numbers are plain integers, already canonical: skip Decimal
+    if not _NUMBER.fullmatch(text):  # Decimal alone would take " 1", "1_000", "NaN" and "Infinity"
+        raise ValidationError(f"The parameter cannot be converted to a numeric value: {text[:100]}")
     try:
-        value = Decimal(text.strip())
-    except decimal.InvalidOperation:
-        raise ValidationError("A value provided cannot be converted into a number") from None
-    if not value.is_finite():
-        raise ValidationError("A value provided cannot be converted into a number")
+        value = Decimal(text)
+    except decimal.DecimalException:  # an exponent beyond what Decimal holds: far out of range either way
+        raise ValidationError(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        ) from None
     if value.is_zero():
         return "0"
+    # The magnitude first: normalising 1e1000000 would overflow the context (and cost its digits).
+    check_magnitude(value)
     value = value.normalize(_WIDE)
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
+    _, digits, _ = value.as_tuple()
     if len(digits) > MAX_DIGITS:
         raise ValidationError("Attempting to store more than 38 significant digits in a Number")
-    magnitude = len(digits) + exponent  # value = 0.d1d2... x 10^magnitude
+    return format(value, "f")
+
+
+def check_magnitude(value: Decimal) -> None:
+    magnitude = value.adjusted() + 1  # value = 0.d1d2... x 10^magnitude
     if magnitude > 126:
         raise ValidationError(
             "Number overflow. Attempting to store a number with magnitude larger than supported range"
@@ -55,7 +67,27 @@ def normalize_number(text: str) -> str:
         raise ValidationError(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
         )
-    return format(value, "f")
+
+
+def add_numbers(a: str, b: str, *, negate: bool = False) -> str:
+    """a + b (or a - b) of two stored numbers, exactly; a result that needs more than 38 digits is an
+    error, as on DynamoDB, never silently rounded."""
+    x, y = Decimal(a), Decimal(b)
+    try:
+        total = _EXACT.subtract(x, y) if negate else _EXACT.add(x, y)
+    except decimal.Inexact:
+        raise ValidationError(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        ) from None
+    if total.is_zero():
+        return "0"
+    check_magnitude(total)
+    _, digits, _ = total.normalize(_WIDE).as_tuple()
+    if len(digits) > MAX_DIGITS:
+        raise ValidationError(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
+    return normalize_number(str(total))
 
 
 def _b64(text: Any, param: str) -> bytes:
@@ -92,8 +124,11 @@ def _validate_set(kind: str, values: Any, param: str) -> AttributeValue:
     return {kind: out}
 
 
-def validate_value(value: object, *, param: str) -> AttributeValue:
-    """Check one attribute value's shape and normalise its numbers; errors use DynamoDB's wording."""
+def validate_value(value: object, *, param: str, depth: int = 1) -> AttributeValue:
+    """Check one attribute value's shape and normalise its numbers; errors use DynamoDB's wording.
+
+    `depth` counts the maps and lists around the value: DynamoDB allows 32 levels with the item.
+    """
     if not isinstance(value, dict) or len(value) != 1:
         raise ValidationError(
             "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
@@ -104,7 +139,17 @@ def validate_value(value: object, *, param: str) -> AttributeValue:
         )
     kind, inner = next(iter(value.items()))
     if kind not in TYPES:
-        raise SerializationError(f"Unknown attribute value type {kind!r} in {param}")
+        raise ValidationError(
+            f"Supplied AttributeValue has an unknown datatype {str(kind)[:50]!r} in {param}: it must contain exactly "
+            "one of the supported datatypes"
+        )
+    if kind == "M" or kind == "L":
+        if depth >= MAX_NESTING:
+            raise ValidationError(
+                "Nesting Levels have exceeded supported limits: an attribute value is nested more than "
+                f"{MAX_NESTING} levels deep"
+            )
+        return _validate_m(inner, param, depth) if kind == "M" else _validate_l(inner, param, depth)
     return _VALIDATORS[kind](inner, param)
 
 
@@ -128,16 +173,16 @@ def _validate_null(inner: Any, param: str) -> AttributeValue:
     return {"NULL": True}
 
 
-def _validate_m(inner: Any, param: str) -> AttributeValue:
+def _validate_m(inner: Any, param: str, depth: int) -> AttributeValue:
     if not isinstance(inner, dict):
         raise SerializationError(f"M in {param} must be a map")
-    return {"M": {k: validate_value(v, param=f"{param}.{k}") for k, v in inner.items()}}
+    return {"M": {k: validate_value(v, param=f"{param}.{k}", depth=depth + 1) for k, v in inner.items()}}
 
 
-def _validate_l(inner: Any, param: str) -> AttributeValue:
+def _validate_l(inner: Any, param: str, depth: int) -> AttributeValue:
     if not isinstance(inner, list):
         raise SerializationError(f"L in {param} must be a list")
-    return {"L": [validate_value(v, param=f"{param}[{i}]") for i, v in enumerate(inner)]}
+    return {"L": [validate_value(v, param=f"{param}[{i}]", depth=depth + 1) for i, v in enumerate(inner)]}
 
 
 def _validate_b(inner: Any, param: str) -> AttributeValue:
@@ -151,8 +196,6 @@ _VALIDATORS: dict[str, Callable[[Any, str], AttributeValue]] = {
     "B": _validate_b,
     "BOOL": _validate_bool,
     "NULL": _validate_null,
-    "M": _validate_m,
-    "L": _validate_l,
     "SS": lambda inner, param: _validate_set("SS", inner, param),
     "NS": lambda inner, param: _validate_set("NS", inner, param),
     "BS": lambda inner, param: _validate_set("BS", inner, param),
@@ -164,10 +207,19 @@ def validate_item(item: object, *, param: str = "Item") -> Item:
         raise SerializationError(f"{param} must be a map of attribute names to values")
     out: Item = {}
     for name, value in item.items():
-        if not isinstance(name, str) or not name:
-            raise ValidationError(f"One or more parameter values were invalid: An attribute name in {param} is empty")
+        check_attribute_name(name, "One or more parameter values were invalid: {problem}")
         out[name] = validate_value(value, param=f"{param}.{name}")
     return out
+
+
+def check_attribute_name(name: str, template: str) -> None:
+    """Attribute names are 1 to 65535 bytes; `template` words the error around `{problem}`."""
+    if not name:
+        raise ValidationError(template.format(problem="Empty attribute name"))
+    if len(name) > MAX_NAME_BYTES // 4 and len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise ValidationError(
+            template.format(problem=f"Attribute name is too long, must be less than {MAX_NAME_BYTES + 1} bytes")
+        )
 
 
 def _number_size(text: str) -> int:

@@ -33,32 +33,40 @@ MAX_CACHED = 10_000
 
 
 class ExpressionCache:
-    """One per store: each expression text is parsed once."""
+    """One per store: each expression text is parsed once.
+
+    `limited` False is for expressions the sandbox wrote itself from legacy parameters (which
+    DynamoDB does not hold to the 4 KB and 300-operator limits of expressions a client writes).
+    """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], object] = {}
+        self._cache: dict[tuple[str, str, bool], object] = {}
 
-    def _get(self, kind: str, text: str, parse: object) -> object:
-        key = (kind, text)
+    def _get(self, kind: str, text: str, parse: object, limited: bool) -> object:
+        key = (kind, text, limited)
         found = self._cache.get(key)
         if found is None:
-            found = parse(text)  # type: ignore[operator]
+            found = parse(text, limited)  # type: ignore[operator]
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
             self._cache[key] = found
         return found
 
-    def condition(self, text: str) -> Condition:
-        return self._get("condition", text, parse_condition)  # type: ignore[return-value]
+    def condition(self, text: str, *, limited: bool = True) -> Condition:
+        return self._get("condition", text, lambda t, lim: parse_condition(t, limited=lim), limited)  # type: ignore[return-value]
 
-    def filter(self, text: str) -> Condition:
-        return self._get("filter", text, lambda t: parse_condition(t, "FilterExpression"))  # type: ignore[return-value]
+    def filter(self, text: str, *, limited: bool = True) -> Condition:
+        return self._get(  # type: ignore[return-value]
+            "filter", text, lambda t, lim: parse_condition(t, "FilterExpression", limited=lim), limited
+        )
 
-    def key_condition(self, text: str) -> Condition:
-        return self._get("key", text, lambda t: parse_condition(t, "KeyConditionExpression"))  # type: ignore[return-value]
+    def key_condition(self, text: str, *, limited: bool = True) -> Condition:
+        return self._get(  # type: ignore[return-value]
+            "key", text, lambda t, lim: parse_condition(t, "KeyConditionExpression", limited=lim), limited
+        )
 
-    def update(self, text: str) -> Update:
-        return self._get("update", text, parse_update)  # type: ignore[return-value]
+    def update(self, text: str, *, limited: bool = True) -> Update:
+        return self._get("update", text, lambda t, lim: parse_update(t, limited=lim), limited)  # type: ignore[return-value]
 
-    def projection(self, text: str) -> Projection:
-        return self._get("projection", text, parse_projection)  # type: ignore[return-value]
+    def projection(self, text: str, *, limited: bool = True) -> Projection:
+        return self._get("projection", text, lambda t, lim: parse_projection(t, limited=lim), limited)  # type: ignore[return-value]

@@ -79,19 +79,19 @@ def remove(item: Item, parts: tuple[PathPart, ...]) -> None:
     if len(parts) == 1:
         item.pop(str(parts[0]), None)
         return
-    try:
-        holder = _container(item, parts)
-    except ValidationError:
-        return  # removing something that is not there changes nothing
+    holder = _container(item, parts)  # a missing map or list on the way is an error, as on DynamoDB
     last = parts[-1]
     if isinstance(last, int):
         listed: list[AttributeValue] | None = holder.get("L")
-        if listed is not None and last < len(listed):
+        if listed is None:
+            raise ValidationError(INVALID_PATH)
+        if last < len(listed):
             del listed[last]
     else:
         members = holder.get("M")
-        if members is not None:
-            members.pop(last, None)
+        if members is None:
+            raise ValidationError(INVALID_PATH)
+        members.pop(last, None)  # a missing key or index: nothing to remove
 
 
 def deep_copy(item: Item) -> Item:

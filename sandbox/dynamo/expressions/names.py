@@ -15,6 +15,15 @@ class Names:
         self.values = dict(values or {})
         self._used_names: set[str] = set()
         self._used_values: set[str] = set()
+        self._seen: set[int] = set()
+
+    def first_use(self, expression: object) -> bool:
+        """True the first time this request meets `expression`: checks that need only the request run once."""
+        key = id(expression)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
     def use(self, placeholders: Placeholders, label: str) -> None:
         """Every placeholder an expression mentions must be defined, used or not on this evaluation."""

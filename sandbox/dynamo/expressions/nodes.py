@@ -21,7 +21,7 @@ class Value:
 
 @dataclass(frozen=True)
 class Size:
-    path: Path
+    path: Path | Value  # size(:v) measures a value of the request
 
 
 @dataclass(frozen=True)

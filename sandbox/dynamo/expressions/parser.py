@@ -2,6 +2,10 @@
 
 Precedence, lowest first (DynamoDB's documentation): OR, AND, NOT, parentheses/functions,
 BETWEEN, IN, comparators.
+
+DynamoDB's limits bound the work: the text is at most 4 KB (checked before tokenizing), at most
+300 operators, document paths at most 32 levels; parentheses and function calls nest at most
+MAX_NESTING deep, so the recursion never nears Python's limit and parsing stays linear.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ CONDITION_FUNCTIONS = frozenset(
 )
 UPDATE_FUNCTIONS = frozenset({"list_append", "if_not_exists"})
 CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
+MAX_EXPRESSION_BYTES = 4096
+MAX_OPERATORS = 300
+MAX_PATH_LEVELS = 32
+MAX_NESTING = 160  # 300 operators allow ~150 levels of "a<b OR (...)"; 4 frames a level stays far from 1000
+MAX_LIST_INDEX = 2**31 - 1
 
 
 @cache
@@ -49,7 +58,12 @@ def reserved_words() -> frozenset[str]:
 
 
 class _Parser:
-    def __init__(self, text: str, label: str) -> None:
+    def __init__(self, text: str, label: str, *, limited: bool = True) -> None:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if limited and size > MAX_EXPRESSION_BYTES:
+            raise ValidationError(
+                f"Invalid {label}: Expression size has exceeded the maximum allowed size; expression size: {size}"
+            )
         if not text.strip():
             raise ValidationError(f"Invalid {label}: The expression can not be empty;")
         self.text = text
@@ -58,6 +72,10 @@ class _Parser:
         self.i = 0
         self.names: set[str] = set()
         self.values: set[str] = set()
+        self.operators = 0
+        self.max_operators = MAX_OPERATORS if limited else len(self.tokens)
+        self.nesting = 0
+        self.groups: set[tuple[int, int]] = set()  # token positions of each "(" and its ")"
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -87,6 +105,22 @@ class _Parser:
         if self.peek.kind != "end":
             self.fail()
 
+    def operator(self) -> None:
+        self.operators += 1
+        if self.operators > self.max_operators:
+            raise ValidationError(
+                f"Invalid {self.label}: The expression contains too many operators; operator count: {self.operators}"
+            )
+
+    def enter(self) -> None:
+        """One more level of parentheses or function call; bounded so recursion stays shallow."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ValidationError(f"Invalid {self.label}: The expression is nested too deeply")
+
+    def leave(self) -> None:
+        self.nesting -= 1
+
     def placeholders(self) -> Placeholders:
         return Placeholders(frozenset(self.names), frozenset(self.values))
 
@@ -101,8 +135,17 @@ class _Parser:
                 number = self.take()
                 if number.kind != "number":
                     self.fail(number)
-                parts.append(int(number.text))
+                index = int(number.text) if len(number.text) <= 10 else MAX_LIST_INDEX + 1
+                if index > MAX_LIST_INDEX:
+                    raise ValidationError(
+                        f"Invalid {self.label}: List index is out of integer range; index: {number.text[:20]}"
+                    )
+                parts.append(index)
                 self.expect("]")
+            if len(parts) > MAX_PATH_LEVELS:
+                raise ValidationError(
+                    f"Invalid {self.label}: The document path has too many nesting levels; nesting levels: {len(parts)}"
+                )
         return Path(tuple(parts))
 
     def name(self) -> str:
@@ -134,10 +177,20 @@ class _Parser:
             if name == "size":
                 self.take()
                 self.expect("(")
-                inner = self.path()
+                inner: Path | Value = self.value() if self.peek.kind == "value" else self.path()
+                count = 1
+                while self.peek.text == ",":
+                    self.take()
+                    self.operand()
+                    count += 1
                 self.expect(")")
+                if count != 1:
+                    raise ValidationError(
+                        f"Invalid {self.label}: Incorrect number of operands for operator or function; "
+                        f"operator or function: size, number of operands: {count}"
+                    )
                 return Size(inner)
-            if name in CONDITION_FUNCTIONS:
+            if name in CONDITION_FUNCTIONS or (name in UPDATE_FUNCTIONS and self.label != "UpdateExpression"):
                 raise ValidationError(
                     f"Invalid {self.label}: The function is not allowed to be used this way in an expression; "
                     f"function: {name}"
@@ -151,6 +204,7 @@ class _Parser:
         node = self.conjunction()
         while self.is_word("OR"):
             self.take()
+            self.operator()
             node = BoolOp("OR", node, self.conjunction())
         return node
 
@@ -158,30 +212,44 @@ class _Parser:
         node = self.negation()
         while self.is_word("AND"):
             self.take()
+            self.operator()
             node = BoolOp("AND", node, self.negation())
         return node
 
     def negation(self) -> Node:
-        if self.is_word("NOT"):
+        count = 0
+        while self.is_word("NOT"):  # a loop, not recursion: "NOT NOT ... NOT a" may be long
             self.take()
-            return Not(self.negation())
-        return self.primary()
+            self.operator()
+            count += 1
+        node = self.primary()
+        for _ in range(count):
+            node = Not(node)
+        return node
 
     def primary(self) -> Node:
         token = self.peek
         if token.text == "(":
+            opened = self.i
             self.take()
+            self.enter()
             node = self.condition()
             self.expect(")")
+            self.leave()
+            if (opened + 1, self.i - 2) in self.groups:
+                raise ValidationError(f"Invalid {self.label}: The expression has redundant parentheses;")
+            self.groups.add((opened, self.i - 1))
             return node
         if token.kind == "word" and token.text in CONDITION_FUNCTIONS and self.tokens[self.i + 1].text == "(":
             return self.function()
         left = self.operand()
         if self.peek.text in COMPARATORS:
             op = self.take().text
+            self.operator()
             return Compare(left, op, self.operand())
         if self.is_word("BETWEEN"):
             self.take()
+            self.operator()
             low = self.operand()
             if not self.is_word("AND"):
                 self.fail()
@@ -189,6 +257,7 @@ class _Parser:
             return Between(left, low, self.operand())
         if self.is_word("IN"):
             self.take()
+            self.operator()
             self.expect("(")
             options = [self.operand()]
             while self.peek.text == ",":
@@ -215,9 +284,18 @@ class _Parser:
                 f"Invalid {self.label}: Incorrect number of operands for operator or function; "
                 f"operator or function: {name}, number of operands: {len(args)}"
             )
-        if not isinstance(args[0], Path):
+        if not isinstance(args[0], Path) and name in ("attribute_exists", "attribute_not_exists"):
             raise ValidationError(
                 f"Invalid {self.label}: Operator or function requires a document path; operator or function: {name}"
+            )
+        if name == "attribute_type" and not isinstance(args[1], Value):
+            raise ValidationError(
+                f"Invalid {self.label}: Incorrect operand type for operator or function; operator or function: "
+                "attribute_type, operand type: a document path; the type must be an expression attribute value"
+            )
+        if name == "contains" and isinstance(args[1], Path) and args[0] == args[1]:
+            raise ValidationError(
+                f"Invalid {self.label}: The parameters of contains() must not be the same document path"
             )
         return Function(name, tuple(args))
 
@@ -237,11 +315,18 @@ class _Parser:
                 raise ValidationError(f"Invalid {self.label}: Invalid function name; function: {token.text}")
             self.take()
             self.expect("(")
-            args = [self.set_value()]
+            self.enter()
+            args = [self.set_operand()]  # no + or - inside a function's arguments
             while self.peek.text == ",":
                 self.take()
-                args.append(self.set_value())
+                args.append(self.set_operand())
             self.expect(")")
+            self.leave()
+            if token.text == "list_append" and any(isinstance(a, Call) and a.name == "list_append" for a in args):
+                raise ValidationError(
+                    f"Invalid {self.label}: The function is not allowed to be used this way in an expression; "
+                    "function: list_append"
+                )
             if len(args) != 2:
                 raise ValidationError(
                     f"Invalid {self.label}: Incorrect number of operands for operator or function; "
@@ -291,21 +376,21 @@ class _Parser:
         return ValueAction(target, self.value())
 
 
-def parse_condition(text: str, label: str = "ConditionExpression") -> Condition:
-    parser = _Parser(text, label)
+def parse_condition(text: str, label: str = "ConditionExpression", *, limited: bool = True) -> Condition:
+    parser = _Parser(text, label, limited=limited)
     root = parser.condition()
     parser.done()
     return Condition(root, parser.placeholders(), label)
 
 
-def parse_update(text: str) -> Update:
-    parser = _Parser(text, "UpdateExpression")
+def parse_update(text: str, *, limited: bool = True) -> Update:
+    parser = _Parser(text, "UpdateExpression", limited=limited)
     update = parser.update()
     return update
 
 
-def parse_projection(text: str) -> Projection:
-    parser = _Parser(text, "ProjectionExpression")
+def parse_projection(text: str, *, limited: bool = True) -> Projection:
+    parser = _Parser(text, "ProjectionExpression", limited=limited)
     paths = [parser.path()]
     while parser.peek.text == ",":
         parser.take()

@@ -8,14 +8,20 @@ from typing import Any
 from sandbox.dynamo.expressions import documents
 from sandbox.dynamo.expressions.names import Names
 from sandbox.dynamo.expressions.nodes import PathPart, Projection
+from sandbox.dynamo.expressions.update import check_overlaps
 from sandbox.dynamo.types import Item
 
 LABEL = "ProjectionExpression"
 
 
 def project(proj: Projection, item: Item, names: Names) -> Item:
-    names.use(proj.placeholders, LABEL)
-    return project_paths([documents.resolve(path, names) for path in proj.paths], item)
+    first = names.first_use(proj)
+    if first:
+        names.use(proj.placeholders, LABEL)
+    resolved = [documents.resolve(path, names) for path in proj.paths]
+    if first:
+        check_overlaps(resolved, LABEL)
+    return project_paths(resolved, item)
 
 
 def project_paths(paths: Iterable[tuple[PathPart, ...]], item: Item) -> Item:

@@ -9,7 +9,7 @@ from sandbox.errors import ValidationError
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<op><>|<=|>=|=|<|>)|(?P<punct>[(),.\[\]+\-])|(?P<name>#[A-Za-z0-9_]+)|(?P<value>:[A-Za-z0-9_]+)"
-    r"|(?P<number>\d+(?![A-Za-z_]))|(?P<word>[A-Za-z_][A-Za-z0-9_]*|\d[A-Za-z0-9_]*))"
+    r"|(?P<number>\d+(?![A-Za-z_]))|(?P<word>[A-Za-z][A-Za-z0-9_]*))"
 )
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from sandbox.dynamo.expressions import documents
 from sandbox.dynamo.expressions.evaluate import operand_value
 from sandbox.dynamo.expressions.names import Names
 from sandbox.dynamo.expressions.nodes import Arithmetic, Call, Operand, Path, PathPart, Update
-from sandbox.dynamo.types import AttributeValue, Item, equal, normalize_number
+from sandbox.dynamo.types import AttributeValue, Item, add_numbers, equal
 from sandbox.errors import ValidationError
 
 LABEL = "UpdateExpression"
@@ -35,23 +34,44 @@ def updated_paths(update: Update, names: Names) -> list[tuple[PathPart, ...]]:
     return list(seen)
 
 
-def _check_overlaps(resolved: list[tuple[PathPart, ...]]) -> None:
-    for i, one in enumerate(resolved):
-        for two in resolved[i + 1 :]:
-            shorter = min(len(one), len(two))
-            if one[:shorter] == two[:shorter]:
-                a, b = ", ".join(map(str, one)), ", ".join(map(str, two))
+def check_overlaps(resolved: list[tuple[PathPart, ...]], label: str = LABEL) -> None:
+    """No path may equal another or lead into it. Hashing every prefix keeps this linear in the
+    number of paths (each at most 32 levels), where comparing all pairs was quadratic."""
+    whole: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}
+    leading: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}  # proper prefix -> a path that has it
+    for path in resolved:
+        for n in range(1, len(path)):  # the same document read as a map by one path, a list by another
+            other = leading.get(path[:n])
+            if other is not None and isinstance(other[n], int) != isinstance(path[n], int):
+                a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
                 raise ValidationError(
-                    f"Invalid {LABEL}: Two document paths overlap with each other; must remove or rewrite one of "
+                    f"Invalid {label}: Two document paths conflict with each other; must remove or rewrite one of "
                     f"these paths; path one: [{a}], path two: [{b}]"
                 )
+        other = whole.get(path) or leading.get(path)
+        if other is None:
+            other = next((whole[path[:n]] for n in range(1, len(path)) if path[:n] in whole), None)
+        if other is not None:
+            a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
+            raise ValidationError(
+                f"Invalid {label}: Two document paths overlap with each other; must remove or rewrite one of "
+                f"these paths; path one: [{a}], path two: [{b}]"
+            )
+        whole[path] = path
+        for n in range(1, len(path)):
+            leading.setdefault(path[:n], path)
 
 
-def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Sequence[str]) -> Item:
-    """A new item: `item` with the update applied. Right-hand sides read the item as it was."""
+def apply_update(
+    update: Update, item: Item, names: Names, *, key_attributes: Sequence[str], exists: bool = True
+) -> Item:
+    """A new item: `item` with the update applied. Right-hand sides read the item as it was.
+
+    `exists` False: `item` is only the key of an item not stored yet, so REMOVE and DELETE have
+    nothing to act on (and no path to find invalid)."""
     names.use(update.placeholders, LABEL)
     resolved = [documents.resolve(p, names) for p in _paths(update)]
-    _check_overlaps(resolved)
+    check_overlaps(resolved)
     for parts in resolved:
         if parts[0] in key_attributes:
             raise ValidationError(
@@ -59,14 +79,16 @@ def apply_update(update: Update, item: Item, names: Names, *, key_attributes: Se
                 "This attribute is part of the key"
             )
     new = documents.deep_copy(item)
-    for action in update.sets:
+    # Past-the-end list indexes append, lowest index first whatever the order of the actions (as DynamoDB).
+    for action in sorted(update.sets, key=lambda a: [x for x in a.path.parts if isinstance(x, int)]):
         documents.put(new, documents.resolve(action.path, names), _set_value(action.value, item, names))
     for path in sorted(update.removes, key=lambda p: [x for x in p.parts if isinstance(x, int)], reverse=True):
-        documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
+        if exists:
+            documents.remove(new, documents.resolve(path, names))  # higher list indexes first, so lower ones hold
     for add in update.adds:
         parts = documents.resolve(add.path, names)
         documents.put(new, parts, _add(documents.get(new, parts), names.value(add.value.placeholder)))
-    for delete in update.deletes:
+    for delete in update.deletes if exists else ():
         parts = documents.resolve(delete.path, names)
         remaining = _delete(documents.get(new, parts), names.value(delete.value.placeholder))
         if remaining is None:
@@ -90,8 +112,7 @@ def _value(operand: Operand, item: Item, names: Names) -> AttributeValue | None:
             raise ValidationError("The provided expression refers to an attribute that does not exist in the item")
         if "N" not in left or "N" not in right:
             raise ValidationError(WRONG_TYPE + operand.op)
-        result = Decimal(left["N"]) + Decimal(right["N"]) * (1 if operand.op == "+" else -1)
-        return {"N": normalize_number(str(result))}
+        return {"N": add_numbers(left["N"], right["N"], negate=operand.op == "-")}
     if isinstance(operand, Call):
         return _call(operand, item, names)
     return operand_value(operand, item, names, LABEL)
@@ -118,7 +139,7 @@ def _add(current: AttributeValue | None, value: AttributeValue) -> AttributeValu
     if next(iter(current)) != kind:
         raise ValidationError(BAD_OPERAND)
     if kind == "N":
-        return {"N": normalize_number(str(Decimal(current["N"]) + Decimal(value["N"])))}
+        return {"N": add_numbers(current["N"], value["N"])}
     merged = list(current[kind])
     merged += [v for v in value[kind] if not any(equal({kind[0]: v}, {kind[0]: m}) for m in merged)]
     return {kind: merged}

@@ -1,0 +1,153 @@
+"""What the bus promises about storage and memory: an event is in SQLite once `publish` returns,
+writes share transactions (group commit), and what it keeps for tests stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import tracemalloc
+from pathlib import Path
+
+from sandbox._bus.commits import GroupCommit
+from sandbox.bus import EventBus
+from sandbox.clock import FakeClock
+from sandbox.db import Database
+from sandbox.invoker import Invoker
+from sandbox.model import EventSpec, FunctionSpec, Manifest, QueueSpec
+
+QUICK = "def handler(event, context):\n    return None\n"
+
+
+def function(root: Path, pragma: str, name: str, code: str) -> FunctionSpec:
+    folder = root / pragma / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lambda.py").write_text(code)
+    return FunctionSpec(pragma, name, folder, timeout=900)  # type: ignore[arg-type]
+
+
+def stored_events(path: Path) -> list[str]:
+    """Read by another connection, as the next run after a crash would."""
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT message_id FROM bus_events")]
+
+
+async def test_a_published_event_is_in_sqlite_when_publish_returns_and_gone_once_delivered(tmp_path: Path) -> None:
+    quick = function(tmp_path, "events", "quick", QUICK)
+    manifest = Manifest(app="durable", root=tmp_path, source=None, events=(EventSpec("quick", quick),))
+    path = tmp_path / "bus.db"
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock())
+        await bus.start()
+        try:
+            message_id = await bus.publish("quick", {"n": 1})
+            # read at once, without giving the loop a turn: the delivery cannot have finished yet
+            assert stored_events(path) == [message_id]
+            await bus.drain(raise_on_failure=True)
+            assert stored_events(path) == []  # delivered: forgotten
+        finally:
+            await bus.stop()
+
+
+async def test_writes_asked_for_together_share_one_transaction(tmp_path: Path) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        await db.write_many([("CREATE TABLE t (n INTEGER)", [()])])
+        commits = GroupCommit(db, logger=logging.getLogger("test"))
+        await asyncio.gather(*(commits.write(("INSERT INTO t VALUES (?)", [(n,)])) for n in range(200)))
+        assert commits.commits == 1
+        assert (await db.fetchone("SELECT COUNT(*) FROM t"))[0] == 200
+
+
+async def test_a_failed_group_commit_fails_every_write_in_it_and_the_next_group_still_commits(tmp_path: Path) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        await db.write_many([("CREATE TABLE t (n INTEGER PRIMARY KEY)", [()])])
+        commits = GroupCommit(db, logger=logging.getLogger("test"))
+        first = asyncio.ensure_future(commits.write(("INSERT INTO t VALUES (?)", [(1,)])))
+        clash = asyncio.ensure_future(commits.write(("INSERT INTO t VALUES (?)", [(1,)])))
+        outcomes = await asyncio.gather(first, clash, return_exceptions=True)
+        assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes)  # one transaction: all or nothing
+        await commits.write(("INSERT INTO t VALUES (?)", [(2,)]))
+        assert await db.fetchall("SELECT n FROM t") == [(2,)]
+
+
+async def test_memory_stays_flat_over_many_events_and_queue_messages(tmp_path: Path) -> None:
+    events = function(tmp_path, "events", "quick", QUICK)
+    queue = function(tmp_path, "queues", "work", QUICK)
+    manifest = Manifest(
+        app="flat", root=tmp_path, source=None, events=(EventSpec("quick", events),),
+        queues=(QueueSpec("work", queue, fifo=False),),
+    )  # fmt: skip
+    async with Invoker() as invoker, Database(None) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock(), keep_published=100)
+        await bus.start()
+
+        async def traffic(count: int) -> None:
+            for first in range(0, count, 100):
+                await asyncio.gather(*(bus.publish("quick", {"n": n}) for n in range(first, first + 100)))
+                await asyncio.gather(*(bus.send_message("work", {"n": n}) for n in range(first, first + 100)))
+                await bus.drain(raise_on_failure=True)
+
+        try:
+            await traffic(500)  # warm: handlers imported, the rings full
+            tracemalloc.start()
+            try:
+                await traffic(100)
+                before = tracemalloc.get_traced_memory()[0]
+                await traffic(2_000)
+                grown = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+        finally:
+            await bus.stop()
+    assert len(bus.published) == 100
+    assert grown < 300_000, f"{grown:,} bytes kept after 4,000 messages"
+
+
+async def test_snapshot_lists_what_the_dashboard_shows_and_dead_letters_can_be_purged(tmp_path: Path) -> None:
+    fails = function(tmp_path, "events", "fails", "def handler(event, context):\n    raise ValueError('no')\n")
+    queue = function(tmp_path, "queues", "work", QUICK)
+    manifest = Manifest(
+        app="look", root=tmp_path, source=None, events=(EventSpec("fails", fails),),
+        queues=(QueueSpec("work", queue, fifo=False),),
+    )  # fmt: skip
+    path = tmp_path / "bus.db"
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock(), retry_delays=(60.0,))
+        await bus.start()
+        try:
+            await bus.publish("fails", {"n": 1})
+            await bus.send_message("work", {"later": True}, delay_seconds=30)
+            await bus.drain()
+            snapshot = bus.snapshot()
+            assert [(e["name"], e["state"], e["attempt"]) for e in snapshot["events"]] == [("fails", "retrying", 2)]
+            (message,) = snapshot["queues"]
+            assert (message.queue, message.state, message.body, message.receive_count) == (
+                "work", "delayed", '{"later": true}', 0,
+            )  # fmt: skip
+            bus.clock.advance(60)  # type: ignore[attr-defined]
+            await bus.drain()
+            assert [d.name for d in bus.snapshot()["dead_letters"]] == ["fails"]
+            assert await bus.purge_dead_letters() == 1
+        finally:
+            await bus.stop()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM bus_dead_letters").fetchone() == (0,)
+
+
+async def test_event_retries_stored_by_the_previous_version_are_kept(tmp_path: Path) -> None:
+    quick = function(tmp_path, "events", "quick", QUICK)
+    manifest = Manifest(app="old", root=tmp_path, source=None, events=(EventSpec("quick", quick),))
+    path = tmp_path / "bus.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE bus_event_retries (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
+            "payload TEXT NOT NULL, subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)"
+        )
+        conn.execute("INSERT INTO bus_event_retries VALUES ('m1', 1, 'quick', '{\"n\": 1}', NULL, NULL, 2, 0)")
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock())
+        await bus.start()
+        try:
+            assert [(r.ok, r.attempt, r.message_ids) for r in await bus.drain()] == [(True, 2, ("m1",))]
+        finally:
+            await bus.stop()
