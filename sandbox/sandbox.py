@@ -27,6 +27,7 @@ from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.datalock import DataLock
 from sandbox.db import Database
+from sandbox.dynamo.protocol import MAX_REQUEST_BYTES as DYNAMO_MAX_BODY
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.dynamo.stream_delivery import StreamDelivery
 from sandbox.environment import AppEnvironment
@@ -203,7 +204,7 @@ class Sandbox:
         self._stack.push_async_callback(self.lambdas.stop)
         events_routes = [*bus_routes(self.bus), *control_routes(self.bus), *self.lambdas.routes()]
         return {
-            "tables": build_service_app(dynamo_routes(self.store)),
+            "tables": build_service_app(dynamo_routes(self.store), max_body=DYNAMO_MAX_BODY),
             "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
             "internal": build_service_app(
                 [*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes(), *self.dashboard.routes()]

@@ -52,8 +52,10 @@ def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Applicati
     return app
 
 
-def build_service_app(routes: Iterable[web.RouteDef], *, middlewares: Iterable[Middleware] = ()) -> web.Application:
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=list(middlewares))
+def build_service_app(
+    routes: Iterable[web.RouteDef], *, max_body: int = CLIENT_MAX_SIZE, middlewares: Iterable[Middleware] = ()
+) -> web.Application:
+    app = web.Application(client_max_size=max_body, middlewares=list(middlewares))
     app.add_routes(list(routes))
     return app
 
@@ -239,7 +241,8 @@ class Listeners:
 
     async def _read_body(self, request: web.Request, error: ErrorResponse) -> web.Response | None:
         """Read the whole body now, in bounded time and size; the handler gets it from aiohttp's cache."""
-        limit = self.limits.max_body
+        # Each app's own client_max_size: DynamoDB takes bodies up to 16 MB, the other ports up to max_body.
+        limit = max(self.limits.max_body, request.app._client_max_size)
         too_large = f"Request Entity Too Large: the body is over the sandbox's limit of {limit:,} bytes"
         if request.content_length is not None and request.content_length > limit:
             response = error(413, "RequestEntityTooLarge", too_large)

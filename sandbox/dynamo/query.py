@@ -179,7 +179,13 @@ def query_plan(
         and (_index_position(index, start, table) if index else storage.row_key(table, start))[0] != partition
     ):
         raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
-    if start is not None and schema.sort_key is not None and not _satisfies(start[schema.sort_key], plan):
+    composite = index is not None and index.composite  # its key range was checked by composite_keys
+    if (
+        start is not None
+        and schema.sort_key is not None
+        and not composite
+        and not _satisfies(start[schema.sort_key], plan)
+    ):
         raise ValidationError("The provided starting key is outside query boundaries based on provided conditions")
     if index is None:
         where, params = sort_range(table, "i.sk", table.sort_key, plan)
@@ -263,7 +269,10 @@ def scan_plan(ctx: Context, table: TableDef, index: IndexDef | None, request: Ma
 
 
 def _check_projected(table: TableDef, index: IndexDef, attributes: list[str]) -> None:
-    """Asking a KEYS_ONLY or INCLUDE index for an attribute it does not hold is an error, not nothing."""
+    """Asking a KEYS_ONLY or INCLUDE global index for an attribute it does not hold is an error, not
+    nothing; a local index reads what it does not hold from the table."""
+    if index.local:
+        return
     held = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
     missing = [name for name in attributes if name not in held]
     if missing:
