@@ -1,7 +1,11 @@
 # Background Tasks: a POST publishes an event and returns at once; a subscriber records the task and
-# moves it through received -> processing -> complete.
+# moves it through received -> processing -> complete, and open pages hear of each step over @ws.
 @app
 background-tasks
+
+# Architect deploys Node unless told otherwise; the sandbox runs Python either way.
+@aws
+runtime python3.12
 
 @http
 get /
@@ -11,11 +15,15 @@ post /background
 @events
 background-task
 
+# A standard queue (src/queues/task-progress/config.arc: `@aws fifo false`), for per-message delays.
 @queues
 task-progress
-  # per-message delays need a standard queue: SQS FIFO queues only take a queue-wide delay
-  fifo false
 
+# connections: the pages that are open, told of each step over @ws (src/ws/connect and disconnect keep it)
 @tables
 tasks
   taskID *String
+connections
+  connectionID *String
+
+@ws

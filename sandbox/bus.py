@@ -26,6 +26,7 @@ from typing import Any
 
 from sandbox._bus import messages, notes, records
 from sandbox._bus.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
+from sandbox._bus.reading import QueueReader
 from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
 from sandbox._bus.schedules import Schedule
 from sandbox._bus.storage import BusStorage
@@ -90,6 +91,7 @@ class EventBus:
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._started = False
+        self.reader = QueueReader(self.queues, self._storage, clock, wake=self._wake.set)  # clients' SQS reads
         self.update_manifest(manifest)
 
     @property
@@ -145,6 +147,7 @@ class EventBus:
         self.region = manifest.aws.region
         self._events = {e.name: e for e in manifest.events}
         self.queues.update(manifest.queues)
+        self.reader.mark_client_read()
         now = self.clock.now()
         self._schedules = {
             s.name: (s, self._schedules[s.name][1] if s.name in self._schedules else Schedule(s).next_after(now))

@@ -52,6 +52,7 @@ ENDPOINTS = {
     "AWS_ENDPOINT_URL_SQS": "events",
     "AWS_ENDPOINT_URL_LAMBDA": "events",
     "AWS_ENDPOINT_URL_SSM": "internal",
+    "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": "internal",  # @ws: /@connections/<id> (#12)
 }
 
 
@@ -132,6 +133,8 @@ class AppEnvironment:
         env.update(self._endpoints())
         if manifest.static is not None:
             env["ARC_STATIC_BUCKET"] = str(manifest.root / manifest.static.folder)
+        if manifest.ws:  # where @ws clients connect, as Architect's sandbox says (#12)
+            env["ARC_WSS_URL"] = f"ws://localhost:{self.ports['http']}"
         if fn.env:
             for key, value in manifest.user_env(self.arc_env).items():
                 if key not in RESERVED:

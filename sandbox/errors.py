@@ -211,3 +211,10 @@ class NotFoundError(SandboxError):
 
 class ParameterNotFoundError(AwsError):
     aws_code = "ParameterNotFound"
+
+
+class GoneError(AwsError):
+    """A @ws connection id that is not connected (any more): API Gateway's GoneException."""
+
+    status = 410
+    aws_code = "GoneException"

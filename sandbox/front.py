@@ -25,6 +25,7 @@ from sandbox.errors import (
     InvocationError,
 )
 from sandbox.livereload import inject_script
+from sandbox.proxy import proxy_url
 from sandbox.static import resolve_static, static_response
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ class HttpFront:
         self._logger = logger
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = self._sandbox.ws  # @ws upgrades and the Management API share the http port, as on API Gateway
+        if ws.wants(request):
+            return await ws.upgrade(request)
+        connection_id = ws.management_id(request.path)
+        if connection_id is not None:
+            return await ws.manage(request, connection_id)
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         http_request = await _read_request(request)
@@ -77,6 +84,9 @@ class HttpFront:
             return Outcome(await self._static(request, request.path[len(STATIC_PREFIX) :], spa=False))
         found = sandbox.router.match(request.method, request.path)
         if found is None:
+            upstream = proxy_url(manifest.proxy, sandbox.arc_env) if manifest.aws.apigateway != "rest" else None
+            if upstream is not None:
+                return Outcome(await sandbox.proxy.forward(upstream, request))
             if manifest.static is not None and request.method in ("GET", "HEAD") and sandbox.serves_static_root:
                 return Outcome(await self._static(request, request.path, spa=manifest.static.spa))
             return Outcome(pages.endpoint_not_found_page(request.method.lower(), request.path))

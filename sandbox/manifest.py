@@ -28,6 +28,7 @@ KNOWN_PRAGMAS = [
     "app",
     "aws",
     "cdn",
+    "create",
     "events",
     "http",
     "plugins",
@@ -43,7 +44,8 @@ KNOWN_PRAGMAS = [
     "ws",
 ]
 RETIRED_ALIASES = ("indexes",)  # still read as @tables-indexes
-NOT_EMULATED = ("ws", "proxy", "plugins", "cdn")
+# `@create autocreate` writes missing handlers on start in Architect; `arc-sandbox init` does it here.
+NOT_EMULATED = ("plugins", "cdn", "create")
 DEFAULT_APP = "app-default"
 
 
@@ -92,6 +94,8 @@ def _build(doc: ArcDoc, root: Path, home: Path) -> Manifest:
         scheduled=schedules.scheduled(doc, factory),
         tables=table_specs,
         tables_streams=streams,
+        ws=lambdas.ws(doc, factory),
+        proxy=project.proxy_urls(doc),
         static=project.static_spec(doc),
         shared_dir=project.code_dir(doc, root, "shared"),
         views_dir=project.code_dir(doc, root, "views"),

@@ -55,6 +55,14 @@ class EventSpec:
 
 
 @dataclass(frozen=True)
+class WsSpec:
+    """One @ws route: `connect`, `disconnect`, `default` (always there) or an action name."""
+
+    name: str
+    function: FunctionSpec
+
+
+@dataclass(frozen=True)
 class QueueSpec:
     name: str
     function: FunctionSpec
@@ -112,7 +120,7 @@ class StaticSpec:
     folder: str = "public"
     prefix: str | None = None
     spa: bool = False
-    fingerprint: bool = False
+    fingerprint: bool | Literal["external"] = False  # external: the user's own build fingerprints
     ignore: tuple[str, ...] = ()
 
 
@@ -160,6 +168,8 @@ class Manifest:
     scheduled: tuple[ScheduleSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
     tables_streams: tuple[TableStreamSpec, ...] = ()
+    ws: tuple[WsSpec, ...] = ()  # empty without @ws; else connect, default, disconnect, then the actions
+    proxy: dict[str, str] = field(default_factory=dict)  # @proxy: ARC_ENV -> URL for requests no route matches
     static: StaticSpec | None = None
     shared_dir: Path | None = None  # src/shared if it exists (or @shared src)
     views_dir: Path | None = None  # src/views if it exists (or @views src)

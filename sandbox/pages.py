@@ -101,3 +101,8 @@ def static_not_found_page(path: str | None = None) -> HttpResponse:
     """404: no static file for this path."""
     what = _code(path) if path else "The requested file"
     return _page(404, "Not found", f"<p>NoSuchKey: {what} was not found.</p>")
+
+
+def proxy_failed_page(url: str, problem: str) -> HttpResponse:
+    """502: the @proxy URL did not answer."""
+    return _page(502, "Bad gateway", f"<p>The @proxy URL {_code(url)} did not answer: {_code(problem)}</p>")

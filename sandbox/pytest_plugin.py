@@ -15,14 +15,17 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
-from sandbox.sandbox import Sandbox
+
+if TYPE_CHECKING:  # the server's modules load when a fixture is used: a runtime-only install keeps pytest working
+    import aiohttp
+
+    from sandbox.sandbox import Sandbox
 
 INI_APP = "arc_sandbox_app"
 
@@ -92,6 +95,12 @@ async def arc_sandbox(
     output = logging.getLogger("arc_sandbox.invoke.output")
     level = output.level
     output.setLevel(logging.INFO)
+    try:
+        from sandbox.sandbox import Sandbox
+    except ImportError as error:
+        raise pytest.UsageError(
+            f"the arc_sandbox fixture needs the sandbox: pip install 'arc-sandbox[server]' ({error})"
+        ) from None
     config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
     try:
         async with Sandbox(config, clock=arc_clock) as sandbox:
@@ -105,5 +114,7 @@ async def arc_sandbox(
 
 @_async_fixture()
 async def arc_client(arc_sandbox: Sandbox) -> AsyncIterator[aiohttp.ClientSession]:
+    import aiohttp
+
     async with aiohttp.ClientSession(arc_sandbox.url) as session:
         yield session

@@ -32,6 +32,7 @@ from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.dynamo.stream_delivery import StreamDelivery
 from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
+from sandbox.fingerprint import sync_static_manifest
 from sandbox.guard import HostPolicy, is_loopback
 from sandbox.invocations import InvocationObserver
 from sandbox.invoker import Invoker
@@ -39,11 +40,17 @@ from sandbox.livereload import LiveReload
 from sandbox.manifest import load_manifest
 from sandbox.model import Manifest
 from sandbox.ports import PortChoice, resolve_ports
+from sandbox.proxy import Proxy
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
 from sandbox.server import Limits, Listeners, build_http_app, build_service_app
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
+from sandbox.wire import events_port_middleware
+from sandbox.wire.lambdas import LambdaApi
+from sandbox.wire.sns import SnsApi
+from sandbox.wire.sqs import SqsApi
+from sandbox.ws import WebSocketApi
 
 SEED_FILE = "sandbox-seed.json"
 ROOT_HANDLER_PATHS = ("/", "/*")
@@ -109,6 +116,11 @@ class Sandbox:
         )
         self.store.on_write(self.streams.notify)
         self.livereload = LiveReload()
+        self.ws = WebSocketApi(
+            self.invoker, lambda: self.manifest, clock=self.clock, stage=self.arc_env, logger=self.logger.getChild("ws")
+        )
+        self.proxy = Proxy()
+        self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
         self.dashboard = Dashboard(
             recorder=self.recorder,
             bus=self.bus,
@@ -141,6 +153,12 @@ class Sandbox:
         # store, the database, the invoker, and last the data folder's lock.
         stack = self._stack
         self._loop = asyncio.get_running_loop()
+        if self.manifest.source is None:  # Architect says so too, then serves its default project
+            self.logger.warning(
+                "No Architect manifest (app.arc, .arc, arc.json, arc.yaml or package.json `arc`) in %s: "
+                "serving the default project (public/ at /, no functions)",
+                self.manifest.root,
+            )
         self._lock_data()  # before anything starts: a second sandbox on the same data stops here
         # First, so the template process imports the runtime while the database and ports open.
         await self.invoker.start()
@@ -149,6 +167,7 @@ class Sandbox:
         await self.store.start()
         stack.push_async_callback(self.store.stop)
         await self._seed()
+        self._fingerprint()
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
         self.listeners = self._listeners()
         stack.push_async_callback(self._stop_serving, self.listeners)
@@ -156,6 +175,8 @@ class Sandbox:
             await self._listen(service, app, choices[service])
         self.ports["_arc"] = self.ports["internal"]
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
+        stack.push_async_callback(self.proxy.close)
+        stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
         self._warn_if_reachable()
         await self.bus.start()
         self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
@@ -171,17 +192,22 @@ class Sandbox:
             stack.push_async_callback(self.reloader.stop)
 
     def _service_apps(self) -> dict[str, web.Application]:
+        sns, sqs = SnsApi(self.bus, lambda: self.manifest), SqsApi(self.bus, lambda: self.manifest)
         discovery = Discovery(
             app_name=lambda: self.manifest.app,
             arc_env=self.arc_env,
             tables=self.store.logical_tables,
             ports=lambda: self.ports,
+            events=sns.topic_arns,
+            queues=lambda: sqs.queue_urls(f"http://{self.public_host}:{self.ports['events']}"),
         )
+        self._stack.push_async_callback(self.lambdas.stop)
+        events_routes = [*bus_routes(self.bus), *control_routes(self.bus), *self.lambdas.routes()]
         return {
             "tables": build_service_app(dynamo_routes(self.store), max_body=DYNAMO_MAX_BODY),
-            "events": build_service_app([*bus_routes(self.bus), *control_routes(self.bus)]),
+            "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
             "internal": build_service_app(
-                [*ssm_routes(discovery), *self.livereload.routes(), *self.dashboard.routes()]
+                [*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes(), *self.dashboard.routes()]
             ),
         }
 
@@ -249,9 +275,12 @@ class Sandbox:
     # --- what the rest of the sandbox asks -------------------------------------------------------
 
     @property
+    def public_host(self) -> str:
+        return "localhost" if self.config.host in ("127.0.0.1", "0.0.0.0", "::") else self.config.host
+
+    @property
     def url(self) -> str:
-        host = "localhost" if self.config.host in ("127.0.0.1", "0.0.0.0", "::") else self.config.host
-        return f"http://{host}:{self.ports['http']}"
+        return f"http://{self.public_host}:{self.ports['http']}"
 
     @property
     def serves_static_root(self) -> bool:
@@ -278,6 +307,17 @@ class Sandbox:
             self.manifest, arc_env=self.arc_env, ports=self.ports, host_env=self._host_env, endpoint_host=endpoint_host
         )
 
+    def _fingerprint(self) -> None:
+        """public/static.json, as Architect's sandbox keeps it for `@static fingerprint true`."""
+        static = self.manifest.static
+        if static is None or self.manifest.source is None:
+            return
+        outcome = sync_static_manifest(self.manifest.root / static.folder, static.fingerprint, static.ignore)
+        if outcome == "written":
+            self.logger.info("Static asset fingerprinting enabled, %s/static.json written", static.folder)
+        elif outcome == "removed":
+            self.logger.warning("Fingerprinting is off; removed %s/static.json", static.folder)
+
     async def _seed(self) -> None:
         if self.arc_env != "testing":
             return
@@ -299,6 +339,8 @@ class Sandbox:
         """
         results: list[DeliveryResult] = []
         for _ in range(max_rounds):
+            await self.lambdas.drain()
+            await self.ws.drain()
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
             streamed = await self.streams.drain(raise_on_failure=raise_on_failure)
             results += streamed
@@ -330,6 +372,8 @@ class Sandbox:
         elif plan.functions:
             self.invoker.invalidate(set(plan.functions))
             what.append(", ".join(sorted(_relative(p, self.manifest.root) for p in plan.functions)))
+        if plan.static or plan.manifest:
+            self._fingerprint()
         if plan.static:
             what.append("static files")
         told = await self.livereload.broadcast()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
@@ -52,8 +53,10 @@ def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Applicati
     return app
 
 
-def build_service_app(routes: Iterable[web.RouteDef], *, max_body: int = CLIENT_MAX_SIZE) -> web.Application:
-    app = web.Application(client_max_size=max_body)
+def build_service_app(
+    routes: Iterable[web.RouteDef], *, max_body: int = CLIENT_MAX_SIZE, middlewares: Iterable[Middleware] = ()
+) -> web.Application:
+    app = web.Application(client_max_size=max_body, middlewares=list(middlewares))
     app.add_routes(list(routes))
     return app
 

@@ -1,35 +1,27 @@
 """Service discovery the way Architect's sandbox does it: an SSM emulation at POST /_arc/ssm.
 
-`architect-functions` (and any boto3 SSM client pointed at `http://localhost:<_arc port>/_arc/ssm`)
-asks `GetParametersByPath(Path="/<Stack>")`, where `Stack = toLogicalID(f"{app}-{ARC_ENV}")`, and
-gets `/<Stack>/tables/<logical>` and `/<Stack>/ARC_SANDBOX/ports`. The stack `ArcAppTesting` is also
-answered, as Architect does for the "bare module" case.
+`architect-functions` (and any boto3 SSM client pointed at `http://localhost:<_arc port>/_arc/ssm`,
+or at the port itself, as `AWS_ENDPOINT_URL_SSM` does) asks `GetParametersByPath(Path="/<Stack>")`,
+where `Stack = toLogicalID(f"{app}-{ARC_ENV}")`, and gets `/<Stack>/tables/<logical>` and
+`/<Stack>/ARC_SANDBOX/ports`. The stack `ArcAppTesting` is also answered, as Architect does for the
+"bare module" case. Beyond Architect's sandbox, `/<Stack>/events/<name>` (the topic ARN) and
+`/<Stack>/queues/<name>` (the queue URL) are served as a deployed Architect app has them, so plain
+boto3 code that discovers its topics and queues through SSM runs unchanged against the wire APIs.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.arc._names import to_logical_id
+
 CONTENT_TYPE = "application/x-amz-json-1.1"
 FALLBACK_STACK = "ArcAppTesting"
-
-
-def to_logical_id(text: str) -> str:
-    """Architect's toLogicalID: PascalCase the dash/underscore words; "Get" becomes "GetIndex"."""
-    text = re.sub(r"([A-Z])", r" \1", text)
-    if len(text) == 1:
-        return text.upper()
-    text = re.sub(r"^[\W_]+|[\W_]+$", "", text).lower()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    text = re.sub(r"[\W_]+(\w|$)", lambda m: m.group(1).upper(), text)
-    return "GetIndex" if text == "Get" else text
+MAX_NAMES = 10  # GetParameters
 
 
 class Discovery:
@@ -42,21 +34,28 @@ class Discovery:
         arc_env: str,
         tables: Callable[[], Mapping[str, str]],
         ports: Callable[[], Mapping[str, int]],
+        events: Callable[[], Mapping[str, str]] = dict,
+        queues: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self._app_name = app_name
         self._arc_env = arc_env
         self._tables = tables
         self._ports = ports
+        self._events = events
+        self._queues = queues
 
     def stacks(self) -> set[str]:
         return {to_logical_id(f"{self._app_name()}-{self._arc_env}"), FALLBACK_STACK}
 
     def services(self) -> dict[str, dict[str, str]]:
         """{type: {key: value}}, as `arc.services()` returns it."""
-        return {
+        found = {
             "tables": dict(self._tables()),
+            "events": dict(self._events()),
+            "queues": dict(self._queues()),
             "ARC_SANDBOX": {"ports": json.dumps(dict(self._ports()), separators=(",", ":"))},
         }
+        return {kind: entries for kind, entries in found.items() if entries or kind == "tables"}
 
     def parameters(self, stack: str) -> list[dict[str, Any]]:
         return [
@@ -113,9 +112,12 @@ def ssm_routes(discovery: Discovery) -> list[web.RouteDef]:
             return _json(200, {"Parameters": discovery.by_path(str(body.get("Path", "")))})
         if target == "AmazonSSM.GetParameter":
             return _get_parameter(discovery, str(body.get("Name", "")))
+        if target == "AmazonSSM.GetParameters":
+            return _get_parameters(discovery, body.get("Names"))
         return _error("InvalidAction", f"Unsupported operation: {target}")
 
-    return [web.route("*", "/_arc/ssm", handle), web.route("*", "/_arc/ssm/{tail:.*}", handle)]
+    # "/" too: boto3 given the port alone (AWS_ENDPOINT_URL_SSM=http://localhost:2222) posts there.
+    return [web.route("*", "/_arc/ssm", handle), web.route("*", "/_arc/ssm/{tail:.*}", handle), web.post("/", handle)]
 
 
 def _get_parameter(discovery: Discovery, name: str) -> web.Response:
@@ -125,3 +127,17 @@ def _get_parameter(discovery: Discovery, name: str) -> web.Response:
     if found is None:
         return _error("ParameterNotFound", None)
     return _json(200, {"Parameter": found})
+
+
+def _get_parameters(discovery: Discovery, names: Any) -> web.Response:
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return _error("ValidationException", "1 validation error detected: Value null at 'names' failed to satisfy "
+                      "constraint: Member must not be null")  # fmt: skip
+    if len(names) > MAX_NAMES:
+        return _error("ValidationException", f"1 validation error detected: Value '{names}' at 'names' failed to "
+                      f"satisfy constraint: Member must have length less than or equal to {MAX_NAMES}")  # fmt: skip
+    found = {name: discovery.get(name) for name in dict.fromkeys(names)}
+    return _json(200, {
+        "Parameters": [p for p in found.values() if p is not None],
+        "InvalidParameters": [name for name, p in found.items() if p is None],
+    })  # fmt: skip

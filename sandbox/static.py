@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from sandbox import pages
 from sandbox._apigw.types import HttpResponse
+from sandbox.fingerprint import fill_placeholders
 
 NOT_FOUND_PAGE = "404.html"
 _FORBIDDEN = ("/", "\\", "\x00")  # in a decoded segment: an encoded separator or a NUL
@@ -97,7 +98,10 @@ def static_response(path: Path | None, *, if_none_match: str | None, folder: Pat
     headers = [("etag", tag), ("cache-control", "no-cache")]
     if _matches(if_none_match, tag):
         return HttpResponse(304, headers, b"")
-    return HttpResponse(200, [("content-type", content_type(path)), *headers], body)
+    kind = content_type(path)
+    if kind.endswith("charset=utf-8"):  # text, where ASAP fills ${STATIC('...')} (the ETag is the file's)
+        body = fill_placeholders(body)
+    return HttpResponse(200, [("content-type", kind), *headers], body)
 
 
 def not_found(folder: Path | None) -> HttpResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aiohttp
@@ -66,3 +67,19 @@ async def test_example_app_rejects_an_empty_task(arc_sandbox: Sandbox, arc_clien
         assert r.status == 400
     await arc_sandbox.settle()
     assert await statuses(arc_sandbox) == []
+
+
+async def test_example_app_tells_open_pages_of_each_step_over_ws(
+    arc_sandbox: Sandbox, arc_client: aiohttp.ClientSession
+) -> None:
+    async with arc_client.get("/") as r:
+        assert f"ws://localhost:{arc_sandbox.ports['http']}" in await r.text()  # where the page connects
+    async with arc_client.ws_connect("/") as page:
+        await arc_sandbox.settle()  # connect has stored the page
+        async with arc_client.post("/background", data={"background": "live"}, allow_redirects=False) as r:
+            assert r.status == 302
+        await arc_sandbox.settle()
+        told = [json.loads((await page.receive(timeout=10)).data)["status"] for _ in range(3)]
+    assert told == ["received", "processing", "complete"]
+    await arc_sandbox.settle()
+    assert await arc_sandbox.tables().connections.scan_all() == []  # disconnect forgot the page

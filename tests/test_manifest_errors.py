@@ -12,7 +12,7 @@ from sandbox.errors import ManifestError
 from sandbox.manifest import load_manifest
 
 KNOWN = (
-    "@app @aws @cdn @events @http @plugins @proxy @queues @scheduled @shared @static @tables @tables-indexes "
+    "@app @aws @cdn @create @events @http @plugins @proxy @queues @scheduled @shared @static @tables @tables-indexes "
     "@tables-streams @views @ws"
 )
 RATE_HINT = "expected rate(N unit) with unit minute, hour or day: rate(1 day), rate(5 minutes)"

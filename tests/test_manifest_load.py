@@ -171,7 +171,11 @@ def test_load_manifest_example_app() -> None:
     assert manifest.app == "background-tasks"
     assert [(r.method, r.path) for r in manifest.http] == [("get", "/tasks"), ("get", "/"), ("post", "/background")]
     assert [(q.name, q.fifo) for q in manifest.queues] == [("task-progress", False)]
-    assert manifest.tables == (TableSpec("tasks", KeyAttr("taskID", "S")),)
+    assert manifest.tables == (
+        TableSpec("tasks", KeyAttr("taskID", "S")),
+        TableSpec("connections", KeyAttr("connectionID", "S")),
+    )
+    assert [w.name for w in manifest.ws] == ["connect", "default", "disconnect"]
 
 
 CONFIG_CASES = [
@@ -303,7 +307,7 @@ def test_arc_yaml_without_pyyaml_says_how_to_install_it(tmp_path: Path, monkeypa
         pytest.param("@app\nxy\n@http\n@static\ndisabled\n", None, id="disabled-word"),
         pytest.param(
             "@app\nxy\n@static\nspa false\nfingerprint external\nprune true\n",
-            StaticSpec(fingerprint=True),
+            StaticSpec(fingerprint="external"),
             id="external-fingerprint-and-deploy-keys",
         ),
     ],
@@ -331,8 +335,41 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
-    arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@cdn\n@proxy\ntesting http://a\n"
-    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("ws", "proxy", "plugins", "cdn")
+    arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@cdn\n@proxy\ntesting http://a\n@create\nautocreate true\n"
+    assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "cdn", "create")
+
+
+def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@ws\nping\ndefault\nlegacy\n  src lib/legacy\n"
+    manifest = load(tmp_path, {"app.arc": arc})
+    assert [(w.name, w.function.src_dir.relative_to(manifest.root)) for w in manifest.ws] == [
+        ("connect", Path("src/ws/connect")),
+        ("default", Path("src/ws/default")),
+        ("disconnect", Path("src/ws/disconnect")),
+        ("ping", Path("src/ws/ping")),
+        ("legacy", Path("lib/legacy")),
+    ]
+    assert load(tmp_path, {"app.arc": "@app\nxy\n"}).ws == ()
+
+
+def test_proxy_urls_by_environment(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@proxy\ntesting http://localhost:8000/\nproduction https://example.org\n"
+    assert load(tmp_path, {"app.arc": arc}).proxy == {
+        "testing": "http://localhost:8000",
+        "production": "https://example.org",
+    }
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        pytest.param("dev http://a", "unknown", id="unknown-env"),
+        pytest.param("testing ftp://a", "http:// or https://", id="not-http"),
+    ],
+)
+def test_proxy_errors(tmp_path: Path, lines: str, problem: str) -> None:
+    with pytest.raises(ManifestError, match=problem):
+        load(tmp_path, {"app.arc": f"@app\nxy\n@proxy\n{lines}\n"})
 
 
 def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> None:

@@ -226,3 +226,16 @@ async def test_server_handles_concurrent_requests(client: aiohttp.ClientSession)
 
     events = await asyncio.gather(*(one(i) for i in range(50)))
     assert sorted(int(str(e["pathParameters"]["id"])) for e in events) == list(range(50))  # type: ignore[index]
+
+
+async def test_sandbox_without_a_manifest_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("<p>default</p>")
+    async with (
+        Sandbox(SandboxConfig.ephemeral(tmp_path)) as sandbox,
+        aiohttp.ClientSession(sandbox.url) as client,
+        client.get("/") as resp,
+    ):
+        assert await resp.text() == "<p>default</p>"
+    [warning] = [r.getMessage() for r in caplog.records if "No Architect manifest" in r.getMessage()]
+    assert str(tmp_path) in warning

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,8 @@ import botocore.exceptions
 import pytest
 from aiohttp import web
 
-from sandbox.ssm import Discovery, ssm_routes, to_logical_id
+from sandbox.arc._names import to_logical_id
+from sandbox.ssm import Discovery, ssm_routes
 
 
 @pytest.mark.parametrize(
@@ -100,3 +102,40 @@ async def test_ssm_non_post_is_404_and_bad_json_is_400(ssm_url: str) -> None:
         async with session.post(ssm_url, data=b"{nope", headers={"X-Amz-Target": "AmazonSSM.GetParameter"}) as resp:
             assert resp.status == 400
             assert (await resp.json(content_type=None))["__type"] == "SerializationException"
+
+
+async def test_ssm_boto3_get_parameters_reports_invalid_names(ssm_url: str) -> None:
+    client = _client(ssm_url)
+    names = ["/MyAppTesting/tables/notes", "/MyAppTesting/tables/nope"]
+    found = await asyncio.to_thread(client.get_parameters, Names=names)
+    assert [p["Name"] for p in found["Parameters"]] == names[:1]
+    assert found["InvalidParameters"] == names[1:]
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        await asyncio.to_thread(client.get_parameters, Names=[f"/MyAppTesting/x{n}" for n in range(11)])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+async def test_ssm_discovery_of_a_started_sandbox_leads_boto3_to_its_topic_and_queue(tmp_path: Path) -> None:
+    """The lookups a deployed Architect app's boto3 code makes, against the internal port's root."""
+    from tests.wire_app import client_factory, seen, started
+
+    async with started(tmp_path) as sandbox:
+
+        def script() -> dict[str, str]:
+            ssm = client_factory("ssm", sandbox.ports["_arc"])()
+            pages = ssm.get_paginator("get_parameters_by_path").paginate(Path="/WireAppTesting", Recursive=True)
+            found = {p["Name"]: p["Value"] for page in pages for p in page["Parameters"]}
+            client_factory("sns", sandbox.ports["events"])().publish(
+                TopicArn=found["/WireAppTesting/events/ping"], Message="via discovery"
+            )
+            client_factory("sqs", sandbox.ports["events"])().send_message(
+                QueueUrl=found["/WireAppTesting/queues/jobs"], MessageBody="via discovery"
+            )
+            return found
+
+        found = await asyncio.to_thread(script)
+        assert found["/WireAppTesting/queues/orders"].endswith("/wire-app-orders.fifo")
+        await sandbox.settle()
+        root = sandbox.manifest.root
+        assert [e["Records"][0]["Sns"]["Message"] for e in seen(root, "events/ping")] == ["via discovery"]
+        assert [e["Records"][0]["body"] for e in seen(root, "queues/jobs")] == ["via discovery"]

@@ -96,6 +96,7 @@ class Queue:
     def __init__(self, spec: QueueSpec, *, active: bool = True, max_batches: int = MAX_BATCHES_PER_QUEUE) -> None:
         self.spec = spec
         self.active = active
+        self.polled = True  # False: no handler, so only clients read it (ReceiveMessage, `reading.py`)
         self.max_batches = max_batches
         self.running_batches = 0
         self.messages: dict[str, QueuedMessage] = {}
@@ -237,7 +238,7 @@ class Queue:
     def receive(self, now: float) -> list[QueuedMessage]:
         """The next batch to deliver, now in flight; empty if nothing is ready, or a batch window is open."""
         self._window_due = None
-        if not self.active or self.running_batches >= self.max_batches:
+        if not self.active or not self.polled or self.running_batches >= self.max_batches:
             return []
         self._promote(now)
         batch, taken = self._collect(now)
@@ -289,12 +290,67 @@ class Queue:
 
     def next_due(self, now: float) -> float | None:
         """The earliest moment a waiting message becomes visible, or a partial batch's window closes."""
+        if not self.polled:
+            return None  # nothing delivers it: its messages wait for a client's ReceiveMessage
         while self._waiting and not self._waiting_entry_is_current(*self._waiting[0]):
             heapq.heappop(self._waiting)
         due = [self._waiting[0][0]] if self._waiting else []
         if self._window_due is not None:
             due.append(self._window_due)
         return min(due) if due else None
+
+    # --- read by a client (SQS ReceiveMessage, DeleteMessage, ChangeMessageVisibility, PurgeQueue) ---
+
+    def receive_for_client(self, now: float, limit: int, hidden_for: float) -> list[QueuedMessage]:
+        """Up to `limit` visible messages, hidden for `hidden_for` s: visible again, to a client or the
+        function, unless deleted first. A FIFO group stays held back while its head is hidden."""
+        self._promote(now)
+        taken: list[QueuedMessage] = []
+        while self._ready and len(taken) < limit:
+            entry = heapq.heappop(self._ready)
+            if self.fifo:
+                found = self._take_from_group(entry, now, limit - len(taken))
+                self._busy_groups.discard(entry[1])  # held by its hidden head instead, below
+            else:
+                message = self.messages.get(entry[1])
+                found = [message] if message is not None and not message.inflight else []
+            taken += found
+        for message in taken:
+            message.receive_count += 1
+            message.first_receive = message.first_receive or now
+            message.receipt = f"{message.id}.{uuid.uuid4().hex}"
+            message.visible_at = now + hidden_for
+            self._reschedule(message, now)
+        return taken
+
+    def _reschedule(self, message: QueuedMessage, now: float) -> None:
+        if self.fifo:
+            self._schedule_group(message.group_id or "", now)
+        else:
+            self._schedule_message(message, now)
+
+    def delete_for_client(self, message_id: str, now: float) -> QueuedMessage | None:
+        message = self.messages.pop(message_id, None)
+        if message is not None and self.fifo:
+            self._schedule_group(message.group_id or "", now)  # the next of its group may go now
+        return message
+
+    def change_visibility(self, message_id: str, hidden_for: float, now: float) -> QueuedMessage | None:
+        """A message a client received and has not deleted, hidden for `hidden_for` s from now; None otherwise."""
+        message = self.messages.get(message_id)
+        if message is None or message.inflight or message.state(now) != "retrying":
+            return None
+        message.visible_at = now + hidden_for
+        self._reschedule(message, now)
+        return message
+
+    def purge(self) -> list[str]:
+        ids = list(self.messages)
+        self.messages.clear()
+        self._waiting.clear()
+        self._ready.clear()
+        self._groups.clear()
+        return ids
 
     # --- looking -------------------------------------------------------------------------------
 

@@ -141,6 +141,12 @@ def scheduled_event(*, arn: str, account: str, region: str, at: float) -> dict[s
     }
 
 
+class RawMessage(str):
+    """A message body a wire client gave as text (SNS `Message`, SQS `MessageBody`): delivered as sent."""
+
+
 def encode_payload(payload: Any) -> str:
     """The message body: the payload as JSON text, as architect-functions and @architect/functions send it."""
+    if isinstance(payload, RawMessage):
+        return str(payload)
     return json.dumps(payload)

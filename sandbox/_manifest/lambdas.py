@@ -1,4 +1,4 @@
-"""Lambda pragmas: @http, @events, @queues and @scheduled into model specs."""
+"""Lambda pragmas: @http, @events, @queues, @scheduled and @ws into model specs."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from sandbox._manifest import values as v
 from sandbox._manifest.functions import FunctionFactory
 from sandbox._manifest.nodes import ArcDoc, Item, MapEntry
 from sandbox._manifest.routes import route_folder, route_problem, sort_routes
-from sandbox.model import EventSpec, HttpRoute, QueueSpec
+from sandbox.model import EventSpec, HttpRoute, QueueSpec, WsSpec
 
 HTTP_KEYS = ("method", "src")
 EVENT_KEYS = ("src",)
+WS_BUILT_IN = ("connect", "default", "disconnect")  # Architect adds these three to every @ws
 QUEUE_KEYS = ("src", "fifo", "batchSize", "batchWindow", "visibility", "visibilityTimeout")
 MAX_BATCH = 10000
 MAX_WINDOW = 300
@@ -101,4 +102,17 @@ def queues(doc: ArcDoc, factory: FunctionFactory) -> tuple[QueueSpec, ...]:
         if built.fifo is not None and "fifo" not in options:
             options["fifo"] = built.fifo
         found.append(QueueSpec(name, built.spec, **options))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+def ws(doc: ArcDoc, factory: FunctionFactory) -> tuple[WsSpec, ...]:
+    if doc.get("ws") is None:
+        return ()
+    items = dict(_named_items(doc, "ws", "ws route", EVENT_KEYS))
+    names = [*WS_BUILT_IN, *(n for n in items if n not in WS_BUILT_IN)]
+    found = []
+    for name in names:
+        item = items.get(name)
+        src_dir = factory.src_dir("ws", name, item.entry("src") if item else None)
+        found.append(WsSpec(name, factory.build("ws", name, src_dir).spec))
     return tuple(found)

@@ -118,7 +118,8 @@ def _static_setting(doc: ArcDoc, spec: StaticSpec, key: str, setting: v.Setting)
     if key == "spa":
         return replace(spec, spa=v.boolean(doc, setting, "@static spa"))
     if key == "fingerprint":  # `external` means fingerprinted by the user's own build
-        return replace(spec, fingerprint=v.one(doc, setting, "@static fingerprint") in (True, "external"))
+        value = v.one(doc, setting, "@static fingerprint")
+        return replace(spec, fingerprint="external" if value == "external" else value is True)
     if key == "ignore":
         return replace(spec, ignore=setting.texts)
     if key not in STATIC_KEYS:
@@ -147,3 +148,19 @@ def views_routes(doc: ArcDoc) -> set[tuple[str, str]] | None:
         if i.kind == "array" and i.texts[0] != "src"
     }
     return listed or None
+
+
+PROXY_ENVS = ("testing", "staging", "production")
+
+
+def proxy_urls(doc: ArcDoc) -> dict[str, str]:
+    """@proxy: `testing|staging|production <url>`, where requests no route matches are sent."""
+    found: dict[str, str] = {}
+    for key, setting in v.settings(doc, doc.get("proxy")).items():
+        if key not in PROXY_ENVS:
+            raise v.unknown(doc, setting, "@proxy", PROXY_ENVS)
+        url = v.text(doc, setting, f"@proxy {key}")
+        if not url.startswith(("http://", "https://")):
+            raise doc.error(setting.line, f"@proxy {key} must be an http:// or https:// URL, not {url!r}")
+        found[key] = url.rstrip("/")
+    return found

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import urllib.error
 import urllib.request
+import uuid
 from functools import cache
 from typing import Any, Protocol
 
-from sandbox.errors import AwsError, NotFoundError, SandboxError, TransactionCanceledError
+from sandbox.arc._names import stack_name
+from sandbox.errors import AwsError, GoneError, NotFoundError, SandboxError, TransactionCanceledError
 from sandbox.runtime import Services, ServicesChannel, call_async, call_sync, current_services, worker_channel
 
 DYNAMO_TARGET = "DynamoDB_20120810."
@@ -191,8 +194,9 @@ class Aws(_ThreadedAsync):
         if url is None:
             raise NotFoundError(f"no queue named {name!r} in this app")
         params: dict[str, Any] = {"QueueUrl": url, "MessageBody": json.dumps(payload)}
-        if url.endswith(".fifo"):
+        if url.endswith(".fifo"):  # a group and a deduplication id, as architect-functions sends them
             params["MessageGroupId"] = group_id or name
+            params["MessageDeduplicationId"] = str(uuid.uuid4())
         else:
             params["DelaySeconds"] = int(delay_seconds)
         return str(_client("sqs").send_message(**params)["MessageId"])
@@ -209,6 +213,21 @@ class Aws(_ThreadedAsync):
     def table_names(self) -> dict[str, str]:
         return dict(_services().get("tables", {}))
 
+    def ws_call(self, method: str, connection_id: str, data: bytes = b"") -> dict[str, Any]:
+        """API Gateway's Management API at ARC_WSS_URL (wss:// read as https://), as architect-functions does."""
+        client = _ws_client(os.environ.get("ARC_WSS_URL", ""))
+        try:
+            if method == "POST":
+                client.post_to_connection(ConnectionId=connection_id, Data=data)
+            elif method == "DELETE":
+                client.delete_connection(ConnectionId=connection_id)
+            else:
+                found = client.get_connection(ConnectionId=connection_id)
+                return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+        except client.exceptions.GoneException:
+            raise GoneError(f"connection {connection_id!r} is gone") from None
+        return {}
+
 
 @cache
 def _client(service: str) -> Any:
@@ -217,12 +236,23 @@ def _client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
+@cache
+def _ws_client(wss_url: str) -> Any:
+    import boto3
+
+    if not wss_url:
+        raise SandboxError("arc.ws on AWS needs ARC_WSS_URL (Architect sets it for apps with @ws)")
+    return boto3.client("apigatewaymanagementapi", endpoint_url=re.sub(r"^ws", "http", wss_url))
+
+
 def _services() -> dict[str, dict[str, str]]:
     app = os.environ.get("ARC_APP_NAME", "arc-app")
     env = os.environ.get("ARC_ENV", "staging")
-    stack = os.environ.get("ARC_STACK_NAME") or "".join(
-        p.capitalize() for p in f"{app}-{env}".replace("_", "-").split("-")
-    )
+    return _discover(os.environ.get("ARC_STACK_NAME") or stack_name(app, env))
+
+
+@cache  # once per cold start, as architect-functions caches its discovery
+def _discover(stack: str) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     paginator = _client("ssm").get_paginator("get_parameters_by_path")
     for page in paginator.paginate(Path=f"/{stack}", Recursive=True):

@@ -1,6 +1,8 @@
-"""GET /: the page with the form and the task list; it refreshes the list from GET /tasks by itself."""
+"""GET /: the page with the form and the task list; told of each step over @ws, it refreshes the list."""
 
 import html
+import json
+import os
 
 from sandbox import arc
 
@@ -33,7 +35,10 @@ PAGE = """<!doctype html>
         return li;
       }}));
     }}
-    setInterval(refresh, 1000);
+    // ARC_WSS_URL: ws://localhost:3333 in the sandbox, the API's wss:// URL once deployed.
+    const url = {wss_url};
+    if (url) new WebSocket(url).onmessage = refresh;
+    else setInterval(refresh, 1000);
   </script>
 </body>
 </html>
@@ -45,4 +50,5 @@ def handler(event, context):
     items = "".join(
         f'<li>{html.escape(t["name"])}: <span class="{t["status"]}">{t["status"]}</span></li>' for t in tasks
     )
-    return arc.http.response(html=PAGE.format(items=items))
+    wss_url = json.dumps(os.environ.get("ARC_WSS_URL", ""))
+    return arc.http.response(html=PAGE.format(items=items, wss_url=wss_url))

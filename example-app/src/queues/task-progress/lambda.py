@@ -1,6 +1,6 @@
 """@queues task-progress: move a task to its next status, and schedule the step after that, if any."""
 
-from shared.tasks import NEXT, delay_before
+from shared.tasks import NEXT, delay_before, tell_pages
 
 from sandbox import arc
 
@@ -13,6 +13,7 @@ def advance(step):
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": step["status"]},
     )
+    tell_pages(step["taskID"], step["status"])
     next_status = NEXT.get(step["status"])
     if next_status:
         arc.queues.publish(

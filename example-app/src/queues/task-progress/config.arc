@@ -1,0 +1,3 @@
+# SQS FIFO queues take no per-message delay; this queue delays each progress step.
+@aws
+fifo false

@@ -1,0 +1,5 @@
+"""@ws default: pages only listen; anything they send is acknowledged and dropped."""
+
+
+def handler(event, context):
+    return {"statusCode": 200}

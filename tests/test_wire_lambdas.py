@@ -1,0 +1,86 @@
+"""Lambda Invoke over the wire (`sandbox.wire.lambdas`): boto3's lambda client calling the app's functions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.sandbox import Sandbox
+from tests.wire_app import client_factory, seen, started
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with started(tmp_path) as sb:
+        yield sb
+
+
+@pytest.fixture
+def lam(sandbox: Sandbox) -> Any:
+    return client_factory("lambda", sandbox.ports["events"])()
+
+
+async def call(method: Any, **params: Any) -> Any:
+    return await asyncio.to_thread(method, **params)
+
+
+def function_name(sandbox: Sandbox, inventory_name: str) -> str:
+    return next(r.function.function_name for r in sandbox.manifest.http if r.function.name == inventory_name)
+
+
+async def test_lambda_invoke_request_response(sandbox: Sandbox, lam: Any) -> None:
+    name = function_name(sandbox, "get /ok")
+    answer = await call(lam.invoke, FunctionName=name, Payload=json.dumps({"hello": "world"}))
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    assert answer["ExecutedVersion"] == "$LATEST"
+    assert json.loads(answer["Payload"].read()) == {"event": {"hello": "world"}, "name": name}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("get /ok", id="inventory-name"),
+        pytest.param("arn:aws:lambda:us-west-2:123456789012:function:get /ok", id="arn"),
+        pytest.param("arn:aws:lambda:us-west-2:123456789012:function:get /ok:$LATEST", id="qualified-arn"),
+    ],
+)
+async def test_lambda_invoke_finds_functions_by_other_names(lam: Any, name: str) -> None:
+    answer = await call(lam.invoke, FunctionName=name)
+    assert json.loads(answer["Payload"].read())["event"] == {}
+
+
+async def test_lambda_invoke_handler_error_as_lambda_returns_it(sandbox: Sandbox, lam: Any) -> None:
+    answer = await call(lam.invoke, FunctionName="get /boom")
+    assert (answer["StatusCode"], answer["FunctionError"]) == (200, "Unhandled")
+    error = json.loads(answer["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "boom")
+    assert isinstance(error["requestId"], str)
+    assert [frame.splitlines()[-1].strip() for frame in error["stackTrace"][-2:]] == [
+        "inner()",
+        "raise ValueError('boom')",
+    ]
+
+
+async def test_lambda_invoke_event_and_dry_run(sandbox: Sandbox, lam: Any) -> None:
+    answer = await call(lam.invoke, FunctionName="ping", InvocationType="Event", Payload=b'{"Records": []}')
+    assert answer["StatusCode"] == 202
+    dry = await call(lam.invoke, FunctionName="ping", InvocationType="DryRun")
+    assert dry["StatusCode"] == 204
+    await sandbox.settle()
+    assert seen(sandbox.manifest.root, "events/ping") == [{"Records": []}]
+
+
+async def test_lambda_invoke_unknown_function_and_bad_payload(sandbox: Sandbox, lam: Any) -> None:
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as err:
+        await call(lam.invoke, FunctionName="nope")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert "function:nope" in err.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        await call(lam.invoke, FunctionName="ping", Payload=b"{not json")
+    await sandbox.settle()
+    assert seen(sandbox.manifest.root, "events/ping") == []

@@ -1,0 +1,206 @@
+"""@ws (`sandbox.ws`): a real WebSocket client against the http port, the Management API through boto3,
+architect-functions' `arc.ws` and `sandbox.arc.ws` in handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import boto3
+import pytest
+
+from sandbox.config import SandboxConfig
+from sandbox.errors import GoneError
+from sandbox.pytest_plugin import _reset_architect_functions
+from sandbox.sandbox import Sandbox
+
+APP = "@app\nws-app\n\n@ws\nping\nboom\nplain\n"
+RECORD = """
+import json, pathlib
+
+def record(event):
+    with open(pathlib.Path(__file__).parent / "seen.jsonl", "a") as out:
+        out.write(json.dumps(event) + "\\n")
+"""
+HANDLERS = {
+    "connect": RECORD
+    + """
+def handler(event, context):
+    record(event)
+    query = event.get("queryStringParameters") or {}
+    if "deny" in query:
+        return {"statusCode": int(query["deny"])}
+    if "nothing" in query:
+        return None
+    return {"statusCode": 200}
+""",
+    "default": """
+import arc  # architect-functions, unchanged
+
+def handler(event, context):
+    context_ = event["requestContext"]
+    arc.ws.send(context_["connectionId"], {"echo": event["body"], "route": context_["routeKey"]})
+    return {"statusCode": 200}
+""",
+    "ping": """
+import json
+from sandbox import arc
+
+def handler(event, context):
+    connection = event["requestContext"]["connectionId"]
+    arc.ws.send(connection, {"pong": json.loads(event["body"]), "info": sorted(arc.ws.info(connection))})
+    if json.loads(event["body"]).get("close"):
+        arc.ws.close(connection)
+    return {"statusCode": 200}
+""",
+    "boom": "def handler(event, context):\n    raise RuntimeError('boom')\n",
+    "plain": """
+import boto3  # no endpoint given: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, as the sandbox sets it
+
+def handler(event, context):
+    api = boto3.client("apigatewaymanagementapi")
+    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=b"plain boto3")
+    return {"statusCode": 200}
+""",
+    "disconnect": RECORD + "\ndef handler(event, context):\n    record(event)\n",
+}
+
+
+def seen(sandbox: Sandbox, name: str) -> list[Any]:
+    path = sandbox.manifest.root / "src" / "ws" / name / "seen.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sandbox]:
+    monkeypatch.setenv("_TESTING", "1")
+    _reset_architect_functions()  # arc.ws keeps the internal port of the last sandbox in a module global
+    app = tmp_path / "app"
+    for name, source in HANDLERS.items():
+        (app / "src" / "ws" / name).mkdir(parents=True)
+        (app / "src" / "ws" / name / "lambda.py").write_text(source)
+    (app / "app.arc").write_text(APP)
+    async with Sandbox(SandboxConfig.ephemeral(app)) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+def ws_url(sandbox: Sandbox, query: str = "") -> str:
+    return f"ws://127.0.0.1:{sandbox.ports['http']}/{query}"
+
+
+async def test_ws_connect_event_and_default_route(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    async with session.ws_connect(ws_url(sandbox, "?team=red&team=blue"), headers={"X-Trace": "t1"}) as ws:
+        await ws.send_str("hello")
+        assert json.loads((await ws.receive(timeout=5)).data) == {"echo": "hello", "route": "$default"}
+        await ws.send_str(json.dumps({"action": "unknown"}))
+        assert json.loads((await ws.receive(timeout=5)).data)["route"] == "$default"
+    [connect] = seen(sandbox, "connect")
+    context = connect["requestContext"]
+    assert (context["routeKey"], context["eventType"], context["stage"]) == ("$connect", "CONNECT", "testing")
+    assert context["domainName"] == f"127.0.0.1:{sandbox.ports['http']}"
+    assert {"connectionId", "connectedAt", "requestId", "requestTimeEpoch", "identity"} <= set(context)
+    assert connect["headers"]["X-Trace"] == "t1"
+    assert connect["queryStringParameters"] == {"team": "blue"}
+    assert connect["multiValueQueryStringParameters"] == {"team": ["red", "blue"]}
+
+
+async def test_ws_action_routes_and_sandbox_arc_ws(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str(json.dumps({"action": "ping", "n": 1}))
+        answer = json.loads((await ws.receive(timeout=5)).data)
+        assert answer == {"pong": {"action": "ping", "n": 1}, "info": ["connectedAt", "identity", "lastActiveAt"]}
+        await ws.send_str(json.dumps({"action": "ping", "close": True}))
+        await ws.receive(timeout=5)
+        assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE  # arc.ws.close from the handler
+    await sandbox.settle()
+    [disconnect] = seen(sandbox, "disconnect")
+    assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
+    assert disconnect["requestContext"]["routeKey"] == "$disconnect"
+
+
+async def test_ws_plain_boto3_in_a_function_finds_the_management_api(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str(json.dumps({"action": "plain"}))
+        assert (await ws.receive(timeout=5)).data == "plain boto3"
+
+
+async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str(json.dumps({"action": "boom"}))
+        answer = json.loads((await ws.receive(timeout=5)).data)
+    assert answer["message"] == "Internal server error"
+    assert set(answer) == {"message", "connectionId", "requestId"}
+
+
+@pytest.mark.parametrize(("query", "status"), [("?deny=403", 403), ("?nothing=1", 502), ("?deny=oops", 500)])
+async def test_ws_connect_refuses(sandbox: Sandbox, session: aiohttp.ClientSession, query: str, status: int) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await session.ws_connect(ws_url(sandbox, query))
+    assert err.value.status == status
+    await sandbox.settle()
+    assert seen(sandbox, "disconnect") == []
+
+
+@pytest.mark.parametrize("where", ["internal", "http"])
+async def test_ws_management_api_with_boto3(sandbox: Sandbox, session: aiohttp.ClientSession, where: str) -> None:
+    # architect-functions' endpoint on the internal port; on the http port, where API Gateway has it
+    endpoint = f"http://127.0.0.1:{sandbox.ports['_arc']}/_arc/ws" if where == "internal" else sandbox.url
+    api: Any = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-west-2",
+                            aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
+        await asyncio.to_thread(api.post_to_connection, ConnectionId=connection, Data=b"raw text")
+        assert (await ws.receive(timeout=5)).data == "raw text"
+        found = await asyncio.to_thread(api.get_connection, ConnectionId=connection)
+        assert found["Identity"]["SourceIp"] == "127.0.0.1" and found["ConnectedAt"].year >= 2000
+        await asyncio.to_thread(api.delete_connection, ConnectionId=connection)
+        assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    await sandbox.settle()
+    with pytest.raises(api.exceptions.GoneException):
+        await asyncio.to_thread(api.post_to_connection, ConnectionId=connection, Data=b"late")
+    assert len(seen(sandbox, "disconnect")) == 1
+
+
+async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) -> None:
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{sandbox.ports['events']}", region_name="us-west-2",
+                       aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    event = {"requestContext": {"connectionId": "c="}, "queryStringParameters": {"deny": "401"}}
+    answer = await asyncio.to_thread(lam.invoke, FunctionName="connect", Payload=json.dumps(event))
+    assert json.loads(answer["Payload"].read()) == {"statusCode": 401}
+
+
+async def test_sandbox_arc_ws_from_a_script(sandbox: Sandbox, session: aiohttp.ClientSession, monkeypatch) -> None:
+    """Outside any function (a script or a test), with the sandbox's client environment."""
+    from sandbox import arc as native
+
+    for key, value in sandbox.app_environment().client().items():
+        monkeypatch.setenv(key, value)
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
+        await native.ws.send_async(connection, {"from": "script"})
+        assert json.loads((await ws.receive(timeout=5)).data) == {"from": "script"}
+        assert (await native.ws.info_async(connection))["identity"]["sourceIp"] == "127.0.0.1"
+        await native.ws.close_async(connection)
+        assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    await sandbox.settle()
+    with pytest.raises(GoneError):
+        await native.ws.send_async(connection, {"late": True})
+
+
+async def test_ws_connect_without_a_handler_is_a_502(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    (sandbox.manifest.root / "src" / "ws" / "connect" / "lambda.py").unlink()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await session.ws_connect(ws_url(sandbox))
+    assert err.value.status == 502

@@ -1,0 +1,80 @@
+"""An app for the wire-API tests: a topic, queues read by functions and by clients, functions that fail.
+
+Handlers append what they receive to `seen.jsonl` beside them, which works wherever they run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from sandbox.sandbox import Sandbox
+
+APP = """
+@app
+wire-app
+
+@http
+get /ok
+get /boom
+
+@events
+ping
+
+@queues
+jobs
+  fifo false
+inbox
+  fifo false
+orders
+"""
+RECORDER = """
+import json, pathlib
+
+def handler(event, context):
+    with open(pathlib.Path(__file__).parent / "seen.jsonl", "a") as out:
+        out.write(json.dumps(event) + "\\n")
+"""
+HANDLERS = {
+    "http/get-ok": "def handler(event, context):\n    return {'event': event, 'name': context.function_name}\n",
+    "http/get-boom": "def inner():\n    raise ValueError('boom')\n\ndef handler(event, context):\n    inner()\n",
+    "events/ping": RECORDER,
+    "queues/jobs": RECORDER,
+}  # inbox and orders have no handler: clients read them
+
+
+def write_app(root: Path) -> Path:
+    app = root / "app"
+    for folder, source in HANDLERS.items():
+        (app / "src" / folder).mkdir(parents=True)
+        (app / "src" / folder / "lambda.py").write_text(source)
+    (app / "app.arc").write_text(APP)
+    return app
+
+
+def seen(app: Path, folder: str) -> list[Any]:
+    path = app / "src" / folder / "seen.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@asynccontextmanager
+async def started(root: Path, clock: FakeClock | None = None) -> AsyncIterator[Sandbox]:
+    async with Sandbox(SandboxConfig.ephemeral(write_app(root), watch=False), clock=clock or FakeClock()) as sb:
+        yield sb
+
+
+def client_factory(service: str, port: int) -> Callable[[], Any]:
+    def make() -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-west-2",
+            aws_access_key_id="arcDummyAccessKey", aws_secret_access_key="arcDummySecretKey",
+        )  # fmt: skip
+
+    return make
