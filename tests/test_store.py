@@ -729,3 +729,43 @@ async def test_store_query_orders_any_numbers_like_decimal(store: TableStore, va
         await put(store, pk=pk, n=N(str(value)))
     out = await _query(store, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": pk})
     assert [Decimal(i["n"]["N"]) for i in out["Items"]] == sorted(values)
+
+
+async def test_store_pages_a_query_on_a_global_index_without_a_sort_key(store: TableStore) -> None:
+    """A GSI partition holds many items even when the index has no sort key: its pages follow on."""
+    await store.call(
+        "CreateTable",
+        {
+            "TableName": "kinds",
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "id", "AttributeType": "S"},
+                {"AttributeName": "kind", "AttributeType": "S"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "byKind",
+                    "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    for n in range(5):
+        await store.call("PutItem", {"TableName": "kinds", "Item": {"id": {"S": f"t{n}"}, "kind": {"S": "same"}}})
+    seen: list[str] = []
+    request: dict[str, Any] = {
+        "TableName": "kinds",
+        "IndexName": "byKind",
+        "KeyConditionExpression": "kind = :k",
+        "ExpressionAttributeValues": {":k": {"S": "same"}},
+        "Limit": 2,
+    }
+    while True:
+        page = await store.call("Query", request)
+        seen += [item["id"]["S"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert sorted(seen) == [f"t{n}" for n in range(5)]

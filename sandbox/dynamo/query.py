@@ -172,7 +172,7 @@ def query_plan(
         partition = _check_type(table, schema.partition_key, plan.partition_value)
     forward = request.get("ScanIndexForward", True) is not False
     start = start_key(table, index, request)
-    if start is not None and schema.sort_key is None:  # a partition of one item: nothing can follow it
+    if start is not None and index is None and table.sort_key is None:  # a partition of one item: nothing follows
         raise ValidationError(f"The provided exclusive start key is invalid: ExclusiveStartKey: {start}")
     if (
         start is not None
