@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 import click
 
-from sandbox.environment import HANDLER_FILES, handler_module
-from sandbox.model import FunctionSpec, Manifest
-
 if TYPE_CHECKING:
     from sandbox.sandbox import Sandbox
 
@@ -204,25 +201,3 @@ def _data_line(sandbox: Sandbox) -> str:
 def restored_text(counts: Mapping[str, int]) -> str:
     names = {"messages": "queued message(s)", "retries": "event retry(ies)", "dead_letters": "dead letter(s)"}
     return ", ".join(f"{n} {names[k]}" for k, n in counts.items() if n and k in names)
-
-
-def missing_handlers(manifest: Manifest) -> list[FunctionSpec]:
-    """Every function whose folder has no handler file: each call to it would fail."""
-    functions = [r.function for r in manifest.http]
-    functions += [f.function for group in (manifest.events, manifest.queues, manifest.scheduled) for f in group]
-    seen: set[FunctionSpec] = set()
-    missing = []
-    for fn in functions:
-        if fn not in seen and handler_module(fn.src_dir) is None:
-            missing.append(fn)
-        seen.add(fn)
-    return missing
-
-
-def warn_missing_handlers(manifest: Manifest, logger: logging.Logger) -> None:
-    for fn in missing_handlers(manifest):
-        where = fn.src_dir.relative_to(manifest.root) if fn.src_dir.is_relative_to(manifest.root) else fn.src_dir
-        logger.warning(
-            "⚠ %s has no handler file in %s (looked for %s): calls to it will fail; `arc-sandbox init` writes one",
-            fn.name, where, ", ".join(HANDLER_FILES),
-        )  # fmt: skip

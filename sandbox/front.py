@@ -11,12 +11,13 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
 from sandbox import pages
-from sandbox.apigw import HttpRequest, HttpResponse, build_event, build_response
+from sandbox.apigw import HttpRequest, HttpResponse, Router, build_event, build_response
+from sandbox.clock import Clock
 from sandbox.errors import (
     HandlerFailedError,
     HandlerNotFoundError,
@@ -24,12 +25,12 @@ from sandbox.errors import (
     InvalidResponseError,
     InvocationError,
 )
+from sandbox.invoker import Invoker
 from sandbox.livereload import inject_script
-from sandbox.proxy import proxy_url
+from sandbox.model import Manifest
+from sandbox.proxy import Proxy, proxy_url
 from sandbox.static import resolve_static, static_response
-
-if TYPE_CHECKING:
-    from sandbox.sandbox import Sandbox
+from sandbox.ws import WebSocketApi
 
 STATIC_PREFIX = "/_static"
 
@@ -40,8 +41,32 @@ class Outcome:
     function: str | None = None
 
 
+class FrontHost(Protocol):
+    """What the front reads from the sandbox that owns it, at each request: the manifest, the router and
+    the environment change when app.arc is edited, so the front keeps the owner, not copies."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+    @property
+    def router(self) -> Router: ...
+    @property
+    def arc_env(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def invoker(self) -> Invoker: ...
+    @property
+    def proxy(self) -> Proxy: ...
+    @property
+    def ws(self) -> WebSocketApi: ...
+    @property
+    def serves_static_root(self) -> bool: ...
+    @property
+    def livereload_port(self) -> int | None: ...
+
+
 class HttpFront:
-    def __init__(self, sandbox: Sandbox, *, logger: logging.Logger) -> None:
+    def __init__(self, sandbox: FrontHost, *, logger: logging.Logger) -> None:
         self._sandbox = sandbox
         self._logger = logger
 

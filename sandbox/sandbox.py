@@ -20,7 +20,6 @@ from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus
 from sandbox.clock import Clock, FakeClock, SystemClock
 from sandbox.config import SandboxConfig
-from sandbox.console import warn_missing_handlers
 from sandbox.control import control_routes
 from sandbox.dashboard import bus_state
 from sandbox.dashboard.api import Dashboard
@@ -34,6 +33,7 @@ from sandbox.environment import AppEnvironment
 from sandbox.errors import ManifestError
 from sandbox.fingerprint import sync_static_manifest
 from sandbox.guard import HostPolicy, is_loopback
+from sandbox.handler_check import warn_missing_handlers
 from sandbox.invocations import InvocationObserver
 from sandbox.invoker import Invoker
 from sandbox.livereload import LiveReload

@@ -23,7 +23,7 @@ import logging
 import resource
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError
@@ -32,10 +32,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
 from sandbox.errors import PortInUseError
-from sandbox.front import HttpFront
-
-if TYPE_CHECKING:
-    from sandbox.sandbox import Sandbox
+from sandbox.front import FrontHost, HttpFront
 
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
 MAX_PORT_TRIES = 50
@@ -47,7 +44,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ErrorResponse = Callable[[int, str, str], web.Response]  # (status, code, message)
 
 
-def build_http_app(sandbox: Sandbox, *, logger: logging.Logger) -> web.Application:
+def build_http_app(sandbox: FrontHost, *, logger: logging.Logger) -> web.Application:
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"max_field_size": 65536})
     app.router.add_route("*", "/{tail:.*}", HttpFront(sandbox, logger=logger).handle)
     return app
