@@ -2,20 +2,26 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed-server
 
 .DEFAULT_GOAL := all
 .PHONY: all install start test lint format mypy bench clean
 
-$(STAMP): pyproject.toml
+# Running the example app needs only the server; the tests need the dev extras on top.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-start: $(STAMP)
+start: $(RUN_STAMP)
 	$(BIN)/arc-sandbox start example-app
 
 test: $(STAMP)

@@ -1,4 +1,4 @@
-from sandbox.cli import cli
+from sandbox._entry import main
 
 if __name__ == "__main__":
-    cli()
+    main()
