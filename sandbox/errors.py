@@ -209,9 +209,6 @@ class NotFoundError(SandboxError):
     aws_code = "NotFound"
 
 
-class ParameterNotFoundError(AwsError):
-    aws_code = "ParameterNotFound"
-
 
 class GoneError(AwsError):
     """A @ws connection id that is not connected (any more): API Gateway's GoneException."""
