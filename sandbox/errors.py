@@ -209,7 +209,6 @@ class NotFoundError(SandboxError):
     aws_code = "NotFound"
 
 
-
 class GoneError(AwsError):
     """A @ws connection id that is not connected (any more): API Gateway's GoneException."""
 

@@ -118,8 +118,10 @@ async def test_native_local_http_backend_publishes_and_reads_tables(sandbox: San
     """A script in another process: ARC_SANDBOX is set (as `Sandbox.app_environment().client()` gives it)."""
 
     def script() -> dict[str, Any]:
-        arc.events.publish("ping", {"id": "from-event"})
-        arc.queues.publish("jobs", {"id": "from-queue"}, delay_seconds=0)
+        event_id = arc.events.publish("ping", {"id": "from-event"})
+        message_id = arc.queues.publish("jobs", {"id": "from-queue"}, delay_seconds=0)
+        assert event_id != "ok" and len(event_id) == 36  # the message id, as in every backend
+        assert message_id != "ok" and len(message_id) == 36
         tables = arc.tables()
         tables.things.put({"id": "direct", "count": 3, "ratio": Decimal("0.5"), "tags": {"a", "b"}})
         with pytest.raises(NotFoundError):

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from sandbox.errors import NotFoundError, ValidationError
 
+MESSAGE_ID_HEADER = "x-arc-message-id"
+
 if TYPE_CHECKING:
     from sandbox.bus import EventBus
 
@@ -28,12 +30,13 @@ def bus_routes(bus: EventBus) -> list[web.RouteDef]:
         if body is None:
             return web.Response(status=400, text=PARSE_ERROR)
         try:
-            await bus.publish(body["name"], body.get("payload"))
+            message_id = await bus.publish(body["name"], body.get("payload"))
         except NotFoundError:
             return web.Response(status=404, text="Not found")
         except ValidationError as error:
             return web.Response(status=400, text=error.message)
-        return web.Response(text="ok")
+        # "ok" is what Architect's sandbox answers and architect-functions returns; the id rides in a header.
+        return web.Response(text="ok", headers={MESSAGE_ID_HEADER: str(message_id)})
 
     async def queues(request: web.Request) -> web.Response:
         body = await parse(request)
@@ -42,11 +45,11 @@ def bus_routes(bus: EventBus) -> list[web.RouteDef]:
         try:
             delay = float(body.get("delaySeconds") or 0)
             group = body.get("groupID")
-            await bus.send_message(body["name"], body.get("payload"), delay_seconds=delay, group_id=group)
+            message_id = await bus.send_message(body["name"], body.get("payload"), delay_seconds=delay, group_id=group)
         except NotFoundError:
             return web.Response(status=404, text="Not found")
         except (ValidationError, ValueError, TypeError) as error:
             return web.Response(status=400, text=str(error))
-        return web.Response(text="ok")
+        return web.Response(text="ok", headers={MESSAGE_ID_HEADER: str(message_id)})
 
     return [web.post("/events", events), web.post("/", events), web.post("/queues", queues)]

@@ -142,20 +142,30 @@ class LocalHttp(_ThreadedAsync):
         return cls({k: int(v) for k, v in ports.items()}, app_name)
 
     def _post(self, port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        status, text, _ = self._post_with_headers(port, path, body, headers)
+        return status, text
+
+    def _post_with_headers(
+        self, port: int, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return int(response.status), response.read()
+                return int(response.status), response.read(), {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            return error.code, error.read(), {}
 
     def _bus(self, path: str, body: dict[str, Any], name: str) -> str:
-        status, text = self._post(self.ports["events"], path, json.dumps(body).encode(), {})
+        """The message id of what was published or sent, as in every other backend."""
+        json_body = json.dumps(body).encode()
+        status, text, headers = self._post_with_headers(
+            self.ports["events"], path, json_body, {"Content-Type": "application/json"}
+        )
         if status == 404:
             raise NotFoundError(f"no {path.strip('/')[:-1]} named {name!r} in this app")
         if status != 200:
             raise SandboxError(f"the sandbox's bus answered {status}: {text.decode(errors='replace')}")
-        return text.decode()
+        return headers.get("x-arc-message-id") or text.decode()
 
     def publish_event(self, name: str, payload: Any) -> str:
         return self._bus("/events", {"name": name, "payload": payload}, name)
