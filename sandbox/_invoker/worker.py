@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import os
+import random
 import resource
 import sys
 import threading
@@ -202,7 +203,9 @@ def _prefer_vendored(paths: list[str]) -> None:
 
 def _trace_header() -> str:
     """An X-Ray trace header as Lambda passes one, not sampled: nothing here collects traces."""
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
+    # random, not os.urandom: a syscall per call costs more here than the ids are worth (CPython reseeds
+    # `random` in every forked child, so environments do not repeat each other's ids).
+    return f"Root=1-{int(time.time()):08x}-{random.getrandbits(96):024x};Parent={random.getrandbits(64):016x};Sampled=0"
 
 
 async def _awaited(result: Any) -> Any:
