@@ -57,7 +57,11 @@ def test_cli_start_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(cli, ["start", str(tmp_path), "--port", str(port), "--memory", "--no-watch"])
+        # The other ports free too: a test never binds the defaults, where a developer's sandbox may run.
+        others = ["--events-port", "0", "--tables-port", "0", "--internal-port", "0"]
+        result = CliRunner().invoke(
+            cli, ["start", str(tmp_path), "--port", str(port), *others, "--memory", "--no-watch"]
+        )
     assert result.exit_code == 1
     assert f"http port {port} on 127.0.0.1 is already in use" in result.output
     assert "Traceback" not in result.output
