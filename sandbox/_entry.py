@@ -6,6 +6,12 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["start"]:
+        # The template imports the runtime (and boto3) while this process imports the server: by the
+        # first request its preloads are done, and the first environment starts warm.
+        from sandbox._invoker.launchers import launch_early_template
+
+        launch_early_template()
     try:
         from sandbox.cli import cli
     except ImportError as missing:  # `pip install arc-sandbox` alone is the runtime client for Lambda
