@@ -443,3 +443,16 @@ async def test_idle_environments_are_retired_and_busy_ones_are_not(invoker: Invo
     [env] = pool.idle
     assert pool.retire_idle(unused_since=env.last_used + 1) == 1
     assert await invoker(fn, {}) != first
+
+
+async def test_a_template_killed_from_outside_is_replaced(tmp_path: Path) -> None:
+    fn = function(tmp_path, "survivor", "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    launcher = ForkServer()
+    async with Invoker(environment=minimal_environment, launcher=launcher) as invoker:
+        first = await invoker(fn, {})
+        process = launcher._process
+        assert process is not None
+        process.kill()  # as the OOM killer would
+        await asyncio.to_thread(process.wait)
+        invoker.invalidate()
+        assert await invoker(fn, {}) != first

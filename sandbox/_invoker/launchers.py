@@ -133,8 +133,12 @@ class ForkServer:
         asyncio.get_running_loop().add_reader(ours.fileno(), self._on_readable)
 
     async def launch(self) -> Launched:
-        if self._control is None:
+        if self._control is None or self._process is None:
             raise RuntimeError("the template process is not running")
+        if self._process.poll() is not None:  # killed from outside (the OOM killer, a stray kill): replace it
+            self._forget_template()
+            await self.start()
+            assert self._control is not None
         ends = _Ends()
         try:
             socket.send_fds(self._control, [b'{"t":"fork"}'], ends.worker_fds())
@@ -181,6 +185,13 @@ class ForkServer:
         finally:
             if waiter.done():
                 self._waiting.pop(pid, None)
+
+    def _forget_template(self) -> None:
+        control, self._control, self._process = self._control, None, None
+        if control is not None:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(control.fileno())
+            control.close()
 
     async def stop(self) -> None:
         control, self._control = self._control, None
