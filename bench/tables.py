@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import random
 import statistics
@@ -38,7 +37,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ import boto3
 import botocore.exceptions
 import dynamo_wire
 from aiohttp import web
+from child_server import serving
 from moto.server import ThreadedMotoServer
 
 from sandbox.clock import SystemClock
@@ -137,20 +137,6 @@ def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
     pipe.send(server.get_host_and_port()[1])
     pipe.recv()
     server.stop()
-
-
-@contextlib.contextmanager
-def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
-    """Run a server in a child process; yield its port."""
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(*args, child), daemon=True)
-    process.start()
-    try:
-        port: int = parent.recv()
-        yield port
-    finally:
-        parent.send("stop")
-        process.join(timeout=10)
 
 
 BLOCK = 50  # operations in a row against one server before the next server's turn

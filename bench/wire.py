@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/http.py would shadow http
 sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside this file
 
 import boto3
+from child_server import serving
 from moto.server import ThreadedMotoServer
 
 from sandbox.config import SandboxConfig
@@ -50,20 +50,6 @@ def split_cores() -> tuple[set[int], set[int]] | None:
     """(the servers' core, the client's cores) where there are two or more; None otherwise."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
-
-
-@contextlib.contextmanager
-def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
-    """Run a server in a child process (its own GIL); yield its port."""
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(*args, child), daemon=True)
-    process.start()
-    try:
-        port: int = parent.recv()
-        yield port
-    finally:
-        parent.send("stop")
-        process.join(timeout=10)
 
 
 def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> None:

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import multiprocessing
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/http.py would shadow http
 sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside this file
 
 import aiohttp
 from aiohttp import web
+from child_server import serving
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
@@ -81,19 +79,6 @@ def _echo_process(pipe: Connection) -> None:
         await runner.cleanup()
 
     asyncio.run(serve())
-
-
-@contextlib.contextmanager
-def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(*args, child), daemon=True)
-    process.start()
-    try:
-        port: int = parent.recv()
-        yield port
-    finally:
-        parent.send("stop")
-        process.join(timeout=10)
 
 
 async def round_trips(port: int, messages: int, clients: int) -> float:
