@@ -101,7 +101,7 @@ class AppEnvironment:
         env.update(self._endpoints())
         return env
 
-    def for_function(self, fn: FunctionSpec, *, account_id: str = "123456789012") -> dict[str, str]:
+    def for_function(self, fn: FunctionSpec) -> dict[str, str]:
         manifest, host = self.manifest, self.host_env
         name = fn.function_name
         region = host.get("AWS_REGION") or manifest.aws.region
@@ -119,7 +119,6 @@ class AppEnvironment:
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
                 "LAMBDA_TASK_ROOT": str(fn.src_dir),
                 "LAMBDA_RUNTIME_DIR": str(Path(__file__).resolve().parent / "_invoker"),
-                "_HANDLER": f"{handler_module(fn.src_dir) or 'lambda'}.handler",
                 "TZ": ":UTC",
                 "PYTHONUNBUFFERED": "true",
                 "PYTHONPATH": str(fn.src_dir / "vendor"),

@@ -49,6 +49,7 @@ class InvocationError(SandboxError):
     """
 
     error_type: ClassVar[str] = "Sandbox.InvocationError"
+    max_memory_mb: int | None = None  # the environment's peak memory, when the call got that far
 
     @property
     def error_message(self) -> str:
@@ -115,6 +116,7 @@ class HandlerOutOfMemoryError(InvocationError):
         self.function_name = function_name
         self.memory_mb = memory_mb
         self.used_mb = used_mb
+        self.max_memory_mb = used_mb
         super().__init__(f"RequestId: {request_id} Error: Runtime exited with error: signal: killed")
 
 

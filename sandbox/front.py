@@ -120,7 +120,7 @@ class HttpFront:
         api_type = manifest.aws.apigateway
         event = build_event(api_type, request, match, request_id=request_id, now=sandbox.clock.now())
         try:
-            result = await sandbox.invoker.invoke(fn, event, request_id=request_id, fresh_event=True)
+            result = await sandbox.invoker.invoke(fn, event, request_id=request_id)
             return Outcome(build_response(api_type, result), fn.name)
         except InvocationError as error:
             return Outcome(self._failure_page(fn.name, fn.src_dir, error, request_id), fn.name)

@@ -79,6 +79,7 @@ class Invoker:
         self._output = self._logger.getChild("output")
         self._pools: dict[Path, FunctionEnvironments] = {}
         self._watch: asyncio.Task[None] | None = None
+        self._call_started = asyncio.Event()  # wakes the watch, which sleeps while no call runs
         self._started = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -129,14 +130,12 @@ class Invoker:
     async def __call__(self, fn: FunctionSpec, event: Json, *, request_id: str | None = None) -> Json:
         return await self.invoke(fn, event, request_id=request_id)
 
-    async def invoke(
-        self, fn: FunctionSpec, event: Json, *, request_id: str | None = None, fresh_event: bool = False
-    ) -> Json:
+    async def invoke(self, fn: FunctionSpec, event: Json, *, request_id: str | None = None) -> Json:
         """Run `fn` with `event` in one of its environments and return its JSON result.
 
         Raises an `InvocationError`: HandlerFailedError, HandlerTimeoutError, HandlerCrashedError,
-        HandlerOutOfMemoryError or HandlerNotFoundError. (`fresh_event` is accepted for callers that
-        built the event for this call alone; every event crosses to the worker as JSON anyway.)
+        HandlerOutOfMemoryError or HandlerNotFoundError. The event crosses to the worker as JSON, so
+        the handler gets a copy of its own.
         """
         if not self._started:
             raise RuntimeError("the invoker is not started")
@@ -148,9 +147,9 @@ class Invoker:
         env: EnvironmentProcess | None = None
         cold = False
         try:
-            env, cold = await self._acquire(fn)
-            pool = self._pools[fn.src_dir]
+            pool, env, cold = await self._acquire(fn)
             call_started = time.perf_counter()
+            self._call_started.set()
             try:
                 reply: Reply = await env.invoke(request_id, event, fn.timeout)
             finally:
@@ -163,14 +162,15 @@ class Invoker:
         observer.finished(request_id, fn, Finished("ok", duration_ms, reply.max_memory_mb, cold, result=reply.result))
         return reply.result
 
-    async def _acquire(self, fn: FunctionSpec) -> tuple[EnvironmentProcess, bool]:
+    async def _acquire(self, fn: FunctionSpec) -> tuple[FunctionEnvironments, EnvironmentProcess, bool]:
         pool = self._pools.get(fn.src_dir)
         if pool is None:
             pool = self._pools[fn.src_dir] = FunctionEnvironments(create=self._create, limit=self.concurrency)
         try:
-            return await pool.acquire(fn)
+            env, cold = await pool.acquire(fn)
         except InitFailed as failed:
             raise failed.error from None
+        return pool, env, cold
 
     async def _create(self, fn: FunctionSpec, generation: int) -> EnvironmentProcess:
         module = handler_module(fn.src_dir)
@@ -200,7 +200,7 @@ class Invoker:
             "task_root": str(fn.src_dir),
             "path": [str(fn.src_dir), str(fn.src_dir / "vendor")],
             "aliases": aliases,
-            "env": dict(self._environment(fn)),
+            "env": {**self._environment(fn), "_HANDLER": f"{module}.handler"},
             "memory": fn.memory,
             "arn": f"arn:aws:lambda:{self.region}:{self.account_id}:function:{fn.function_name}",
         }
@@ -244,7 +244,7 @@ class Invoker:
         error: InvocationError,
     ) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
-        max_mb = getattr(error, "max_memory_mb", None) or getattr(error, "used_mb", None)
+        max_mb = error.max_memory_mb
         self._report(fn, request_id, duration_ms, max_mb, env.init_ms if cold and env is not None else None)
         traceback = error.traceback if isinstance(error, HandlerFailedError) else None
         finished = Finished(
@@ -255,20 +255,26 @@ class Invoker:
     # --- housekeeping ------------------------------------------------------------------------
 
     async def _watch_environments(self) -> None:
-        """Stop environments over their memory mid-call (Linux: /proc), and idle ones past their time."""
+        """Stop environments over their memory mid-call (Linux: /proc), and idle ones past their time.
+        While no call runs it sleeps until one starts (or the next idle check), not every 50 ms."""
         can_measure = sys.platform.startswith("linux")
-        next_idle_check = time.monotonic() + self.idle_timeout / 10
+        idle_every = self.idle_timeout / 10
+        next_idle_check = time.monotonic() + idle_every
         while True:
-            await asyncio.sleep(MEMORY_CHECK_INTERVAL)
+            if any(pool.busy for pool in self._pools.values()):
+                await asyncio.sleep(MEMORY_CHECK_INTERVAL)
+            else:
+                self._call_started.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._call_started.wait(), max(0.0, next_idle_check - time.monotonic()))
             if can_measure:
-                for pool in self._pools.values():
-                    for env in list(pool.busy):
-                        used = env.resident_mb()
-                        if used is not None and used > env.fn.memory:
-                            env.stop_for_memory(used)
+                for env in [env for pool in self._pools.values() for env in pool.busy]:
+                    used = env.resident_mb()
+                    if used is not None and used > env.fn.memory:
+                        env.stop_for_memory(used)
             now = time.monotonic()
             if now >= next_idle_check:
-                next_idle_check = now + self.idle_timeout / 10
+                next_idle_check = now + idle_every
                 for pool in self._pools.values():
                     pool.retire_idle(now - self.idle_timeout)
 

@@ -145,12 +145,11 @@ class EnvironmentProcess:
             raise HandlerOutOfMemoryError(self.fn.name, request_id, self.fn.memory, max_mb)
         if message["t"] == "error":
             failure = message["error"]
-            raise _FailedWithMemory(
-                HandlerFailedError(
-                    self.fn.name, failure["errorType"], failure["errorMessage"], failure.get("traceback", "")
-                ),
-                max_mb,
+            failed = HandlerFailedError(
+                self.fn.name, failure["errorType"], failure["errorMessage"], failure.get("traceback", "")
             )
+            failed.max_memory_mb = max_mb
+            raise failed
         return Reply(message.get("result"), max_mb)
 
     def _time_out(self, request_id: str, timeout: float) -> None:
@@ -240,14 +239,6 @@ class EnvironmentProcess:
 
     def _on_output(self, line: str) -> None:
         self._log(self.request_id or "", line)
-
-
-class _FailedWithMemory(HandlerFailedError):
-    """A handler error that also knows the environment's peak memory (for the REPORT line)."""
-
-    def __init__(self, error: HandlerFailedError, max_memory_mb: int | None) -> None:
-        super().__init__(error.function_name, error.error_type, error.error_message, error.traceback)
-        self.max_memory_mb = max_memory_mb
 
 
 def _megabytes(kilobytes: Any) -> int | None:
