@@ -194,15 +194,12 @@ class EnvironmentProcess:
 
     async def _closed(self) -> None:
         """The control socket closed: the process ended. Fail the call in progress with how it ended."""
-        was_dead = self.dead
-        self.dead = True
+        was_dead = self.dead  # killed on purpose: the reason is already known
         self.kill()
         if not self._started.done():
-            self._started.set_exception(
-                HandlerCrashedError(self.fn.name, "-", await self._how_it_ended())
-                if not was_dead
-                else HandlerCrashedError(self.fn.name, "-", "killed")
-            )
+            how = "killed" if was_dead else await self._how_it_ended()
+            if not self._started.done():  # the wait above may have outlived the start
+                self._started.set_exception(HandlerCrashedError(self.fn.name, "-", how))
             return
         pending, request_id = self._pending, self.request_id
         if pending is None or pending.done() or request_id is None:
