@@ -30,7 +30,8 @@ from sandbox.model import FunctionSpec, Json
 LogSink = Callable[[str, str], None]  # (request id, line)
 ServeCall = Callable[[Message], Awaitable[Message]]
 MAX_EVENT_BYTES = 6_291_456  # Lambda's 6 MB synchronous payload limit
-EXIT_WAIT = 10.0  # seconds to learn a crashed process's exit status (the template reports it at once; a busy machine may lag)
+# Seconds to learn a crashed process's exit status: the template reports it at once, a busy machine may lag.
+EXIT_WAIT = 10.0
 _SIGNAL_NAMES = {  # as Lambda's runtime reports them (Go's names)
     signal.SIGSEGV: "segmentation fault",
     signal.SIGABRT: "aborted",
