@@ -1,7 +1,7 @@
 """Plain boto3 inside handlers, with no endpoint or region arguments, against a started sandbox: the
 execution environment's variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_DEFAULT_REGION, credentials) are
 all it needs. DynamoDB put/update/get, conditional failures, queries with paging and on an index;
-SNS, SQS and Lambda once the sandbox serves those wire APIs."""
+and SNS, SQS and Lambda through their wire APIs."""
 
 from __future__ import annotations
 
