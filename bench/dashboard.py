@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
-from tests.threaded import ThreadedSandbox
+from tests.threaded import ThreadedSandbox, threaded_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -128,15 +128,12 @@ def main() -> None:
         (app / "app.arc").write_text((app / "app.arc").read_text().replace("@http\n", "@http\nget /ping\n", 1))
         (app / "src" / "http" / "get-ping").mkdir(parents=True)
         (app / "src" / "http" / "get-ping" / "lambda.py").write_text(PING)
-        running = ThreadedSandbox(SandboxConfig.ephemeral(app))
-        try:
+        with threaded_sandbox(SandboxConfig.ephemeral(app)) as running:
             started = time.perf_counter()
             running.run(fill(running.sandbox, args.invocations, args.items), timeout=600)
             print(f"stored {running.sandbox.recorder.recorded:,} invocations and {args.items:,} items "
                   f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
             report(running, args)
-        finally:
-            running.stop()
 
 
 def report(running: ThreadedSandbox, args: argparse.Namespace) -> None:

@@ -7,11 +7,7 @@ import json
 import os
 import shutil
 import signal
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -165,14 +161,14 @@ def _refuse_while_running(data: Path) -> None:
 @click.option("--events-port", type=int, help="The running sandbox's events port (default: as `start` picks it).")
 def invoke(pragma: str, name: str, payload: str, app_dir: Path, events_port: int | None) -> None:
     """Fire one event, queue message or scheduled function in a running sandbox, by hand."""
-    from sandbox._cli.client import sandbox_port
+    from sandbox._cli.client import SandboxClient, sandbox_port
 
     try:
         data = json.loads(payload)
     except ValueError as error:
         raise click.BadParameter(f"not JSON: {error}", param_hint="PAYLOAD") from None
     port = sandbox_port(app_dir.resolve(), "events", events_port)
-    result = _post(port, "/_sandbox/invoke", {"pragma": pragma, "name": name, "payload": data})
+    result = SandboxClient(port).send("POST", "/_sandbox/invoke", {"pragma": pragma, "name": name, "payload": data})
     click.echo(json.dumps(result, indent=2))
     if not result.get("ok", False):
         raise SystemExit(1)
@@ -186,19 +182,3 @@ def _add_running_sandbox_commands() -> None:
 
 
 _add_running_sandbox_commands()
-
-
-def _post(port: int, path: str, body: dict[str, Any], *, opener: Callable[..., Any] = urllib.request.urlopen) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"content-type": "application/json"},
-    )
-    try:
-        with opener(request, timeout=60) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raise click.ClickException(json.loads(error.read() or b"{}").get("error", str(error))) from None
-    except urllib.error.URLError as error:
-        raise click.ClickException(f"no sandbox answers on port {port}: {error.reason}") from None

@@ -106,10 +106,8 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def _request_key(record: logging.LogRecord) -> tuple[object, ...] | None:
     if getattr(record, "kind", None) != "request":
         return None
-    method, path = (
-        (record.args[0], record.args[1]) if isinstance(record.args, tuple) and len(record.args) > 1 else ("", "")
-    )
-    return (method, path, getattr(record, "status", None))
+    head = record.args[:2] if isinstance(record.args, tuple) and len(record.args) > 1 else ("", "")
+    return (*head, getattr(record, "status", None))
 
 
 def _is_quiet(record: logging.LogRecord) -> bool:

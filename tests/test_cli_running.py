@@ -75,8 +75,7 @@ def running(app_dir: Path) -> Iterator[ThreadedSandbox]:
 
 
 def _run(app_dir: Path, *args: str, input: str | None = None) -> Result:
-    result = CliRunner().invoke(cli, [*args, "--app", str(app_dir)], input=input, catch_exceptions=False)
-    return result
+    return CliRunner().invoke(cli, [*args, "--app", str(app_dir)], input=input, catch_exceptions=False)
 
 
 def test_cli_tables_put_get_query_scan_and_delete(app_dir: Path, running: ThreadedSandbox) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from moto.server import ThreadedMotoServer
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -30,6 +29,7 @@ from pynamodb.transactions import TransactWrite
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
+from tests.moto_server import moto_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -167,16 +167,8 @@ async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[San
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        inner = getattr(server, "_server", None)
-        if inner is not None:
-            inner.server_close()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 async def run(check: Callable[[type[ThreadModel]], dict[str, Any]], endpoint: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ reads the app's environment variables from SSM, which moto's server answers here
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.moto_server import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECT = "@architect/architect"
@@ -40,16 +41,8 @@ def architect_bin() -> Path:
 
 @pytest.fixture
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.mark.slow

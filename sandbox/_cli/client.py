@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
+from sandbox._manifest.prefs import load_prefs
 from sandbox.config import SandboxConfig
 from sandbox.errors import ManifestError
-from sandbox.manifest import load_manifest
 from sandbox.model import Ports
 from sandbox.ports import resolve_ports
 
@@ -27,9 +27,9 @@ def sandbox_port(app_dir: Path, service: str, flag: int | None) -> int:
     if flag is not None:
         return flag
     try:
-        prefs = load_manifest(app_dir).prefs.ports
+        prefs = load_prefs(app_dir, Path.home()).ports  # prefs.arc only: app.arc's functions are not needed
     except ManifestError:
-        prefs = Ports()  # a broken manifest must not stop us reaching a sandbox started before it broke
+        prefs = Ports()  # a broken prefs.arc or .env must not stop us reaching a sandbox started before it broke
     config = SandboxConfig(app_dir=app_dir)
     return resolve_ports(config, prefs, os.environ)[service].port
 

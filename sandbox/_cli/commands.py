@@ -225,13 +225,13 @@ def messages(
         if name and group["name"] != name:
             continue
         pragma = "@queues" if "messages" in group else "@events"
-        rows = [("retrying", r["message_id"], f"attempt {r['attempt']}", r["next_attempt_at"], r.get("payload"))
+        rows = [("retrying", r["message_id"], f"attempt {r['attempt']}", r["next_attempt_at"], r.get("payload"), None)
                 for r in group.get("retries", [])]  # fmt: skip
-        rows += [(m["state"], m["id"], f"receives {m['receive_count']}", m["visible_at"], m["body"])
+        rows += [(m["state"], m["id"], f"receives {m['receive_count']}", m["visible_at"], m["body"], None)
                  for m in group.get("messages", [])]  # fmt: skip
-        rows += [("dead", d["id"], f"attempts {d['attempts']}", d["failed_at"], d["payload"])
+        rows += [("dead", d["id"], f"attempts {d['attempts']}", d["failed_at"], d["payload"], d["error"])
                  for d in group["dead_letters"]]  # fmt: skip
-        for kind, ident, count, at, body in rows:
+        for kind, ident, count, at, body, error in rows:
             if state and kind != state:
                 continue
             timing = "failed " if kind == "dead" else "next attempt " if kind == "retrying" else "visible "
@@ -241,7 +241,6 @@ def messages(
             if body is not None:
                 lines.append(f"    {show.compact(body)}")
             if kind == "dead":
-                error = next((d["error"] for d in group["dead_letters"] if d["id"] == ident), None)
                 lines.append("    " + click.style(f"error: {error}", fg="red"))
     click.echo("\n".join(lines) if lines else "No messages.")
 

@@ -62,6 +62,6 @@ def tables_streams(
         old = Path(factory.src_dir("tables", table, None))  # kept while the project still has that folder
         src_dir = old if old.is_dir() else factory.src_dir("tables-streams", table, None)
         found.append(TableStreamSpec(table, table, factory.build("tables-streams", table, src_dir).spec))
-    streamed = {s.table for s in found}
+        streamed.add(table)
     marked = tuple(replace(t, stream=True) if t.name in streamed else t for t in tables)
     return marked, tuple(found)

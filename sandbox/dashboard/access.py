@@ -1,8 +1,9 @@
-"""Who may use the dashboard's API: the same rule as the other internal endpoints.
+"""Who may use the dashboard's API, on top of the `guard.py` checks every internal port already gets.
 
-Reads need a loopback Host (a page on another site cannot reach us through DNS rebinding); writes
-also need `Content-Type: application/json` (no plain HTML form can send it cross-site) and, when
-the browser sends an Origin, our own. One function, to be swapped for the shared guard once it lands.
+The dashboard is stricter than the rest of the internal port: it answers only to a loopback host name
+(even when the sandbox is bound to another address), every write must be sent as
+`Content-Type: application/json` (no plain HTML form can send it cross-site, and the dashboard has no
+non-browser client to spare), and a browser's Origin must be exactly our own.
 """
 
 from __future__ import annotations
@@ -11,18 +12,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _hostname(host: str) -> str:
-    return (urlsplit(f"//{host}").hostname or "").lower()
+from sandbox.guard import LOOPBACK_NAMES, SAFE_METHODS, host_name
 
 
 def refusal(request: web.Request) -> str | None:
     """Why this request is refused, or None when it may go ahead."""
     host = request.headers.get("Host", "")
-    if _hostname(host) not in LOOPBACK_HOSTS:
+    if host_name(host) not in LOOPBACK_NAMES:
         return f"the dashboard answers only on a loopback host name, not {host!r}"
     if request.method in SAFE_METHODS:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -319,14 +320,23 @@ def page_html(overview: Json) -> bytes:
 
     The files stay separate in the package (and servable on their own) so they are edited as CSS and JS.
     """
+    data = json.dumps(overview, default=str).replace("</", "<\\/")  # no "</script>" inside the script
+    before, js, after = _page_template()
+    return f"{before}<script>window.SANDBOX_OVERVIEW = {data};</script>\n<script>\n{js}</script>\n{after}".encode()
+
+
+@functools.cache
+def _page_template() -> tuple[str, str, str]:
+    """The page around its inlined data, built once: (up to `</body>` with the CSS inlined, the script, the rest)."""
     html = _asset("index.html").decode()
     css, js = _asset("app.css").decode(), _asset("app.js").decode()
-    data = json.dumps(overview, default=str).replace("</", "<\\/")  # no "</script>" inside the script
     html = html.replace(f'<link rel="stylesheet" href="{STATIC}/app.css">', f"<style>\n{css}</style>")
     html = html.replace(f'<script src="{STATIC}/app.js" defer></script>', "")
-    script = f"<script>window.SANDBOX_OVERVIEW = {data};</script>\n<script>\n{js}</script>"
-    return html.replace("</body>", f"{script}\n</body>").encode()
+    before, body_end, after = html.partition("</body>")
+    return before, js, body_end + after
 
 
+@functools.cache
 def _asset(name: str) -> bytes:
+    """A file of the package's static folder, read once: it does not change while the sandbox runs."""
     return resources.files("sandbox.dashboard").joinpath("static", name).read_bytes()

@@ -61,7 +61,7 @@ def _counts(states: list[str], dead: int) -> dict[str, int]:
     return {**counts, "dead_letters": dead}
 
 
-def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
+def overview(bus: EventBus) -> dict[str, Json]:
     """Every topic and queue with its counts, messages, retries and dead letters; times are epoch seconds."""
     now = bus.clock.now()
     dead = bus.dead_letters()
@@ -80,7 +80,7 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
                 for job in waiting
             ],
             "next_attempt_at": min((job.due for job in waiting), default=None),
-            "dead_letters": letters if with_messages else [],
+            "dead_letters": letters,
         })  # fmt: skip
     queues = []
     for state in bus.queues:
@@ -97,8 +97,8 @@ def overview(bus: EventBus, *, with_messages: bool = True) -> dict[str, Json]:
             "visibility_timeout": state.visibility_timeout,
             "counts": _counts(states, len(letters)),
             "next_attempt_at": min(retry_times, default=None),
-            "messages": [_message(m, now) for m in queued] if with_messages else [],
-            "dead_letters": letters if with_messages else [],
+            "messages": [_message(m, now) for m in queued],
+            "dead_letters": letters,
         })  # fmt: skip
     return {"now": now, "max_receive_count": bus.max_receive_count, "topics": topics, "queues": queues}
 

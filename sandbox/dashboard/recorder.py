@@ -71,6 +71,10 @@ class InvocationRecord:
         }
 
 
+def _long(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > MAX_TEXT_KEPT
+
+
 def _cut(text: str) -> str:
     return f"{text[:MAX_TEXT_KEPT]}… [{len(text) - MAX_TEXT_KEPT:,} more characters not kept]"
 
@@ -83,9 +87,8 @@ def trimmed(value: Json) -> Json:
     """
     if not isinstance(value, dict):
         return value
-    body = value.get("body")
-    if isinstance(body, str) and len(body) > MAX_TEXT_KEPT:
-        value = {**value, "body": _cut(body)}
+    if _long(value.get("body")):
+        value = {**value, "body": _cut(value["body"])}
     records = value.get("Records")
     if isinstance(records, list) and any(_long_record(r) for r in records):
         value = {**value, "Records": [_trim_record(r) for r in records]}
@@ -95,20 +98,18 @@ def trimmed(value: Json) -> Json:
 def _long_record(record: Any) -> bool:
     if not isinstance(record, dict):
         return False
-    body = record.get("body")
     sns = record.get("Sns")
-    message = sns.get("Message") if isinstance(sns, dict) else None
-    return any(isinstance(t, str) and len(t) > MAX_TEXT_KEPT for t in (body, message))
+    return _long(record.get("body")) or (isinstance(sns, dict) and _long(sns.get("Message")))
 
 
 def _trim_record(record: Any) -> Any:
     if not _long_record(record):
         return record
     out = dict(record)
-    if isinstance(out.get("body"), str) and len(out["body"]) > MAX_TEXT_KEPT:
+    if _long(out.get("body")):
         out["body"] = _cut(out["body"])
     sns = out.get("Sns")
-    if isinstance(sns, dict) and isinstance(sns.get("Message"), str) and len(sns["Message"]) > MAX_TEXT_KEPT:
+    if isinstance(sns, dict) and _long(sns.get("Message")):
         out["Sns"] = {**sns, "Message": _cut(sns["Message"])}
     return out
 

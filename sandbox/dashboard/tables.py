@@ -19,7 +19,7 @@ from sandbox.store import TableStore
 
 Format = Literal["plain", "dynamo"]
 MAX_PAGE = 200
-SORT_OPS = {"=": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "begins_with": None, "between": None}
+SORT_OPS = ("=", "<", "<=", ">", ">=", "begins_with", "between")
 
 
 def to_plain(value: Any) -> Json:
