@@ -72,7 +72,10 @@ class HostPolicy:
         return self.bind_host in EVERY_INTERFACE and _is_ip(name)
 
     def allows_origin(self, origin: str) -> bool:
-        parts = urlsplit(origin)
+        try:
+            parts = urlsplit(origin)
+        except ValueError:  # "http://[::1" and the like: not an origin anyone may write from
+            return False
         return parts.scheme in ("http", "https") and parts.hostname is not None and self.allows(parts.hostname)
 
 

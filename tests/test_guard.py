@@ -123,3 +123,9 @@ def test_binding_every_interface_accepts_ip_addresses_but_never_other_names() ->
     assert not policy.allows(EVIL)
     assert HostPolicy("devbox.local").allows("devbox.local") and not HostPolicy().allows("192.168.1.20")
     assert [host_name(h) for h in ("[::1]:4444", "LocalHost:1", "::1", "a.b")] == ["::1", "localhost", "::1", "a.b"]
+
+
+def test_a_malformed_origin_is_refused_not_an_error() -> None:
+    from sandbox.guard import HostPolicy
+
+    assert HostPolicy("127.0.0.1").allows_origin("http://[::1") is False
