@@ -7,8 +7,6 @@ counts, purge) on queues without a handler; errors with the codes boto3 raises f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -16,27 +14,15 @@ import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.sandbox import Sandbox
-from tests.wire_app import client_factory, seen, started
+from tests import wire_app
+from tests.wire_app import call, client_factory, seen
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Sandbox]:
-    async with started(tmp_path, clock) as sb:
-        yield sb
+clock, sandbox = wire_app.clock, wire_app.sandbox  # the wire app's fixtures
 
 
 @pytest.fixture
 def sqs(sandbox: Sandbox) -> Any:
     return client_factory("sqs", sandbox.ports["events"])()
-
-
-async def call(method: Any, **params: Any) -> Any:
-    return await asyncio.to_thread(method, **params)
 
 
 async def url(sqs: Any, name: str) -> str:
