@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside this file
 
 import boto3
-from child_server import serving
+from child_server import pin, rates_taking_turns, serving, split_cores
 from moto.server import ThreadedMotoServer
 
 from sandbox.config import SandboxConfig
@@ -38,22 +36,10 @@ from sandbox.sandbox import Sandbox
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 APP = "@app\nwire-bench\n\n@events\nping\n\n@queues\ninbox\n  fifo false\n"
-BLOCK = 50
-
-
-def _pin(cores: set[int] | None) -> None:
-    if cores:
-        os.sched_setaffinity(0, cores)
-
-
-def split_cores() -> tuple[set[int], set[int]] | None:
-    """(the servers' core, the client's cores) where there are two or more; None otherwise."""
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
 
 
 def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> None:
-    _pin(cores)
+    pin(cores)
     app = Path(folder)
     (app / "src" / "events" / "ping").mkdir(parents=True)
     (app / "src" / "events" / "ping" / "lambda.py").write_text("def handler(event, context):\n    return None\n")
@@ -70,7 +56,7 @@ def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> N
 
 
 def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
-    _pin(cores)
+    pin(cores)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -104,18 +90,8 @@ def interleaved_rates(ports: dict[str, int], ops: int) -> dict[str, dict[str, fl
     servers = {name: operations(port, moto=name == "moto") for name, port in ports.items()}
     rates: dict[str, dict[str, float]] = {name: {} for name in servers}
     for op in ("Publish", "SendMessage"):
-        elapsed = dict.fromkeys(servers, 0.0)
-        for calls in servers.values():
-            for i in range(BLOCK):  # warm up connections
-                calls[op](i)
-        for first in range(0, ops, BLOCK):
-            for name, calls in servers.items():
-                started = time.perf_counter()
-                for i in range(first, min(first + BLOCK, ops)):
-                    calls[op](i)
-                elapsed[name] += time.perf_counter() - started
-        for name in servers:
-            rates[name][op] = ops / elapsed[name]
+        for name, rate in rates_taking_turns(servers, op, ops).items():
+            rates[name][op] = rate
     return rates
 
 
@@ -132,7 +108,7 @@ def main() -> None:
         serving(_sandbox_process, str(Path(tmp) / "app"), server_cores) as sandbox_port,
         serving(_moto_process, server_cores) as moto_port,
     ):
-        _pin(client_cores)
+        pin(client_cores)
         print(f"{'operation':<22} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7}")
         for n in range(1, args.rounds + 1):
             rates = interleaved_rates({"sandbox": sandbox_port, "moto": moto_port}, args.ops)
