@@ -3,12 +3,17 @@ its core pinned apart from the client's, and the servers timed taking turns."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from typing import Any
+
+from aiohttp import web
 
 
 @contextlib.contextmanager
@@ -23,6 +28,34 @@ def serving(target: Callable[..., None], *args: Any) -> Iterator[int]:
     finally:
         parent.send("stop")
         process.join(timeout=10)
+
+
+async def until_stopped(pipe: Connection) -> None:
+    """Return once the parent says "stop" (read off the event loop, which keeps serving)."""
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+
+
+async def serve_until_stopped(app: web.Application, pipe: Connection) -> None:
+    """Serve `app` on a free loopback port, send the port up `pipe`, and stop when the parent says so."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    pipe.send(runner.addresses[0][1])
+    await until_stopped(pipe)
+    await runner.cleanup()
+
+
+def moto_process(cores: set[int] | None, pipe: Connection) -> None:
+    """Child process: moto's `ThreadedMotoServer`, every service on one port."""
+    from moto.server import ThreadedMotoServer  # only the benchmarks that compare with moto need it
+
+    pin(cores)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    pipe.send(server.get_host_and_port()[1])
+    pipe.recv()
+    server.stop()
 
 
 BLOCK = 50  # operations in a row against one server before the next server's turn

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import random
 import statistics
@@ -52,8 +51,7 @@ import boto3
 import botocore.exceptions
 import dynamo_wire
 from aiohttp import web
-from child_server import pin, rates_taking_turns, serving, split_cores
-from moto.server import ThreadedMotoServer
+from child_server import moto_process, pin, rates_taking_turns, serve_until_stopped, serving, split_cores
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
@@ -74,16 +72,6 @@ TABLE: Any = {
 PER_PARTITION = 100
 
 
-async def _serve_until_stopped(app: web.Application, pipe: Connection) -> None:
-    """Serve `app` on a free loopback port, send the port up `pipe`, and stop when the parent says so."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    pipe.send(runner.addresses[0][1])
-    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-    await runner.cleanup()
-
-
 def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> None:
     """Child process: the sandbox's DynamoDB endpoint until the parent says stop (own GIL, like a real sandbox)."""
     pin(cores)
@@ -94,7 +82,7 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
             await store.start()
             app = web.Application()
             app.add_routes(dynamo_routes(store))
-            await _serve_until_stopped(app, pipe)
+            await serve_until_stopped(app, pipe)
             await store.stop()
 
     asyncio.run(serve())
@@ -113,17 +101,7 @@ def _floor_process(cores: set[int] | None, pipe: Connection) -> None:
 
     app = web.Application()
     app.router.add_post("/", answer)
-    asyncio.run(_serve_until_stopped(app, pipe))
-
-
-def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
-    pin(cores)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    pipe.send(server.get_host_and_port()[1])
-    pipe.recv()
-    server.stop()
+    asyncio.run(serve_until_stopped(app, pipe))
 
 
 GSI: Any = {
@@ -386,7 +364,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with (
             serving(_sandbox_process, str(Path(tmp) / "endpoint.db"), server_cores) as sandbox_port,
-            serving(_moto_process, server_cores) as moto_port,
+            serving(moto_process, server_cores) as moto_port,
             serving(_floor_process, server_cores) as floor_port,
             dynamo_wire.dynalite(cli, server_cores) if cli else contextlib.nullcontext(0) as dynalite_port,
         ):

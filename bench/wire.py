@@ -28,8 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside this file
 
 import boto3
-from child_server import pin, rates_taking_turns, serving, split_cores
-from moto.server import ThreadedMotoServer
+from child_server import moto_process, pin, rates_taking_turns, serving, split_cores, until_stopped
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
@@ -49,20 +48,10 @@ def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> N
         config = SandboxConfig.ephemeral(app, memory=False, db_path=app / "bench.db")
         async with Sandbox(config, logger=logging.getLogger("bench-quiet")) as sandbox:
             pipe.send(sandbox.ports["events"])
-            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            await until_stopped(pipe)
 
     logging.getLogger("bench-quiet").setLevel(logging.ERROR)
     asyncio.run(serve())
-
-
-def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
-    pin(cores)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    pipe.send(server.get_host_and_port()[1])
-    pipe.recv()
-    server.stop()
 
 
 def operations(port: int, *, moto: bool) -> dict[str, Callable[[int], Any]]:
@@ -106,7 +95,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         serving(_sandbox_process, str(Path(tmp) / "app"), server_cores) as sandbox_port,
-        serving(_moto_process, server_cores) as moto_port,
+        serving(moto_process, server_cores) as moto_port,
     ):
         pin(client_cores)
         print(f"{'operation':<22} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7}")
