@@ -198,5 +198,8 @@ async def test_sqs_get_queue_attributes_all_and_unknown(sqs: Any) -> None:
 async def test_sqs_long_poll_returns_when_a_message_arrives(sandbox: Sandbox, sqs: Any) -> None:
     inbox = await url(sqs, "inbox")
     waiting = asyncio.ensure_future(call(sqs.receive_message, QueueUrl=inbox, WaitTimeSeconds=5))
+    assert sandbox.listeners is not None
+    await asyncio.wait_for(sandbox.listeners.until_in_flight(1), 5)  # it has looked once: the queue was empty
+    assert not waiting.done()
     await sandbox.bus.send_message("inbox", {"n": 1})
     assert [m["Body"] for m in (await asyncio.wait_for(waiting, 5))["Messages"]] == ['{"n": 1}']
