@@ -100,6 +100,21 @@ async def test_sqs_client_read_cycle(sandbox: Sandbox, sqs: Any, clock: FakeCloc
     assert await counts(sqs, inbox) == (0, 0, 0)
 
 
+async def test_sqs_delete_message_batch_reports_each_entry_and_commits_once(sandbox: Sandbox, sqs: Any) -> None:
+    inbox = await url(sqs, "inbox")
+    await call(sqs.send_message_batch, QueueUrl=inbox, Entries=[{"Id": str(n), "MessageBody": "x"} for n in range(3)])
+    received = (await call(sqs.receive_message, QueueUrl=inbox, MaxNumberOfMessages=10))["Messages"]
+    entries = [{"Id": f"e{n}", "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received)]
+    commits = sandbox.bus._storage.commits.commits
+    answer = await call(
+        sqs.delete_message_batch, QueueUrl=inbox, Entries=[*entries, {"Id": "bad", "ReceiptHandle": "x"}]
+    )
+    assert [e["Id"] for e in answer["Successful"]] == ["e0", "e1", "e2"]
+    assert [(e["Id"], e["Code"]) for e in answer["Failed"]] == [("bad", "ReceiptHandleIsInvalid")]
+    assert sandbox.bus._storage.commits.commits == commits + 1  # the batch's deletes share one commit
+    assert await counts(sqs, inbox) == (0, 0, 0)
+
+
 async def test_sqs_delay_counts_as_delayed(sqs: Any, clock: FakeClock) -> None:
     inbox = await url(sqs, "inbox")
     await call(sqs.send_message, QueueUrl=inbox, MessageBody="later", DelaySeconds=60)
