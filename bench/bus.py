@@ -22,17 +22,19 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sandbox.bus import EventBus
 from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.invoker import Invoker
-from sandbox.model import EventSpec, FunctionSpec, Json, Manifest, QueueSpec
+from sandbox.model import EventSpec, FunctionSpec, Invoke, Json, Manifest, QueueSpec
 
 # Handlers run in execution environments (other processes): a timed event's subscriber appends the
 # moment it started (CLOCK_MONOTONIC, the same in every process) to a file; the consumer does nothing.
@@ -130,22 +132,29 @@ async def add_backlog(bus: EventBus, total: int) -> None:
         )
 
 
-async def measure(invoker: Invoker, manifest: Manifest, folder: Path, messages: int, backlog: int) -> Row:
-    """One row, on a fresh database and bus: warm up, add the backlog, then time events and messages."""
-    async with Database(folder / f"bus-{time.perf_counter_ns()}.db") as db:
-        bus = EventBus(manifest, invoker, db=db, clock=SystemClock(), run_schedules=False)
+@contextlib.asynccontextmanager
+async def started_bus(manifest: Manifest, invoke: Invoke, db_path: Path) -> AsyncIterator[EventBus]:
+    """A bus on a fresh database, started, its log quiet; stopped on the way out."""
+    async with Database(db_path) as db:
+        bus = EventBus(manifest, invoke, db=db, clock=SystemClock(), run_schedules=False)
         bus._logger.disabled = True  # one log line per delivery would measure the terminal
         await bus.start()
         try:
-            await throughput_events(bus, messages // 10)  # warm: the rings filled, the database grown
-            await throughput_queue(bus, messages // 10)
-            await add_backlog(bus, backlog)
-            rss_before = rss_mb()
-            events = await throughput_events(bus, messages)
-            sends, queue = await throughput_queue(bus, messages)
-            return Row(backlog, events, sends, queue, rss_mb() - rss_before)
+            yield bus
         finally:
             await bus.stop()
+
+
+async def measure(invoker: Invoker, manifest: Manifest, folder: Path, messages: int, backlog: int) -> Row:
+    """One row, on a fresh database and bus: warm up, add the backlog, then time events and messages."""
+    async with started_bus(manifest, invoker, folder / f"bus-{time.perf_counter_ns()}.db") as bus:
+        await throughput_events(bus, messages // 10)  # warm: the rings filled, the database grown
+        await throughput_queue(bus, messages // 10)
+        await add_backlog(bus, backlog)
+        rss_before = rss_mb()
+        events = await throughput_events(bus, messages)
+        sends, queue = await throughput_queue(bus, messages)
+        return Row(backlog, events, sends, queue, rss_mb() - rss_before)
 
 
 async def no_op_invoke(fn: FunctionSpec, event: Json, *, request_id: str | None = None) -> Json:
@@ -155,15 +164,9 @@ async def no_op_invoke(fn: FunctionSpec, event: Json, *, request_id: str | None 
 async def bus_alone(manifest: Manifest, folder: Path, messages: int) -> float:
     """Events/s with a handler call that costs nothing: the bus's own share (storing, group commits,
     scheduling), apart from the execution environments'."""
-    async with Database(folder / "alone.db") as db:
-        bus = EventBus(manifest, no_op_invoke, db=db, clock=SystemClock(), run_schedules=False)
-        bus._logger.disabled = True
-        await bus.start()
-        try:
-            await throughput_events(bus, messages // 10)
-            return await throughput_events(bus, messages)
-        finally:
-            await bus.stop()
+    async with started_bus(manifest, no_op_invoke, folder / "alone.db") as bus:
+        await throughput_events(bus, messages // 10)
+        return await throughput_events(bus, messages)
 
 
 async def run(messages: int, backlogs: list[int]) -> None:
@@ -171,14 +174,8 @@ async def run(messages: int, backlogs: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         manifest = make_app(Path(tmp) / "app")
         async with Invoker() as invoker:
-            async with Database(Path(tmp) / "latency.db") as db:
-                bus = EventBus(manifest, invoker, db=db, clock=SystemClock(), run_schedules=False)
-                bus._logger.disabled = True
-                await bus.start()
-                try:
-                    delays = await latency(bus, Path(tmp) / "app" / "starts.txt", 1000)
-                finally:
-                    await bus.stop()
+            async with started_bus(manifest, invoker, Path(tmp) / "latency.db") as bus:
+                delays = await latency(bus, Path(tmp) / "app" / "starts.txt", 1000)
             alone = await bus_alone(manifest, Path(tmp), messages)
             for backlog in backlogs:
                 rows.append(await measure(invoker, manifest, Path(tmp), messages, backlog))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import random
 import statistics
@@ -52,8 +51,7 @@ import boto3
 import botocore.exceptions
 import dynamo_wire
 from aiohttp import web
-from child_server import serving
-from moto.server import ThreadedMotoServer
+from child_server import moto_process, pin, rates_taking_turns, serve_until_stopped, serving, split_cores
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
@@ -74,32 +72,9 @@ TABLE: Any = {
 PER_PARTITION = 100
 
 
-def _pin(cores: set[int] | None) -> None:
-    if cores:
-        os.sched_setaffinity(0, cores)
-
-
-def split_cores() -> tuple[set[int], set[int]] | None:
-    """(the servers' core, the client's cores) where there are two or more; None otherwise."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
-
-
-async def _serve_until_stopped(app: web.Application, pipe: Connection) -> None:
-    """Serve `app` on a free loopback port, send the port up `pipe`, and stop when the parent says so."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    pipe.send(runner.addresses[0][1])
-    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-    await runner.cleanup()
-
-
 def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> None:
     """Child process: the sandbox's DynamoDB endpoint until the parent says stop (own GIL, like a real sandbox)."""
-    _pin(cores)
+    pin(cores)
 
     async def serve() -> None:
         async with Database(Path(path)) as db:
@@ -107,7 +82,7 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
             await store.start()
             app = web.Application()
             app.add_routes(dynamo_routes(store))
-            await _serve_until_stopped(app, pipe)
+            await serve_until_stopped(app, pipe)
             await store.stop()
 
     asyncio.run(serve())
@@ -116,7 +91,7 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
 def _floor_process(cores: set[int] | None, pipe: Connection) -> None:
     """Child process: a server that answers every DynamoDB call with `{}` at once, so the rate through
     it is the most any server could reach with this client: the cost of boto3 and HTTP alone."""
-    _pin(cores)
+    pin(cores)
 
     async def answer(request: web.Request) -> web.Response:
         await request.read()
@@ -126,20 +101,7 @@ def _floor_process(cores: set[int] | None, pipe: Connection) -> None:
 
     app = web.Application()
     app.router.add_post("/", answer)
-    asyncio.run(_serve_until_stopped(app, pipe))
-
-
-def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
-    _pin(cores)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    pipe.send(server.get_host_and_port()[1])
-    pipe.recv()
-    server.stop()
-
-
-BLOCK = 50  # operations in a row against one server before the next server's turn
+    asyncio.run(serve_until_stopped(app, pipe))
 
 
 GSI: Any = {
@@ -254,18 +216,8 @@ def interleaved_rates(urls: dict[str, str], ops: int, table: str) -> dict[str, d
     for op in next(iter(servers.values())):
         if op == "PutItem, LSI" and not with_lsi:
             continue  # a server without LocalSecondaryIndexes: the row waits for them
-        elapsed = dict.fromkeys(servers, 0.0)
-        for operations in servers.values():
-            for i in range(min(BLOCK, ops)):  # warm up connections and caches
-                operations[op](i)
-        for first in range(0, ops, BLOCK):
-            for name, operations in servers.items():
-                started = time.perf_counter()
-                for i in range(first, min(first + BLOCK, ops)):
-                    operations[op](i)
-                elapsed[name] += time.perf_counter() - started
-        for name in servers:
-            rates[name][op] = ops / elapsed[name]
+        for name, rate in rates_taking_turns(servers, op, ops).items():
+            rates[name][op] = rate
     return rates
 
 
@@ -412,11 +364,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with (
             serving(_sandbox_process, str(Path(tmp) / "endpoint.db"), server_cores) as sandbox_port,
-            serving(_moto_process, server_cores) as moto_port,
+            serving(moto_process, server_cores) as moto_port,
             serving(_floor_process, server_cores) as floor_port,
             dynamo_wire.dynalite(cli, server_cores) if cli else contextlib.nullcontext(0) as dynalite_port,
         ):
-            _pin(client_cores)
+            pin(client_cores)
             ports = {"sandbox": sandbox_port, "moto": moto_port, "floor": floor_port}
             if dynalite_port:
                 ports["dynalite"] = dynalite_port

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,30 +28,17 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside this file
 
 import boto3
-from child_server import serving
-from moto.server import ThreadedMotoServer
+from child_server import moto_process, pin, rates_taking_turns, serving, split_cores, until_stopped
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 APP = "@app\nwire-bench\n\n@events\nping\n\n@queues\ninbox\n  fifo false\n"
-BLOCK = 50
-
-
-def _pin(cores: set[int] | None) -> None:
-    if cores:
-        os.sched_setaffinity(0, cores)
-
-
-def split_cores() -> tuple[set[int], set[int]] | None:
-    """(the servers' core, the client's cores) where there are two or more; None otherwise."""
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
 
 
 def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> None:
-    _pin(cores)
+    pin(cores)
     app = Path(folder)
     (app / "src" / "events" / "ping").mkdir(parents=True)
     (app / "src" / "events" / "ping" / "lambda.py").write_text("def handler(event, context):\n    return None\n")
@@ -63,20 +48,10 @@ def _sandbox_process(folder: str, cores: set[int] | None, pipe: Connection) -> N
         config = SandboxConfig.ephemeral(app, memory=False, db_path=app / "bench.db")
         async with Sandbox(config, logger=logging.getLogger("bench-quiet")) as sandbox:
             pipe.send(sandbox.ports["events"])
-            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            await until_stopped(pipe)
 
     logging.getLogger("bench-quiet").setLevel(logging.ERROR)
     asyncio.run(serve())
-
-
-def _moto_process(cores: set[int] | None, pipe: Connection) -> None:
-    _pin(cores)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    pipe.send(server.get_host_and_port()[1])
-    pipe.recv()
-    server.stop()
 
 
 def operations(port: int, *, moto: bool) -> dict[str, Callable[[int], Any]]:
@@ -104,18 +79,8 @@ def interleaved_rates(ports: dict[str, int], ops: int) -> dict[str, dict[str, fl
     servers = {name: operations(port, moto=name == "moto") for name, port in ports.items()}
     rates: dict[str, dict[str, float]] = {name: {} for name in servers}
     for op in ("Publish", "SendMessage"):
-        elapsed = dict.fromkeys(servers, 0.0)
-        for calls in servers.values():
-            for i in range(BLOCK):  # warm up connections
-                calls[op](i)
-        for first in range(0, ops, BLOCK):
-            for name, calls in servers.items():
-                started = time.perf_counter()
-                for i in range(first, min(first + BLOCK, ops)):
-                    calls[op](i)
-                elapsed[name] += time.perf_counter() - started
-        for name in servers:
-            rates[name][op] = ops / elapsed[name]
+        for name, rate in rates_taking_turns(servers, op, ops).items():
+            rates[name][op] = rate
     return rates
 
 
@@ -130,9 +95,9 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         serving(_sandbox_process, str(Path(tmp) / "app"), server_cores) as sandbox_port,
-        serving(_moto_process, server_cores) as moto_port,
+        serving(moto_process, server_cores) as moto_port,
     ):
-        _pin(client_cores)
+        pin(client_cores)
         print(f"{'operation':<22} {'sandbox ops/s':>14} {'moto ops/s':>11} {'ratio':>7}")
         for n in range(1, args.rounds + 1):
             rates = interleaved_rates({"sandbox": sandbox_port, "moto": moto_port}, args.ops)

@@ -26,7 +26,7 @@ sys.path.append(str(HERE))  # last, after the stdlib: for child_server beside th
 
 import aiohttp
 from aiohttp import web
-from child_server import serving
+from child_server import serve_until_stopped, serving, until_stopped
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
@@ -55,7 +55,7 @@ def _sandbox_process(folder: str, pipe: Connection) -> None:
     async def serve() -> None:
         async with Sandbox(SandboxConfig.ephemeral(app), logger=logging.getLogger("bench-quiet")) as sandbox:
             pipe.send(sandbox.ports["http"])
-            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            await until_stopped(pipe)
 
     asyncio.run(serve())
 
@@ -68,17 +68,9 @@ def _echo_process(pipe: Connection) -> None:
             await socket.send_str(message.data)
         return socket
 
-    async def serve() -> None:
-        app = web.Application()
-        app.router.add_get("/", echo)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        pipe.send(runner.addresses[0][1])
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        await runner.cleanup()
-
-    asyncio.run(serve())
+    app = web.Application()
+    app.router.add_get("/", echo)
+    asyncio.run(serve_until_stopped(app, pipe))
 
 
 async def round_trips(port: int, messages: int, clients: int) -> float:

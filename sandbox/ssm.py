@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arc._names import to_logical_id
+from sandbox.arc._names import stack_name
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 FALLBACK_STACK = "ArcAppTesting"
@@ -45,7 +45,7 @@ class Discovery:
         self._queues = queues
 
     def stacks(self) -> set[str]:
-        return {to_logical_id(f"{self._app_name()}-{self._arc_env}"), FALLBACK_STACK}
+        return {stack_name(self._app_name(), self._arc_env), FALLBACK_STACK}
 
     def services(self) -> dict[str, dict[str, str]]:
         """{type: {key: value}}, as `arc.services()` returns it."""

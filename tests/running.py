@@ -51,7 +51,7 @@ class RunningSandbox:
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
         )  # fmt: skip
         line = await self.wait_for_line(READY)
-        found = next((PORTS_LINE.search(seen) for seen in self.lines if PORTS_LINE.search(seen)), None)
+        found = next(filter(None, map(PORTS_LINE.search, self.lines)), None)
         assert found is not None, "\n".join(self.lines) or line
         self.ports = dict(zip(("http", "events", "tables", "internal"), map(int, found.groups()), strict=True))
 

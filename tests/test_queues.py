@@ -47,7 +47,7 @@ def test_states_as_the_dashboard_lists_them() -> None:
     failing = send(queues, "work", "a")
     send(queues, "work", "b", delay_seconds=60)
     queue = queues.get("work")
-    (batch,) = [queue.receive(NOW)]
+    batch = queue.receive(NOW)
     assert bodies(batch) == ["a"]
     send(queues, "work", "c")
     assert {v.body: v.state for v in queues.snapshot(NOW)} == {"a": "in_flight", "b": "delayed", "c": "pending"}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,22 +9,15 @@ import botocore.exceptions
 import pytest
 
 from sandbox.sandbox import Sandbox
-from tests.wire_app import client_factory, seen, started
+from tests import wire_app
+from tests.wire_app import call, client_factory, seen
 
-
-@pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    async with started(tmp_path) as sb:
-        yield sb
+clock, sandbox = wire_app.clock, wire_app.sandbox  # the wire app's fixtures
 
 
 @pytest.fixture
 def sns(sandbox: Sandbox) -> Any:
     return client_factory("sns", sandbox.ports["events"])()
-
-
-async def call(method: Any, **params: Any) -> Any:
-    return await asyncio.to_thread(method, **params)
 
 
 def topic(sandbox: Sandbox, name: str = "ping") -> str:

@@ -7,8 +7,6 @@ counts, purge) on queues without a handler; errors with the codes boto3 raises f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -16,27 +14,15 @@ import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.sandbox import Sandbox
-from tests.wire_app import client_factory, seen, started
+from tests import wire_app
+from tests.wire_app import call, client_factory, seen
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Sandbox]:
-    async with started(tmp_path, clock) as sb:
-        yield sb
+clock, sandbox = wire_app.clock, wire_app.sandbox  # the wire app's fixtures
 
 
 @pytest.fixture
 def sqs(sandbox: Sandbox) -> Any:
     return client_factory("sqs", sandbox.ports["events"])()
-
-
-async def call(method: Any, **params: Any) -> Any:
-    return await asyncio.to_thread(method, **params)
 
 
 async def url(sqs: Any, name: str) -> str:
@@ -111,6 +97,21 @@ async def test_sqs_client_read_cycle(sandbox: Sandbox, sqs: Any, clock: FakeCloc
     clock.advance(10)  # the visibility timeout ends: both are visible again
     assert await counts(sqs, inbox) == (2, 0, 0)
     await call(sqs.purge_queue, QueueUrl=inbox)
+    assert await counts(sqs, inbox) == (0, 0, 0)
+
+
+async def test_sqs_delete_message_batch_reports_each_entry_and_commits_once(sandbox: Sandbox, sqs: Any) -> None:
+    inbox = await url(sqs, "inbox")
+    await call(sqs.send_message_batch, QueueUrl=inbox, Entries=[{"Id": str(n), "MessageBody": "x"} for n in range(3)])
+    received = (await call(sqs.receive_message, QueueUrl=inbox, MaxNumberOfMessages=10))["Messages"]
+    entries = [{"Id": f"e{n}", "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received)]
+    commits = sandbox.bus._storage.commits.commits
+    answer = await call(
+        sqs.delete_message_batch, QueueUrl=inbox, Entries=[*entries, {"Id": "bad", "ReceiptHandle": "x"}]
+    )
+    assert [e["Id"] for e in answer["Successful"]] == ["e0", "e1", "e2"]
+    assert [(e["Id"], e["Code"]) for e in answer["Failed"]] == [("bad", "ReceiptHandleIsInvalid")]
+    assert sandbox.bus._storage.commits.commits == commits + 1  # the batch's deletes share one commit
     assert await counts(sqs, inbox) == (0, 0, 0)
 
 
@@ -212,5 +213,8 @@ async def test_sqs_get_queue_attributes_all_and_unknown(sqs: Any) -> None:
 async def test_sqs_long_poll_returns_when_a_message_arrives(sandbox: Sandbox, sqs: Any) -> None:
     inbox = await url(sqs, "inbox")
     waiting = asyncio.ensure_future(call(sqs.receive_message, QueueUrl=inbox, WaitTimeSeconds=5))
+    assert sandbox.listeners is not None
+    await asyncio.wait_for(sandbox.listeners.until_in_flight(1), 5)  # it has looked once: the queue was empty
+    assert not waiting.done()
     await sandbox.bus.send_message("inbox", {"n": 1})
     assert [m["Body"] for m in (await asyncio.wait_for(waiting, 5))["Messages"]] == ['{"n": 1}']

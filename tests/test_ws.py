@@ -17,6 +17,7 @@ from sandbox.config import SandboxConfig
 from sandbox.errors import GoneError
 from sandbox.pytest_plugin import _reset_architect_functions
 from sandbox.sandbox import Sandbox
+from tests import wire_app
 
 APP = "@app\nws-app\n\n@ws\nping\nboom\nplain\n"
 RECORD = """
@@ -71,8 +72,7 @@ def handler(event, context):
 
 
 def seen(sandbox: Sandbox, name: str) -> list[Any]:
-    path = sandbox.manifest.root / "src" / "ws" / name / "seen.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return wire_app.seen(sandbox.manifest.root, f"ws/{name}")
 
 
 @pytest.fixture

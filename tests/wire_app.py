@@ -5,6 +5,7 @@ Handlers append what they receive to `seen.jsonl` beside them, which works where
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
@@ -78,3 +80,20 @@ def client_factory(service: str, port: int) -> Callable[[], Any]:
         )  # fmt: skip
 
     return make
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Sandbox]:
+    """The wire app started on `clock`; a test module takes both with `clock, sandbox = wire_app.clock, wire_app.sandbox`."""
+    async with started(tmp_path, clock) as sb:
+        yield sb
+
+
+async def call(method: Any, **params: Any) -> Any:
+    """A blocking boto3 call, off the event loop the sandbox serves on."""
+    return await asyncio.to_thread(method, **params)

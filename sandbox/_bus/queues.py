@@ -354,6 +354,13 @@ class Queue:
 
     # --- looking -------------------------------------------------------------------------------
 
+    def counts(self, now: float) -> dict[MessageState, int]:
+        """How many of this queue's messages are pending, delayed, in flight or retrying."""
+        tally: dict[MessageState, int] = {"pending": 0, "delayed": 0, "in_flight": 0, "retrying": 0}
+        for message in self.messages.values():
+            tally[message.state(now)] += 1
+        return tally
+
     def views(self, now: float) -> Iterator[MessageView]:
         for m in self.messages.values():
             yield MessageView(
@@ -459,10 +466,4 @@ class Queues:
 
     def counts(self, now: float) -> dict[str, dict[MessageState, int]]:
         """Per queue, how many messages are pending, delayed, in flight or retrying."""
-        out: dict[str, dict[MessageState, int]] = {}
-        for queue in self._queues.values():
-            tally: dict[MessageState, int] = {"pending": 0, "delayed": 0, "in_flight": 0, "retrying": 0}
-            for message in queue.messages.values():
-                tally[message.state(now)] += 1
-            out[queue.name] = tally
-        return out
+        return {queue.name: queue.counts(now) for queue in self._queues.values()}

@@ -66,8 +66,9 @@ class QueueReader:
 
     async def delete(self, queue: str, receipt_handle: str) -> None:
         """DeleteMessage; a handle of a message already gone is accepted, as SQS does."""
-        if self._queues.get(queue).delete_for_client(_message_id(receipt_handle), self._clock.now()) is not None:
-            self._storage.forget_messages([_message_id(receipt_handle)])
+        message_id = _message_id(receipt_handle)
+        if self._queues.get(queue).delete_for_client(message_id, self._clock.now()) is not None:
+            self._storage.forget_messages([message_id])
             await self._storage.flush()
             self._wake()
 
@@ -79,7 +80,7 @@ class QueueReader:
         self._wake()
 
     def counts(self, queue: str) -> QueueCounts:
-        tally = self._queues.counts(self._clock.now())[queue]
+        tally = self._queues.get(queue).counts(self._clock.now())  # this queue's messages only
         return QueueCounts(tally["pending"], tally["in_flight"] + tally["retrying"], tally["delayed"])
 
     async def purge(self, queue: str) -> int:

@@ -17,7 +17,7 @@ from multidict import MultiDictProxy
 from sandbox._bus import records
 from sandbox.errors import NotFoundError, ValidationError
 from sandbox.model import EventSpec, Manifest
-from sandbox.wire._errors import WireError
+from sandbox.wire._errors import WireError, each_entry
 
 if TYPE_CHECKING:
     from sandbox.bus import EventBus
@@ -147,16 +147,16 @@ class SnsApi:
         spec = self._topic(form)
         prefixes = _batch_prefixes(form)
         done, failed = [], []
-        for prefix in prefixes:
+        outcomes = await each_entry(self._publish(spec, form, prefix) for prefix in prefixes)
+        for prefix, outcome in zip(prefixes, outcomes, strict=True):
             entry_id = escape(form[prefix + "Id"])
-            try:
-                message_id = await self._publish(spec, form, prefix)
-                done.append(f"<member><Id>{entry_id}</Id><MessageId>{message_id}</MessageId></member>")
-            except WireError as error:
+            if isinstance(outcome, WireError):
                 failed.append(
-                    f"<member><Id>{entry_id}</Id><Code>{error.code}</Code>"
-                    f"<Message>{escape(error.message)}</Message><SenderFault>true</SenderFault></member>"
+                    f"<member><Id>{entry_id}</Id><Code>{outcome.code}</Code>"
+                    f"<Message>{escape(outcome.message)}</Message><SenderFault>true</SenderFault></member>"
                 )
+            else:
+                done.append(f"<member><Id>{entry_id}</Id><MessageId>{outcome}</MessageId></member>")
         return f"<Successful>{''.join(done)}</Successful><Failed>{''.join(failed)}</Failed>"
 
 

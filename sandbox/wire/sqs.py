@@ -21,7 +21,7 @@ from sandbox._bus.queues import MAX_DELAY, QueuedMessage
 from sandbox._bus.reading import MAX_VISIBILITY
 from sandbox.errors import AwsError, NotFoundError, ValidationError
 from sandbox.model import Manifest, QueueSpec
-from sandbox.wire._errors import WireError
+from sandbox.wire._errors import WireError, each_entry
 
 if TYPE_CHECKING:
     from sandbox.bus import EventBus
@@ -192,11 +192,11 @@ class SqsApi:
         spec = self._queue(body)
         entries = _batch_entries(body.get("Entries"))
         successful, failed = [], []
-        for entry in entries:
-            try:
-                successful.append({"Id": entry["Id"], **await self._send(spec, entry)})
-            except WireError as error:
-                failed.append(_failure(entry["Id"], error))
+        for entry, outcome in zip(entries, await each_entry(self._send(spec, e) for e in entries), strict=True):
+            if isinstance(outcome, WireError):
+                failed.append(_failure(entry["Id"], outcome))
+            else:
+                successful.append({"Id": entry["Id"], **outcome})
         return {"Successful": successful, "Failed": failed}
 
     # --- reading -----------------------------------------------------------------------------
@@ -226,13 +226,16 @@ class SqsApi:
 
     async def delete_message_batch(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         spec = self._queue(body)
+        entries = _batch_entries(body.get("Entries"))
+        deletes = (
+            self._reader_call(self._bus.reader.delete(spec.name, str(e.get("ReceiptHandle", "")))) for e in entries
+        )
         successful, failed = [], []
-        for entry in _batch_entries(body.get("Entries")):
-            try:
-                await self._reader_call(self._bus.reader.delete(spec.name, str(entry.get("ReceiptHandle", ""))))
+        for entry, outcome in zip(entries, await each_entry(deletes), strict=True):
+            if isinstance(outcome, WireError):
+                failed.append(_failure(entry["Id"], outcome))
+            else:
                 successful.append({"Id": entry["Id"]})
-            except WireError as error:
-                failed.append(_failure(entry["Id"], error))
         return {"Successful": successful, "Failed": failed}
 
     async def change_message_visibility(self, body: dict[str, Any], base: str) -> dict[str, Any]:
