@@ -153,20 +153,25 @@ async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: 
     return item if expires is None or expires > now else None
 
 
+_DROP_INDEX_ROW = "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?"
+_PUT_INDEX_ROW = "INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)"
+
+
+def _index_rows(table: TableDef, key: tuple[bytes, bytes], item: Item) -> list[tuple[Any, ...]]:
+    """The index rows of `item` stored at `key`: one per index whose key attributes it has."""
+    return [(index.id, *ikey, *key) for index in table.indexes if (ikey := index_key(index, item)) is not None]
+
+
 async def _drop_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, old: Item) -> None:
-    for index in table.indexes:
-        key = index_key(index, old)
-        if key is not None:
-            await conn.execute(
-                "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?",
-                (index.id, *key, pk, sk),
-            )
+    rows = _index_rows(table, (pk, sk), old)
+    if rows:
+        await conn.executemany(_DROP_INDEX_ROW, rows)
 
 
 async def _add_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, new: Item) -> None:
-    rows = [(index.id, *key, pk, sk) for index in table.indexes if (key := index_key(index, new)) is not None]
+    rows = _index_rows(table, (pk, sk), new)
     if rows:
-        await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+        await conn.executemany(_PUT_INDEX_ROW, rows)
 
 
 _PUT_ROW = "INSERT OR REPLACE INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -237,31 +242,17 @@ async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Seque
     puts = [_row(table, key, new, size) for key, _, new, size in changes if new is not None]
     deletes = [(table.id, *key) for key, old, new, _ in changes if new is None and old is not None]
     if table.indexes:
-        stale = [
-            (index.id, *ikey, *key)
-            for key, old, _, _ in changes
-            if old is not None
-            for index in table.indexes
-            if (ikey := index_key(index, old)) is not None
-        ]
+        stale = [row for key, old, _, _ in changes if old is not None for row in _index_rows(table, key, old)]
         if stale:
-            await conn.executemany(
-                "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?", stale
-            )
+            await conn.executemany(_DROP_INDEX_ROW, stale)
     if puts:
         await conn.executemany(_PUT_ROW, puts)
     if deletes:
         await conn.executemany("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", deletes)
     if table.indexes:
-        fresh = [
-            (index.id, *ikey, *key)
-            for key, _, new, _ in changes
-            if new is not None
-            for index in table.indexes
-            if (ikey := index_key(index, new)) is not None
-        ]
+        fresh = [row for key, _, new, _ in changes if new is not None for row in _index_rows(table, key, new)]
         if fresh:
-            await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", fresh)
+            await conn.executemany(_PUT_INDEX_ROW, fresh)
     if table.stream is not None:
         for _, old, new, _ in changes:
             if new is not None or old is not None:
@@ -297,7 +288,7 @@ async def rebuild_index(conn: aiosqlite.Connection, table: TableDef, index: Inde
             key = index_key(index, item) if indexable(table, index, item) else None
             if key is not None:
                 rows.append((index.id, *key, pk, sk))
-    await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+    await conn.executemany(_PUT_INDEX_ROW, rows)
 
 
 async def drop_index(conn: aiosqlite.Connection, index: IndexDef) -> None:
