@@ -238,9 +238,10 @@ Change = tuple[tuple[bytes, bytes], Item | None, Item | None, int]  # (key, old,
 async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Sequence[Change], *, now: float) -> None:
     """`write` or `remove` for many items (distinct keys) in a few statements, not a few per item:
     a BatchWriteItem of 25 takes at most five trips to the database thread, not fifty. With a stream, each
-    change is recorded too, so `old` must then be the stored item (None where there was none)."""
+    change is recorded too. `old` must be the stored item (None where there was none) when index rows or a
+    stream depend on it; a delete runs whatever `old` is, as deleting an absent row finds nothing."""
     puts = [_row(table, key, new, size) for key, _, new, size in changes if new is not None]
-    deletes = [(table.id, *key) for key, old, new, _ in changes if new is None and old is not None]
+    deletes = [(table.id, *key) for key, _, new, _ in changes if new is None]
     if table.indexes:
         stale = [row for key, old, _, _ in changes if old is not None for row in _index_rows(table, key, old)]
         if stale:
@@ -254,9 +255,8 @@ async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Seque
         if fresh:
             await conn.executemany(_PUT_INDEX_ROW, fresh)
     if table.stream is not None:
-        for _, old, new, _ in changes:
-            if new is not None or old is not None:
-                await stream_log.append(conn, table, _live(table, old, now), new, now=now)
+        for _, old, new, _ in changes:  # a delete of nothing records nothing: `append` skips old == new
+            await stream_log.append(conn, table, _live(table, old, now), new, now=now)
 
 
 async def remove(
