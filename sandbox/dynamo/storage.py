@@ -20,6 +20,7 @@ import orjson
 from sandbox.db import Database
 from sandbox.dynamo import stream_log
 from sandbox.dynamo.keys import encode_key, encode_tuple
+from sandbox.dynamo.request import MAX_PARTITION_KEY, MAX_SORT_KEY
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item, value_size
 
@@ -95,7 +96,7 @@ def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
     return None if gsk is None else (encode_key(gpk), encode_key(gsk))
 
 
-_INDEX_KEY_LIMITS = (2048, 1024)  # bytes of a partition key and a sort key
+_INDEX_KEY_LIMITS = (MAX_PARTITION_KEY, MAX_SORT_KEY)  # bytes of a partition key and a sort key
 
 
 def indexable(table: TableDef, index: IndexDef, item: Item) -> bool:
