@@ -371,9 +371,6 @@ async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table, index = _target(ctx, request)
     names = names_for(request)
     plan = query_plan(ctx, table, index, request, names)
-    filt = condition_of(ctx, request, "FilterExpression") if index is not None and index.composite else None
-    if index is not None and filt is not None:
-        composite_keys.check_filter(filt, names, index)
     return await _respond(ctx, request, table, index, plan, names, (index or table).key_names())
 
 
