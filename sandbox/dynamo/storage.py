@@ -205,13 +205,13 @@ async def write(
     await conn.execute(_PUT_ROW, _row(table, key, new, size))
     if table.indexes:
         await _add_index_rows(conn, table, pk, sk, new)
-    if table.stream is not None:
+    if table.streaming:
         await stream_log.append(conn, table, _live(table, old, now), new, now=now)
 
 
 def writes_blind(table: TableDef) -> bool:
     """Whether a put can skip reading the old item: nothing (index rows, stream record) depends on it."""
-    return not table.indexes and (table.stream is None or not table.stream.enabled)
+    return not table.indexes and not table.streaming
 
 
 async def write_blind(db: Database, table: TableDef, key: tuple[bytes, bytes], new: Item, size: int) -> None:
@@ -255,7 +255,7 @@ async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Seque
         fresh = [row for key, _, new, _ in changes if new is not None for row in _index_rows(table, key, new)]
         if fresh:
             await conn.executemany(_PUT_INDEX_ROW, fresh)
-    if table.stream is not None:
+    if table.streaming:
         for _, old, new, _ in changes:  # a delete of nothing records nothing: `append` skips old == new
             await stream_log.append(conn, table, _live(table, old, now), new, now=now)
 
@@ -274,7 +274,7 @@ async def remove(
     if table.indexes:
         await _drop_index_rows(conn, table, pk, sk, old)
     await conn.execute("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table.id, pk, sk))
-    if table.stream is not None:
+    if table.streaming:
         gone = old if expired else _live(table, old, now)
         await stream_log.append(conn, table, gone, None, now=now, service=expired)
 

@@ -271,7 +271,7 @@ def _stream_change(table: TableDef, spec: object) -> tuple[bool, str | None]:
     if spec is None:
         return False, None
     view_type = stream_spec(spec)
-    enabled = table.stream is not None and table.stream.enabled
+    enabled = table.streaming
     if view_type is not None and enabled:
         raise ValidationError(f"Table already has an enabled stream: TableName: {table.name}")
     if view_type is None and not enabled:
@@ -350,7 +350,7 @@ async def ensure(ctx: Context, wanted: TableDef, *, stream_view: str | None = No
             table = await _install(ctx, conn, wanted)
         else:
             table = await _reconcile(ctx, conn, existing, wanted)
-        if stream_view is not None and (table.stream is None or not table.stream.enabled):
+        if stream_view is not None and not table.streaming:
             table = await _set_stream(ctx, conn, table, stream_view)
     ctx.catalog.remember(table)
     return table
