@@ -59,7 +59,7 @@ from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.dynamo import storage
 from sandbox.dynamo.protocol import dynamo_routes
-from sandbox.dynamo.types import item_size
+from sandbox.dynamo.types import dumps, item_size
 from sandbox.store import TableStore
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
@@ -278,7 +278,7 @@ async def bulk_load(store: TableStore, name: str, count: int) -> None:
         for i in range(count):
             item = {"pk": {"S": f"p{i // PER_PARTITION}"}, "sk": {"N": str(i % PER_PARTITION)}, "v": {"S": "x" * 50}}
             pk, sk = storage.row_key(table, item)
-            batch.append((table.id, pk, sk, storage.dumps(item), item_size(item), storage.bucket(pk), None))
+            batch.append((table.id, pk, sk, dumps(item), item_size(item), storage.bucket(pk), None))
             if len(batch) == 50_000:
                 await conn.executemany("INSERT INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
                 batch.clear()

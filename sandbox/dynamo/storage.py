@@ -8,21 +8,19 @@ inside the caller's `db.transaction()` so an item and its index rows change toge
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from sandbox.db import Database
 from sandbox.dynamo import stream_log
 from sandbox.dynamo.keys import encode_key, encode_tuple
 from sandbox.dynamo.request import MAX_PARTITION_KEY, MAX_SORT_KEY
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import Item, value_size
+from sandbox.dynamo.types import Item, dumps, loads, value_size
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynamo_tables (
@@ -59,18 +57,6 @@ CREATE TABLE IF NOT EXISTS dynamo_gsi (
 BUCKETS = 1 << 16  # parallel scan segments are ranges of this hash space
 NO_KEY = b""  # the sort key column of a table (or index) without a sort key
 LIVE = "(expires IS NULL OR expires > ?)"  # an item past its TTL is invisible before the sweep deletes it
-
-
-def dumps(item: Item) -> str:
-    try:
-        return orjson.dumps(item).decode()  # several times faster than json, the same compact text
-    except orjson.JSONEncodeError:  # a lone surrogate from an in-process caller: let json write it escaped
-        return json.dumps(item, separators=(",", ":"))
-
-
-def loads(text: str) -> Item:
-    item: Item = orjson.loads(text)
-    return item
 
 
 def row_key(table: TableDef, key: Item) -> tuple[bytes, bytes]:

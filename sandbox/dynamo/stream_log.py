@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from sandbox.dynamo.schema import StreamDef, TableDef
-from sandbox.dynamo.types import Item, item_size
+from sandbox.dynamo.types import Item, dumps, item_size, loads
 
 RETENTION = 24 * 3600.0
 SCHEMA = """
@@ -123,7 +123,7 @@ def _images(view: str, old: Item | None, new: Item | None) -> tuple[Item | None,
 
 
 def _dumps(item: Item | None) -> str | None:
-    return None if item is None else json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+    return None if item is None else dumps(item)
 
 
 async def append(
@@ -197,9 +197,9 @@ async def read(conn: aiosqlite.Connection, stream_id: int, after: int, *, limit:
             seq=r[0],
             created=r[1],
             event=r[2],
-            keys=json.loads(r[3]),
-            old=None if r[4] is None else json.loads(r[4]),
-            new=None if r[5] is None else json.loads(r[5]),
+            keys=loads(r[3]),
+            old=None if r[4] is None else loads(r[4]),
+            new=None if r[5] is None else loads(r[5]),
             service=bool(r[6]),
             size=r[7],
         )
