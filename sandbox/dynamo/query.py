@@ -23,7 +23,7 @@ from sandbox.dynamo.expressions import (
     key_condition_plan,
     project,
 )
-from sandbox.dynamo.expressions.evaluate import top_level_attributes
+from sandbox.dynamo.expressions.evaluate import begins_with, top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
 from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.operations import condition_of, projection_of
@@ -124,7 +124,7 @@ def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
     if plan.sort_op is None:
         return True
     if plan.sort_op == "BEGINS_WITH":
-        return _begins_with(value, plan.sort_values[0])
+        return begins_with(value, plan.sort_values[0])
     orders = [compare(value, bound) for bound in plan.sort_values]
     if any(order is None for order in orders):
         return False
@@ -134,11 +134,6 @@ def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
     if plan.sort_op == "BETWEEN":
         return first >= 0 and (orders[1] or 0) <= 0
     return checks[plan.sort_op]
-
-
-def _begins_with(value: AttributeValue, prefix: AttributeValue) -> bool:
-    kind = next(iter(value))
-    return kind == next(iter(prefix)) and encode_key(value).startswith(encode_key(prefix))
 
 
 def _index_position(index: IndexDef, key: Item, table: TableDef) -> tuple[bytes, ...]:
