@@ -242,8 +242,9 @@ async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Seque
         if fresh:
             await conn.executemany(_PUT_INDEX_ROW, fresh)
     if table.streaming:
-        for _, old, new, _ in changes:  # a delete of nothing records nothing: `append` skips old == new
-            await stream_log.append(conn, table, _live(table, old, now), new, now=now)
+        await stream_log.append_many(  # a delete of nothing (old == new == None) records nothing
+            conn, table, [(_live(table, old, now), new) for _, old, new, _ in changes], now=now
+        )
 
 
 async def remove(
