@@ -58,8 +58,9 @@ from moto.server import ThreadedMotoServer
 from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.dynamo import storage
+from sandbox.dynamo.item_json import dumps
 from sandbox.dynamo.protocol import dynamo_routes
-from sandbox.dynamo.types import dumps, item_size
+from sandbox.dynamo.types import item_size
 from sandbox.store import TableStore
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}

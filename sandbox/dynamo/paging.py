@@ -12,7 +12,8 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.dynamo.types import Item, loads
+from sandbox.dynamo.item_json import loads
+from sandbox.dynamo.types import Item
 
 PAGE_BYTES = 1024 * 1024
 CHUNK = 256

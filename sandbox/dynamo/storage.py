@@ -17,10 +17,11 @@ import aiosqlite
 
 from sandbox.db import Database
 from sandbox.dynamo import stream_log
+from sandbox.dynamo.item_json import dumps, loads
 from sandbox.dynamo.keys import encode_key, encode_tuple
 from sandbox.dynamo.request import MAX_PARTITION_KEY, MAX_SORT_KEY
 from sandbox.dynamo.schema import IndexDef, TableDef
-from sandbox.dynamo.types import Item, dumps, loads, value_size
+from sandbox.dynamo.types import Item, value_size
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynamo_tables (

@@ -16,8 +16,9 @@ from typing import Any
 
 import aiosqlite
 
+from sandbox.dynamo.item_json import dumps, loads
 from sandbox.dynamo.schema import StreamDef, TableDef
-from sandbox.dynamo.types import Item, dumps, item_size, loads
+from sandbox.dynamo.types import Item, item_size
 
 RETENTION = 24 * 3600.0
 SCHEMA = """

@@ -12,7 +12,7 @@ import logging
 
 from sandbox.dynamo import storage, stream_log
 from sandbox.dynamo.context import Context
-from sandbox.dynamo.types import loads
+from sandbox.dynamo.item_json import loads
 
 BATCH = 500
 INTERVAL = 1.0

@@ -8,14 +8,11 @@ from __future__ import annotations
 import base64
 import binascii
 import decimal
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeAlias
-
-import orjson
 
 from sandbox.errors import SerializationError, ValidationError
 
@@ -360,16 +357,3 @@ def item_to_python(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
 
 def item_from_python(item: Mapping[str, Any]) -> Item:
     return {str(k): from_python(v) for k, v in item.items()}
-
-
-def dumps(item: Item) -> str:
-    """An item's stored JSON text (items in storage, images in stream records)."""
-    try:
-        return orjson.dumps(item).decode()  # several times faster than json, the same compact text
-    except orjson.JSONEncodeError:  # a lone surrogate from an in-process caller: let json write it escaped
-        return json.dumps(item, separators=(",", ":"))
-
-
-def loads(text: str) -> Item:
-    item: Item = orjson.loads(text)
-    return item
