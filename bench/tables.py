@@ -56,6 +56,7 @@ from child_server import moto_process, pin, rates_taking_turns, serve_until_stop
 from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.dynamo import storage
+from sandbox.dynamo.item_json import dumps
 from sandbox.dynamo.protocol import dynamo_routes
 from sandbox.dynamo.types import item_size
 from sandbox.store import TableStore
@@ -230,7 +231,7 @@ async def bulk_load(store: TableStore, name: str, count: int) -> None:
         for i in range(count):
             item = {"pk": {"S": f"p{i // PER_PARTITION}"}, "sk": {"N": str(i % PER_PARTITION)}, "v": {"S": "x" * 50}}
             pk, sk = storage.row_key(table, item)
-            batch.append((table.id, pk, sk, storage.dumps(item), item_size(item), storage.bucket(pk), None))
+            batch.append((table.id, pk, sk, dumps(item), item_size(item), storage.bucket(pk), None))
             if len(batch) == 50_000:
                 await conn.executemany("INSERT INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
                 batch.clear()

@@ -557,6 +557,19 @@ def _put_body(attribute: str) -> bytes:
     return ('{"TableName": "' + H + '", "Item": {"p": {"S": "x"}, "a": ' + attribute + "}}").encode()
 
 
+def _nested_condition_body(depth: int) -> bytes:
+    """An UpdateItem whose condition is `a<b` inside `depth` parentheses."""
+    return json.dumps(
+        {
+            "TableName": H,
+            "Key": {"p": {"S": "x"}},
+            "UpdateExpression": "SET z = :v",
+            "ConditionExpression": "(" * depth + "a<b" + ")" * depth,
+            "ExpressionAttributeValues": {":v": {"N": "1"}},
+        }
+    ).encode()
+
+
 @pytest.mark.parametrize(
     ("operation", "body", "status", "code"),
     [
@@ -591,34 +604,10 @@ def _put_body(attribute: str) -> bytes:
             id="exponent-beyond-decimal",
         ),
         pytest.param(
-            "UpdateItem",
-            json.dumps(
-                {
-                    "TableName": H,
-                    "Key": {"p": {"S": "x"}},
-                    "UpdateExpression": "SET z = :v",
-                    "ConditionExpression": "(" * 20_000 + "a<b" + ")" * 20_000,
-                    "ExpressionAttributeValues": {":v": {"N": "1"}},
-                }
-            ).encode(),
-            400,
-            "ValidationException",
-            id="deep-long-expression",
+            "UpdateItem", _nested_condition_body(20_000), 400, "ValidationException", id="deep-long-expression"
         ),
         pytest.param(
-            "UpdateItem",
-            json.dumps(
-                {
-                    "TableName": H,
-                    "Key": {"p": {"S": "x"}},
-                    "UpdateExpression": "SET z = :v",
-                    "ConditionExpression": "(" * 2000 + "a<b" + ")" * 2000,
-                    "ExpressionAttributeValues": {":v": {"N": "1"}},
-                }
-            ).encode(),
-            400,
-            "ValidationException",
-            id="deep-short-expression",
+            "UpdateItem", _nested_condition_body(2000), 400, "ValidationException", id="deep-short-expression"
         ),
         pytest.param(
             "PutItem", _put_body('{"S": "' + " " * (17 * 1024 * 1024) + '"}'), 413, "RequestEntityTooLarge", id="17-mb"

@@ -122,10 +122,8 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
             units = 0.0
             # The old items matter only to index rows, stream records and consumed capacity: read them only
             # then, all at once.
-            need_old = bool(table.indexes) or table.stream is not None or cap != "NONE"
+            need_old = not storage.writes_blind(table) or cap != "NONE"
             olds = await storage.load_many(conn, table, [key for key, _, _ in writes]) if need_old else {}
-            if not need_old:  # a delete of an absent item is harmless: DELETE finds nothing
-                olds = {key: {} for key, item, _ in writes if item is None}
             changes = [(key, olds.get(key), item, size) for key, item, size in writes]
             await storage.write_many(conn, table, changes, now=now)
             for key, _, size in writes:

@@ -8,13 +8,11 @@ the last condition bounds what follows it: still one index range, O(log n + page
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.dynamo.expressions import Condition, Names, documents
+from sandbox.dynamo.expressions import Condition, Names
 from sandbox.dynamo.expressions.keyplan import LABEL, SortOp, _clause, _clauses
-from sandbox.dynamo.expressions.nodes import Path
 from sandbox.dynamo.keys import TERMINATOR, encode_tuple, escape, successor
 from sandbox.dynamo.schema import IndexDef
 from sandbox.dynamo.types import AttributeValue
@@ -97,24 +95,3 @@ def key_range(cond: Condition, names: Names, index: IndexDef, check: CheckType) 
         where.append("g.gsk < ?")
         params.append(high)
     return gpk, where, params
-
-
-def _paths(node: object) -> Iterator[Path]:
-    if isinstance(node, Path):
-        yield node
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _paths(item)
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _paths(getattr(node, f.name))
-
-
-def check_filter(cond: Condition, names: Names, index: IndexDef) -> None:
-    """A Query on a multi-attribute key index cannot filter on that index's key attributes."""
-    for path in _paths(cond.root):
-        attribute = documents.resolve(path, names)[0]
-        if attribute in index.key_names():
-            raise ValidationError(
-                f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {attribute}"
-            )

@@ -42,13 +42,7 @@ def encode_key(value: AttributeValue) -> bytes:
 def begins_with_range(prefix: AttributeValue) -> tuple[bytes, bytes | None]:
     """[low, high) covering every S or B key that starts with `prefix`; high None means no bound."""
     low = encode_key(prefix)
-    high = bytearray(low)
-    while high and high[-1] == 0xFF:
-        high.pop()
-    if not high:
-        return low, None
-    high[-1] += 1
-    return low, bytes(high)
+    return low, successor(low)
 
 
 def encode_tuple(values: list[AttributeValue]) -> bytes:

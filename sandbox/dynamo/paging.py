@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.dynamo import storage
+from sandbox.dynamo.item_json import loads
 from sandbox.dynamo.types import Item
 
 PAGE_BYTES = 1024 * 1024
@@ -78,7 +78,7 @@ async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | 
                 return _finish(page, decode)
             position = tuple(row[:width])
             if decode:
-                page.rows.append(storage.loads(row[width]))
+                page.rows.append(loads(row[width]))
             else:
                 page.texts.append(row[width])
             page.sizes += row[width + 1]
@@ -89,5 +89,5 @@ async def read_page(conn: aiosqlite.Connection, plan: ReadPlan, *, limit: int | 
 
 def _finish(page: Page, decode: bool) -> Page:
     if not decode and page.texts:
-        page.rows = [storage.loads(page.texts[-1])]
+        page.rows = [loads(page.texts[-1])]
     return page

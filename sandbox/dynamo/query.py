@@ -23,7 +23,7 @@ from sandbox.dynamo.expressions import (
     key_condition_plan,
     project,
 )
-from sandbox.dynamo.expressions.evaluate import top_level_attributes
+from sandbox.dynamo.expressions.evaluate import begins_with, top_level_attributes
 from sandbox.dynamo.keys import begins_with_range, encode_key
 from sandbox.dynamo.legacy import translated_from, written_by_sandbox
 from sandbox.dynamo.operations import condition_of, projection_of
@@ -124,7 +124,7 @@ def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
     if plan.sort_op is None:
         return True
     if plan.sort_op == "BEGINS_WITH":
-        return _begins_with(value, plan.sort_values[0])
+        return begins_with(value, plan.sort_values[0])
     orders = [compare(value, bound) for bound in plan.sort_values]
     if any(order is None for order in orders):
         return False
@@ -134,11 +134,6 @@ def _satisfies(value: AttributeValue, plan: KeyPlan) -> bool:
     if plan.sort_op == "BETWEEN":
         return first >= 0 and (orders[1] or 0) <= 0
     return checks[plan.sort_op]
-
-
-def _begins_with(value: AttributeValue, prefix: AttributeValue) -> bool:
-    kind = next(iter(value))
-    return kind == next(iter(prefix)) and encode_key(value).startswith(encode_key(prefix))
 
 
 def _index_position(index: IndexDef, key: Item, table: TableDef) -> tuple[bytes, ...]:
@@ -371,9 +366,6 @@ async def query(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table, index = _target(ctx, request)
     names = names_for(request)
     plan = query_plan(ctx, table, index, request, names)
-    filt = condition_of(ctx, request, "FilterExpression") if index is not None and index.composite else None
-    if index is not None and filt is not None:
-        composite_keys.check_filter(filt, names, index)
     return await _respond(ctx, request, table, index, plan, names, (index or table).key_names())
 
 

@@ -86,6 +86,11 @@ class TableDef:
     extra: dict[str, Any] = field(default_factory=dict)  # accepted but not emulated: Tags, SSE...
     stream: StreamDef | None = None  # the latest stream, enabled or not (DescribeTable still names it)
 
+    @property
+    def streaming(self) -> bool:
+        """Whether writes are recorded on a stream: it has one and it is enabled."""
+        return self.stream is not None and self.stream.enabled
+
     def key_names(self) -> tuple[str, ...]:
         return (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
 

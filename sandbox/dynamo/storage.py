@@ -8,18 +8,18 @@ inside the caller's `db.transaction()` so an item and its index rows change toge
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from sandbox.db import Database
 from sandbox.dynamo import stream_log
+from sandbox.dynamo.item_json import dumps, loads
 from sandbox.dynamo.keys import encode_key, encode_tuple
+from sandbox.dynamo.request import MAX_PARTITION_KEY, MAX_SORT_KEY
 from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item, value_size
 
@@ -60,18 +60,6 @@ NO_KEY = b""  # the sort key column of a table (or index) without a sort key
 LIVE = "(expires IS NULL OR expires > ?)"  # an item past its TTL is invisible before the sweep deletes it
 
 
-def dumps(item: Item) -> str:
-    try:
-        return orjson.dumps(item).decode()  # several times faster than json, the same compact text
-    except orjson.JSONEncodeError:  # a lone surrogate from an in-process caller: let json write it escaped
-        return json.dumps(item, separators=(",", ":"))
-
-
-def loads(text: str) -> Item:
-    item: Item = orjson.loads(text)
-    return item
-
-
 def row_key(table: TableDef, key: Item) -> tuple[bytes, bytes]:
     pk = encode_key(key[table.partition_key])
     return pk, encode_key(key[table.sort_key]) if table.sort_key else NO_KEY
@@ -95,7 +83,7 @@ def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
     return None if gsk is None else (encode_key(gpk), encode_key(gsk))
 
 
-_INDEX_KEY_LIMITS = (2048, 1024)  # bytes of a partition key and a sort key
+_INDEX_KEY_LIMITS = (MAX_PARTITION_KEY, MAX_SORT_KEY)  # bytes of a partition key and a sort key
 
 
 def indexable(table: TableDef, index: IndexDef, item: Item) -> bool:
@@ -153,20 +141,25 @@ async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: 
     return item if expires is None or expires > now else None
 
 
+_DROP_INDEX_ROW = "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?"
+_PUT_INDEX_ROW = "INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)"
+
+
+def _index_rows(table: TableDef, key: tuple[bytes, bytes], item: Item) -> list[tuple[Any, ...]]:
+    """The index rows of `item` stored at `key`: one per index whose key attributes it has."""
+    return [(index.id, *ikey, *key) for index in table.indexes if (ikey := index_key(index, item)) is not None]
+
+
 async def _drop_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, old: Item) -> None:
-    for index in table.indexes:
-        key = index_key(index, old)
-        if key is not None:
-            await conn.execute(
-                "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?",
-                (index.id, *key, pk, sk),
-            )
+    rows = _index_rows(table, (pk, sk), old)
+    if rows:
+        await conn.executemany(_DROP_INDEX_ROW, rows)
 
 
 async def _add_index_rows(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, new: Item) -> None:
-    rows = [(index.id, *key, pk, sk) for index in table.indexes if (key := index_key(index, new)) is not None]
+    rows = _index_rows(table, (pk, sk), new)
     if rows:
-        await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+        await conn.executemany(_PUT_INDEX_ROW, rows)
 
 
 _PUT_ROW = "INSERT OR REPLACE INTO dynamo_items VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -199,13 +192,13 @@ async def write(
     await conn.execute(_PUT_ROW, _row(table, key, new, size))
     if table.indexes:
         await _add_index_rows(conn, table, pk, sk, new)
-    if table.stream is not None:
+    if table.streaming:
         await stream_log.append(conn, table, _live(table, old, now), new, now=now)
 
 
 def writes_blind(table: TableDef) -> bool:
     """Whether a put can skip reading the old item: nothing (index rows, stream record) depends on it."""
-    return not table.indexes and (table.stream is None or not table.stream.enabled)
+    return not table.indexes and not table.streaming
 
 
 async def write_blind(db: Database, table: TableDef, key: tuple[bytes, bytes], new: Item, size: int) -> None:
@@ -233,39 +226,26 @@ Change = tuple[tuple[bytes, bytes], Item | None, Item | None, int]  # (key, old,
 async def write_many(conn: aiosqlite.Connection, table: TableDef, changes: Sequence[Change], *, now: float) -> None:
     """`write` or `remove` for many items (distinct keys) in a few statements, not a few per item:
     a BatchWriteItem of 25 takes at most five trips to the database thread, not fifty. With a stream, each
-    change is recorded too, so `old` must then be the stored item (None where there was none)."""
+    change is recorded too. `old` must be the stored item (None where there was none) when index rows or a
+    stream depend on it; a delete runs whatever `old` is, as deleting an absent row finds nothing."""
     puts = [_row(table, key, new, size) for key, _, new, size in changes if new is not None]
-    deletes = [(table.id, *key) for key, old, new, _ in changes if new is None and old is not None]
+    deletes = [(table.id, *key) for key, _, new, _ in changes if new is None]
     if table.indexes:
-        stale = [
-            (index.id, *ikey, *key)
-            for key, old, _, _ in changes
-            if old is not None
-            for index in table.indexes
-            if (ikey := index_key(index, old)) is not None
-        ]
+        stale = [row for key, old, _, _ in changes if old is not None for row in _index_rows(table, key, old)]
         if stale:
-            await conn.executemany(
-                "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?", stale
-            )
+            await conn.executemany(_DROP_INDEX_ROW, stale)
     if puts:
         await conn.executemany(_PUT_ROW, puts)
     if deletes:
         await conn.executemany("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", deletes)
     if table.indexes:
-        fresh = [
-            (index.id, *ikey, *key)
-            for key, _, new, _ in changes
-            if new is not None
-            for index in table.indexes
-            if (ikey := index_key(index, new)) is not None
-        ]
+        fresh = [row for key, _, new, _ in changes if new is not None for row in _index_rows(table, key, new)]
         if fresh:
-            await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", fresh)
-    if table.stream is not None:
-        for _, old, new, _ in changes:
-            if new is not None or old is not None:
-                await stream_log.append(conn, table, _live(table, old, now), new, now=now)
+            await conn.executemany(_PUT_INDEX_ROW, fresh)
+    if table.streaming:
+        await stream_log.append_many(  # a delete of nothing (old == new == None) records nothing
+            conn, table, [(_live(table, old, now), new) for _, old, new, _ in changes], now=now
+        )
 
 
 async def remove(
@@ -282,7 +262,7 @@ async def remove(
     if table.indexes:
         await _drop_index_rows(conn, table, pk, sk, old)
     await conn.execute("DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table.id, pk, sk))
-    if table.stream is not None:
+    if table.streaming:
         gone = old if expired else _live(table, old, now)
         await stream_log.append(conn, table, gone, None, now=now, service=expired)
 
@@ -297,7 +277,7 @@ async def rebuild_index(conn: aiosqlite.Connection, table: TableDef, index: Inde
             key = index_key(index, item) if indexable(table, index, item) else None
             if key is not None:
                 rows.append((index.id, *key, pk, sk))
-    await conn.executemany("INSERT OR REPLACE INTO dynamo_gsi VALUES (?, ?, ?, ?, ?)", rows)
+    await conn.executemany(_PUT_INDEX_ROW, rows)
 
 
 async def drop_index(conn: aiosqlite.Connection, index: IndexDef) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from sandbox.dynamo.item_json import dumps, loads
 from sandbox.dynamo.schema import StreamDef, TableDef
 from sandbox.dynamo.types import Item, item_size
 
@@ -123,7 +124,13 @@ def _images(view: str, old: Item | None, new: Item | None) -> tuple[Item | None,
 
 
 def _dumps(item: Item | None) -> str | None:
-    return None if item is None else json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+    return None if item is None else dumps(item)
+
+
+_INSERT_RECORD = (
+    "INSERT INTO dynamo_stream_records (stream_id, created, event, keys, old, new, service, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 async def append(
@@ -136,20 +143,34 @@ async def append(
     service: bool = False,
 ) -> None:
     """Record one item change on the table's enabled stream; a write that changes nothing records nothing."""
+    row = _record_row(table, old, new, now=now, service=service)
+    if row is not None:
+        await conn.execute(_INSERT_RECORD, row)
+
+
+async def append_many(
+    conn: aiosqlite.Connection, table: TableDef, changes: list[tuple[Item | None, Item | None]], *, now: float
+) -> None:
+    """`append` for several (old, new) changes, in one statement."""
+    rows = [row for old, new in changes if (row := _record_row(table, old, new, now=now)) is not None]
+    if rows:
+        await conn.executemany(_INSERT_RECORD, rows)
+
+
+def _record_row(
+    table: TableDef, old: Item | None, new: Item | None, *, now: float, service: bool = False
+) -> tuple[Any, ...] | None:
+    """The stream record row of one change, or None when there is nothing to record."""
     stream = table.stream
     if stream is None or not stream.enabled or old == new:
-        return
+        return None
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     item = new if new is not None else old
     assert item is not None
     keys = {name: item[name] for name in table.key_names()}
     old_image, new_image = _images(stream.view_type, old, new)
     size = item_size(keys) + (item_size(old_image) if old_image else 0) + (item_size(new_image) if new_image else 0)
-    await conn.execute(
-        "INSERT INTO dynamo_stream_records (stream_id, created, event, keys, old, new, service, size) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (stream.id, now, event, _dumps(keys), _dumps(old_image), _dumps(new_image), int(service), size),
-    )
+    return (stream.id, now, event, _dumps(keys), _dumps(old_image), _dumps(new_image), int(service), size)
 
 
 def _stream_row(row: Any) -> StreamRow:
@@ -197,9 +218,9 @@ async def read(conn: aiosqlite.Connection, stream_id: int, after: int, *, limit:
             seq=r[0],
             created=r[1],
             event=r[2],
-            keys=json.loads(r[3]),
-            old=None if r[4] is None else json.loads(r[4]),
-            new=None if r[5] is None else json.loads(r[5]),
+            keys=loads(r[3]),
+            old=None if r[4] is None else loads(r[4]),
+            new=None if r[5] is None else loads(r[5]),
             service=bool(r[6]),
             size=r[7],
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,11 +38,10 @@ UPDATE_TABLE_CHANGES = (  # an UpdateTable must ask for at least one of these
 LOGGER = logging.getLogger("arc_sandbox.tables")
 
 
-def _key_schema(pk: str, sk: str | None) -> list[dict[str, str]]:
-    schema = [{"AttributeName": pk, "KeyType": "HASH"}]
-    if sk:
-        schema.append({"AttributeName": sk, "KeyType": "RANGE"})
-    return schema
+def _key_schema(hash_keys: Sequence[str], range_keys: Sequence[str]) -> list[dict[str, str]]:
+    return [{"AttributeName": n, "KeyType": "HASH"} for n in hash_keys] + [
+        {"AttributeName": n, "KeyType": "RANGE"} for n in range_keys
+    ]
 
 
 def _throughput(table: TableDef) -> dict[str, int]:
@@ -56,8 +55,7 @@ def _index_description(ctx: Context, table: TableDef, index: IndexDef) -> dict[s
         projection["NonKeyAttributes"] = list(index.non_key_attributes)
     out: dict[str, Any] = {
         "IndexName": index.name,
-        "KeySchema": [{"AttributeName": n, "KeyType": "HASH"} for n in index.partition_keys]
-        + [{"AttributeName": n, "KeyType": "RANGE"} for n in index.sort_keys],
+        "KeySchema": _key_schema(index.partition_keys, index.sort_keys),
         "Projection": projection,
     }
     if not index.local:  # an LSI has neither: it is created with the table and shares its throughput
@@ -71,7 +69,7 @@ def describe(ctx: Context, table: TableDef, stats: tuple[int, int] = (0, 0), sta
     out: dict[str, Any] = {
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in table.attribute_types.items()],
         "TableName": table.name,
-        "KeySchema": _key_schema(table.partition_key, table.sort_key),
+        "KeySchema": _key_schema(table.key_names()[:1], table.key_names()[1:]),
         "TableStatus": status,
         "CreationDateTime": table.created,
         "ProvisionedThroughput": _throughput(table),
@@ -271,7 +269,7 @@ def _stream_change(table: TableDef, spec: object) -> tuple[bool, str | None]:
     if spec is None:
         return False, None
     view_type = stream_spec(spec)
-    enabled = table.stream is not None and table.stream.enabled
+    enabled = table.streaming
     if view_type is not None and enabled:
         raise ValidationError(f"Table already has an enabled stream: TableName: {table.name}")
     if view_type is None and not enabled:
@@ -350,7 +348,7 @@ async def ensure(ctx: Context, wanted: TableDef, *, stream_view: str | None = No
             table = await _install(ctx, conn, wanted)
         else:
             table = await _reconcile(ctx, conn, existing, wanted)
-        if stream_view is not None and (table.stream is None or not table.stream.enabled):
+        if stream_view is not None and not table.streaming:
             table = await _set_stream(ctx, conn, table, stream_view)
     ctx.catalog.remember(table)
     return table

@@ -108,13 +108,15 @@ def _action(ctx: Context, entry: object) -> Action:
     invalid: ValidationError | None = None
     if kind == "Put":
         base = validate_item(body.get("Item"), param="Item")
+        size = item_size(base)
         try:  # a bad key or size cancels the transaction with this action's reason, as on DynamoDB
             check_item_keys(table, base)
-            check_size(item_size(base))
+            check_size(size)
         except ValidationError as error:
             invalid = error
     else:
         base = check_key(table, body.get("Key"))
+        size = item_size(base)
     text = body.get("UpdateExpression")
     update = None
     if kind == "Update":
@@ -133,7 +135,7 @@ def _action(ctx: Context, entry: object) -> Action:
         update=update,
         return_old=on_failure_returns_old(body),
         invalid=invalid,
-        size=item_size(base),
+        size=size,
     )
 
 

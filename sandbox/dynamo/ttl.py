@@ -12,6 +12,7 @@ import logging
 
 from sandbox.dynamo import storage, stream_log
 from sandbox.dynamo.context import Context
+from sandbox.dynamo.item_json import loads
 
 BATCH = 500
 INTERVAL = 1.0
@@ -30,7 +31,7 @@ async def sweep_expired(ctx: Context) -> int:
             for table_id, pk, sk, text in rows:
                 table = tables.get(table_id)
                 if table is not None:
-                    await storage.remove(conn, table, (pk, sk), storage.loads(text), now=now, expired=True)
+                    await storage.remove(conn, table, (pk, sk), loads(text), now=now, expired=True)
                 else:  # an orphan (its table is gone): drop it so the loop always progresses
                     await conn.execute(
                         "DELETE FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?", (table_id, pk, sk)

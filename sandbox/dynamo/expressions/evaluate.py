@@ -217,11 +217,12 @@ def _function(node: Function, item: Item | None, names: Names, label: str) -> bo
     if target is None or argument is None:
         return False
     if node.name == "begins_with":
-        return _begins_with(target, argument)
+        return begins_with(target, argument)
     return _contains(target, argument)
 
 
-def _begins_with(target: AttributeValue, prefix: AttributeValue) -> bool:
+def begins_with(target: AttributeValue, prefix: AttributeValue) -> bool:
+    """Whether an S or B value starts with a prefix of its type (begins_with; a key condition's too)."""
     kind = next(iter(target))
     if kind != next(iter(prefix)) or kind not in ("S", "B"):
         return False

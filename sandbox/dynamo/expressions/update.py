@@ -37,7 +37,7 @@ def updated_paths(update: Update, names: Names) -> list[tuple[PathPart, ...]]:
 def check_overlaps(resolved: list[tuple[PathPart, ...]], label: str = LABEL) -> None:
     """No path may equal another or lead into it. Hashing every prefix keeps this linear in the
     number of paths (each at most 32 levels), where comparing all pairs was quadratic."""
-    whole: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}
+    whole: set[tuple[PathPart, ...]] = set()
     leading: dict[tuple[PathPart, ...], tuple[PathPart, ...]] = {}  # proper prefix -> a path that has it
     for path in resolved:
         for n in range(1, len(path)):  # the same document read as a map by one path, a list by another
@@ -48,16 +48,16 @@ def check_overlaps(resolved: list[tuple[PathPart, ...]], label: str = LABEL) -> 
                     f"Invalid {label}: Two document paths conflict with each other; must remove or rewrite one of "
                     f"these paths; path one: [{a}], path two: [{b}]"
                 )
-        other = whole.get(path) or leading.get(path)
+        other = path if path in whole else leading.get(path)
         if other is None:
-            other = next((whole[path[:n]] for n in range(1, len(path)) if path[:n] in whole), None)
+            other = next((path[:n] for n in range(1, len(path)) if path[:n] in whole), None)
         if other is not None:
             a, b = ", ".join(map(str, other)), ", ".join(map(str, path))
             raise ValidationError(
                 f"Invalid {label}: Two document paths overlap with each other; must remove or rewrite one of "
                 f"these paths; path one: [{a}], path two: [{b}]"
             )
-        whole[path] = path
+        whole.add(path)
         for n in range(1, len(path)):
             leading.setdefault(path[:n], path)
 
