@@ -265,8 +265,11 @@ class Invoker:
                 await asyncio.sleep(MEMORY_CHECK_INTERVAL)
             else:
                 self._call_started.clear()
+                # Not asyncio.wait_for: before Python 3.12 it swallows a cancellation that arrives as the
+                # event is set (a call starting as the invoker stops), and stop() would wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._call_started.wait(), max(0.0, next_idle_check - time.monotonic()))
+                    async with asyncio.timeout(max(0.0, next_idle_check - time.monotonic())):
+                        await self._call_started.wait()
             if can_measure:
                 for env in [env for pool in self._pools.values() for env in pool.busy]:
                     used = env.resident_mb()

@@ -456,3 +456,15 @@ async def test_a_template_killed_from_outside_is_replaced(tmp_path: Path) -> Non
         await asyncio.to_thread(process.wait)
         invoker.invalidate()
         assert await invoker(fn, {}) != first
+
+
+async def test_stopping_as_a_call_starts_does_not_hang(tmp_path: Path) -> None:
+    """A call that fails at once (its event is not JSON) wakes the watch as stop() cancels it; before
+    Python 3.12, asyncio.wait_for swallowed that cancellation and stop() waited forever."""
+    echo = function(tmp_path, "echo", "def handler(e, c):\n    return e\n")
+    invoker = Invoker(environment=minimal_environment)
+    for _ in range(6):  # the race is likely, not certain, on each round
+        await invoker.start()
+        with pytest.raises(InvocationError, match="not JSON"):
+            await invoker(echo, {"when": object()})
+        await asyncio.wait_for(invoker.stop(), 10)  # a hang guard, not a wait

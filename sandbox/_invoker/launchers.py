@@ -179,7 +179,8 @@ class ForkServer:
             return self._exits.pop(pid)
         waiter = self._waiting.setdefault(pid, asyncio.get_running_loop().create_future())
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), wait)
+            async with asyncio.timeout(wait):  # wait_for can swallow a cancellation (< 3.12)
+                return await asyncio.shield(waiter)
         except TimeoutError:
             return None
         finally:
@@ -253,7 +254,8 @@ class Spawner:
         if process is None:
             return None
         try:
-            code = await asyncio.wait_for(process.wait(), wait)
+            async with asyncio.timeout(wait):
+                code = await process.wait()
         except TimeoutError:
             return None
         self._processes.pop(pid, None)

@@ -98,7 +98,8 @@ class EnvironmentProcess:
         self._log_pipe, _ = await loop.connect_read_pipe(lambda: _LogPipe(self), pipe)
         self._control.write(frames.encode(spec))
         try:
-            started = await asyncio.wait_for(asyncio.shield(self._started), init_timeout)
+            async with asyncio.timeout(init_timeout):  # wait_for can swallow a cancellation (< 3.12)
+                started = await asyncio.shield(self._started)
         except TimeoutError:
             self.kill()
             raise HandlerTimeoutError(self.fn.name, init_timeout) from None
