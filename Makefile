@@ -3,16 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-RUN_STAMP := $(VENV)/.installed-server
+RUN_STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := all
 .PHONY: all install start test lint format mypy bench clean
 
-# Running the example app needs only the server; the tests need the dev extras on top.
+# Running the example app needs only the package; the tests need the dev extras on top.
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[server]'
+	$(BIN)/pip install --quiet -e .
 	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml $(RUN_STAMP)

@@ -1,4 +1,4 @@
-"""The `arc-sandbox` command's entry point: a clear word when only the runtime client is installed."""
+"""The `arc-sandbox` command's entry point: a clear word when the package was installed without its dependencies."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def main() -> None:
         launch_early_template()
     try:
         from sandbox.cli import cli
-    except ImportError as missing:  # `pip install arc-sandbox` alone is the runtime client for Lambda
+    except ImportError as missing:  # `pip install --no-deps arc-sandbox`: the runtime client, as on Lambda
         sys.stderr.write(
-            f"arc-sandbox: the sandbox itself is not installed here ({missing}).\n"
-            "Install it with: pip install 'arc-sandbox[server]'\n"
+            f"arc-sandbox: the sandbox's dependencies are not installed here ({missing}).\n"
+            "Install them with: pip install arc-sandbox (without --no-deps)\n"
         )
         raise SystemExit(1) from None
     cli()

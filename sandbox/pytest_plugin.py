@@ -99,7 +99,7 @@ async def arc_sandbox(
         from sandbox.sandbox import Sandbox
     except ImportError as error:
         raise pytest.UsageError(
-            f"the arc_sandbox fixture needs the sandbox: pip install 'arc-sandbox[server]' ({error})"
+            f"the arc_sandbox fixture needs the sandbox's dependencies: pip install arc-sandbox ({error})"
         ) from None
     config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
     try:

@@ -1,6 +1,7 @@
-"""The runtime client installs alone: `pip install arc-sandbox` (no extra) in a venv with only boto3, as
+"""The runtime client installs alone: `pip install --no-deps arc-sandbox` in a venv with only boto3, as
 a function deployed to Lambda has it, imports `sandbox.arc` without the sandbox's server dependencies,
-and pytest there still starts (the package's pytest plugin loads the server only for its fixtures)."""
+pytest there still starts (the package's pytest plugin loads the server only for its fixtures), and the
+`arc-sandbox` command says what is missing. A plain install declares the whole sandbox's dependencies."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ assert type(_backends.backend()).__name__ == "Aws", _backends.backend()
 assert callable(arc.events.publish) and callable(arc.ws.send) and callable(arc.tables)
 print("runtime ok")
 """
+METADATA = """
+import re
+from importlib.metadata import requires
+plain = [r for r in requires("arc-sandbox") or [] if "extra ==" not in r]
+print(" ".join(re.split(r"[<>=!~;\\[ ]", r)[0] for r in plain))
+"""
 
 
 @pytest.mark.slow
@@ -48,7 +55,7 @@ def test_sandbox_arc_installs_without_the_server_dependencies(tmp_path: Path) ->
     boto3 = subprocess.run([*pip, "boto3", "pytest"], check=False, capture_output=True, text=True)
     if boto3.returncode != 0:
         pytest.skip(f"boto3 could not be installed from the package index: {boto3.stderr.strip()[-300:]}")
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, capture_output=True)
     python = str(venv / "bin" / "python")
     done = subprocess.run([python, "-c", CHECK], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -58,3 +65,11 @@ def test_sandbox_arc_installs_without_the_server_dependencies(tmp_path: Path) ->
     tested = subprocess.run([python, "-m", "pytest", "-q", "test_nothing.py"], check=False, capture_output=True,
                             text=True, cwd=tmp_path)  # fmt: skip
     assert tested.returncode == 0, tested.stdout + tested.stderr
+    arc_sandbox = [str(venv / "bin" / "arc-sandbox"), "start"]
+    command = subprocess.run(arc_sandbox, check=False, capture_output=True, text=True, timeout=120)
+    assert command.returncode == 1
+    assert "pip install arc-sandbox (without --no-deps)" in command.stderr
+    # ...and a plain install brings everything `arc-sandbox start` needs
+    metadata = subprocess.run([python, "-c", METADATA], check=False, capture_output=True, text=True, cwd=tmp_path)
+    assert metadata.returncode == 0, metadata.stderr
+    assert set(metadata.stdout.split()) >= {"aiohttp", "aiosqlite", "click", "watchfiles", "croniter", "orjson"}

@@ -82,7 +82,9 @@ def start_template(python: str = sys.executable) -> StartedTemplate:
     dies with the thread that started it (PDEATHSIG)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     process = subprocess.Popen(
-        [python, "-m", TEMPLATE_MODULE, str(theirs.fileno())], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
+        [python, "-m", TEMPLATE_MODULE, str(theirs.fileno()), str(os.getpid())],
+        pass_fds=[theirs.fileno()],
+        stdin=subprocess.DEVNULL,
     )
     theirs.close()
     return StartedTemplate(process, ours)

@@ -1,6 +1,6 @@
 """The template process: forks execution environments that start warm.
 
-Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD`, with no other file
+Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD PARENT_PID`, with no other file
 descriptors (so no environment ever holds the sandbox's listening sockets). It imports the runtime
 side of the sandbox and what Lambda's Python runtime ships (boto3 and botocore, when installed), a
 module at a time between requests, so a fork request never waits for the whole list. It never starts
@@ -61,8 +61,10 @@ MAX_REQUEST = 4096
 PARENT_CHECK = 1.0  # seconds between checks that the sandbox is still there
 
 
-def main(control_fd: int) -> NoReturn:
+def main(control_fd: int, parent: int) -> NoReturn:
     die_with_parent()
+    if os.getppid() != parent:  # the sandbox was gone before PDEATHSIG was set: nobody would stop us
+        os._exit(0)
     control = socket.socket(fileno=control_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -71,7 +73,6 @@ def main(control_fd: int) -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sandbox's to handle; it stops us
     children: set[int] = set()
     pending = list(PREIMPORTS)
-    parent = os.getppid()
     while True:
         ready, _, _ = select.select([control.fileno(), wake_r], [], [], 0 if pending else PARENT_CHECK)
         if not ready:
@@ -156,4 +157,4 @@ def _stop(children: set[int]) -> NoReturn:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]))
