@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import shlex
 import subprocess
@@ -24,8 +25,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from sandbox._bus.results import DeliveryFailedError
 from sandbox.clock import FakeClock
 from sandbox.config import DEFAULT_PORTS, SandboxConfig
+from sandbox.console import banner
 from sandbox.environment import handler_module
 from sandbox.manifest import load_manifest
 from sandbox.sandbox import Sandbox
@@ -225,3 +228,24 @@ async def test_the_embedding_example_starts_the_example_app(
     printed = json.loads(ports.replace("'", '"'))
     assert url.startswith("http://") and url.endswith(f":{printed['http']}")
     assert set(printed) >= {"http", "events", "tables"} and all(port > 0 for port in printed.values())
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_failed_record_of_a_subscribe_handler_is_named_by_settle_and_logged(
+    readme_app: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    message_id = await readme_app.bus.send_message("work", {"taskID": "no-such-task"})  # its condition fails
+    with pytest.raises(DeliveryFailedError, match="partial batch failure: 1 of 1 failed") as caught:
+        await readme_app.settle()
+    assert [f.failed_ids for f in caught.value.failures] == [(message_id,)]
+    assert "ConditionalCheckFailedError" in caplog.text and 'File "' in caplog.text, caplog.text
+    await readme_app.settle(raise_on_failure=False)  # its retries, then its dead letter
+
+
+def test_the_banner_prints_every_port_when_one_is_not_the_default(readme_app: Sandbox) -> None:
+    text = banner(readme_app, verbose=False)
+    ports = readme_app.ports
+    assert ports["http"] != DEFAULT_PORTS["http"]
+    for service in ("http", "events", "tables", "internal"):
+        assert f": {ports[service]}" in text, (service, text)
