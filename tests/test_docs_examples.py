@@ -124,6 +124,7 @@ async def readme_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 def test_the_readme_app_has_a_handler_for_every_function(tmp_path: Path) -> None:
     manifest = load_manifest(write_readme_app(tmp_path))
     functions = [r.function for r in manifest.http] + [w.function for w in manifest.ws]
+    functions += [s.function for s in manifest.tables_streams]
     functions += [f.function for kind in (manifest.events, manifest.queues, manifest.scheduled) for f in kind]
     assert functions and all(handler_module(fn.src_dir) is not None for fn in functions), functions
     [queue] = manifest.queues
@@ -134,7 +135,8 @@ def test_the_readme_app_has_a_handler_for_every_function(tmp_path: Path) -> None
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_the_readme_app_runs_a_task_to_complete(readme_app: Sandbox) -> None:
+async def test_the_readme_app_runs_a_task_to_complete(readme_app: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "arc_sandbox")  # what functions print
     clock = readme_app.clock
     assert isinstance(clock, FakeClock)
     started = clock.now()
@@ -154,6 +156,9 @@ async def test_the_readme_app_runs_a_task_to_complete(readme_app: Sandbox) -> No
         {"taskID": form_task["taskID"], "name": "from a form", "status": "complete"},
         {"taskID": task["taskID"], "name": "report", "status": "complete"},
     ]
+    # The table stream's function printed each change, in order.
+    changes = re.findall(rf"(INSERT|MODIFY|REMOVE) {task['taskID']}", caplog.text)
+    assert changes == ["INSERT", "MODIFY"], caplog.text
 
 
 @pytest.mark.asyncio(loop_scope="module")
