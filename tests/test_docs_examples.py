@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import shlex
 import subprocess
@@ -84,6 +85,7 @@ EXAMPLES = {
     "Testing your app without AWS / python #1": "test_readme_testing_example:"
     "test_the_readme_testing_example_passes_as_written_with_no_warnings",
     "Embedding the sandbox / python #1": "test_the_embedding_example_starts_the_example_app",
+    "The dashboard / sh #1": "test_the_cli_examples_against_the_readme_app_running",
 }
 APP_TESTS = ("test_the_readme_app_has_a_handler_for_every_function", "test_the_readme_app_runs_a_task_to_complete")
 
@@ -254,3 +256,29 @@ def test_the_banner_prints_every_port_when_one_is_not_the_default(readme_app: Sa
     assert ports["http"] != DEFAULT_PORTS["http"]
     for service in ("http", "events", "tables", "internal"):
         assert f": {ports[service]}" in text, (service, text)
+
+
+@pytest.mark.timeout(120)
+async def test_the_cli_examples_against_the_readme_app_running(tmp_path: Path) -> None:
+    app = write_readme_app(tmp_path / "app")
+    async with RunningSandbox(app) as running:
+        # Found as a developer's shell finds it: from the app's folder, through the ARC_*_PORT variables.
+        env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "ARC_EVENTS_PORT": str(running.ports["events"]),
+            "ARC_INTERNAL_PORT": str(running.ports["internal"]),
+        }
+        outputs = []
+        for command in commands(example("The dashboard / sh #1")):
+            assert command[0] == "arc-sandbox", command
+            result = await asyncio.to_thread(
+                subprocess.run, [*cli(), *command[1:]], cwd=app, env=env, capture_output=True, text=True, timeout=60
+            )
+            assert result.returncode == 0, (command, result.stdout, result.stderr)
+            outputs.append(result.stdout)
+    invoked, messages, item, logs = outputs
+    assert json.loads(invoked)["ok"] is True
+    assert "@queues work  delayed" in messages and '{"taskID":"t1"}' in messages, messages
+    assert json.loads(item) == {"taskID": "t1", "name": "by hand", "status": "received"}
+    assert "task-created" in logs, logs
