@@ -23,7 +23,7 @@ import pytest_asyncio
 
 from sandbox import arc
 from sandbox.config import SandboxConfig
-from sandbox.errors import ConditionalCheckFailedError, GoneError, NotFoundError, SandboxError
+from sandbox.errors import ConditionalCheckFailedError, GoneError, HandlerFailedError, NotFoundError, SandboxError
 from sandbox.runtime import CURRENT_SERVICES
 from sandbox.sandbox import Sandbox
 from tests.test_arc_aws import aws  # noqa: F401 - the fixture: Architect's resources in moto
@@ -39,6 +39,7 @@ tracebacks
 @http
 get /fail
 get /ids
+get /asyncfail
 
 @events
 ping
@@ -89,6 +90,13 @@ def handler(event, context):
     return {"statusCode": 200, "body": json.dumps(ids)}
 """
 
+ASYNC_FAIL = """from sandbox import arc
+
+
+async def handler(event, context):
+    await arc.events.publish_async("nope", {})
+"""
+
 RECORD = """
 from sandbox import arc
 
@@ -108,6 +116,7 @@ async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[San
     for folder, code in (
         ("http/get-fail", FAIL),
         ("http/get-ids", IDS),
+        ("http/get-asyncfail", ASYNC_FAIL),
         ("events/ping", RECORD),
         ("queues/jobs", RECORD),
     ):
@@ -302,3 +311,16 @@ async def test_ws_calls_fail_at_the_callers_frame(sandbox: Sandbox, monkeypatch:
         assert frames[-1] == ("ws.py", "info_async") and all(f == __file__ for f, _ in frames[:-1]), frames
     else:
         raise AssertionError("info_async did not fail")
+
+
+@on_module_loop
+async def test_an_async_handlers_failed_publish_is_reported_from_the_handlers_frame(sandbox: Sandbox) -> None:
+    """The traceback settle() raises with: the handler's frames only, not asyncio's loop that ran it."""
+    handler = sandbox.manifest.root / "src" / "http" / "get-asyncfail" / "lambda.py"
+    route = next(r for r in sandbox.manifest.http if r.path == "/asyncfail")
+    with pytest.raises(HandlerFailedError) as caught:
+        await sandbox.invoker.invoke(route.function, {})
+    lines = caught.value.traceback.splitlines()
+    assert lines[1].startswith(f'  File "{handler}", line 5, in handler'), caught.value.traceback
+    assert [line for line in lines if line.startswith("  File")] == [lines[1]], caught.value.traceback
+    assert lines[-1].startswith("sandbox.errors.NotFoundError: no @events topic named 'nope'"), lines
