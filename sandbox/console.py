@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 import click
 
+from sandbox.config import DEFAULT_PORTS
+
 if TYPE_CHECKING:
     from sandbox.sandbox import Sandbox
 
@@ -140,8 +142,8 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         f"{_dim('Data')}     ⌁ {_data_line(sandbox)}",
         "",
     ]
-    if verbose:
-        ports = sandbox.ports
+    ports = sandbox.ports
+    if verbose or any(ports.get(service) != port for service, port in DEFAULT_PORTS.items()):
         lines.insert(
             -1,
             f"Using ports: http: {ports['http']}, events/queues: {ports['events']}, tables: {ports['tables']}, "

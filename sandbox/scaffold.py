@@ -49,6 +49,20 @@ def handler(event, context):
 def handler(event, context):
     print("{name} ran at", event["time"])
 ''',
+    "tables-streams": '''"""{name}: gets each change to its table, in write order."""
+
+
+def handler(event, context):
+    for record in event["Records"]:
+        print("{name} got", record["eventName"], record["dynamodb"]["Keys"])
+''',
+    "ws": '''"""@ws {name}: a 2xx statusCode accepts a connection (connect) or a message."""
+
+
+def handler(event, context):
+    print("{name}", event["requestContext"]["connectionId"], event.get("body"))
+    return {{"statusCode": 200}}
+''',
 }
 
 
@@ -68,7 +82,8 @@ def init_project(dest: Path, *, app_name: str | None = None) -> list[Path]:
     manifest = load_manifest(dest)
     functions: list[FunctionSpec] = [r.function for r in manifest.http]
     functions += [e.function for e in manifest.events] + [q.function for q in manifest.queues]
-    functions += [s.function for s in manifest.scheduled]
+    functions += [s.function for s in manifest.scheduled] + [s.function for s in manifest.tables_streams]
+    functions += [w.function for w in manifest.ws]
     for fn in functions:
         if any((fn.src_dir / name).exists() for name in HANDLER_FILES):
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -37,3 +38,20 @@ def test_docs_readme_mentions_pragma(pragma: str) -> None:
 @pytest.mark.parametrize("fixture", ["arc_sandbox", "arc_client", "arc_clock", "arc_app_dir", "arc_sandbox_app"])
 def test_docs_readme_mentions_plugin_fixture(fixture: str) -> None:
     assert f"`{fixture}`" in README or f"{fixture} =" in README
+
+
+def test_docs_readme_names_every_public_name_and_its_base() -> None:
+    import sandbox
+    from sandbox import errors
+
+    section = README[README.index("### Embedding the sandbox") :]
+    section = section[: section.index("\n## ")].replace("\n", " ")
+    for name in sandbox.__all__:
+        if name != "__version__":
+            assert f"`{name}`" in section, name
+    # "X and its kinds `A`, `B`": each kind really is a subclass of X.
+    families = re.findall(r"`(\w+)` and its kinds ((?:`\w+`(?:,| and)? ?)+)", section)
+    assert [base for base, _ in families] == ["StartupError", "InvocationError", "AwsError"]
+    for base, kinds in families:
+        for kind in re.findall(r"`(\w+)`", kinds):
+            assert issubclass(getattr(errors, kind), getattr(errors, base)), (kind, base)

@@ -36,3 +36,19 @@ def test_scaffold_through_the_cli(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 file(s) written" in result.output
     assert load_manifest(tmp_path / "x").app == "named-app"
+
+
+def test_scaffold_writes_ws_and_table_stream_handlers_that_load(tmp_path: Path) -> None:
+    (tmp_path / "app.arc").write_text("@app\nmine\n@tables\nnotes\n  id *String\n@tables-streams\nnotes\n@ws\nping\n")
+    written = init_project(tmp_path)
+    assert sorted(str(p.relative_to(tmp_path)) for p in written) == [
+        "src/tables-streams/notes/lambda.py",
+        "src/ws/connect/lambda.py",
+        "src/ws/default/lambda.py",
+        "src/ws/disconnect/lambda.py",
+        "src/ws/ping/lambda.py",
+    ]
+    for path in written:
+        namespace: dict[str, object] = {}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102
+        assert callable(namespace["handler"]), path

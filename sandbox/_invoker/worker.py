@@ -217,15 +217,19 @@ def _error(error_type: str, message: str, error: BaseException) -> Message:
 
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent.parent)
+_ASYNCIO_DIR = str(Path(asyncio.__file__).resolve().parent)
 
 
 def _user_traceback(error: BaseException) -> str:
-    """The traceback without the sandbox's and importlib's own frames."""
+    """The traceback without the sandbox's and importlib's own frames, from the handler's first frame
+    (an async handler's starts under asyncio's run_until_complete, which the reader did not call)."""
     frames_ = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
         if not frame.filename.startswith(_RUNTIME_DIR) and not frame.filename.startswith("<frozen importlib")
     ]
+    while frames_ and frames_[0].filename.startswith(_ASYNCIO_DIR):
+        del frames_[0]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames_)]
     lines += traceback.format_exception_only(type(error), error)
     return "".join(lines)

@@ -153,7 +153,12 @@ class LocalHttp(_ThreadedAsync):
             with urllib.request.urlopen(request, timeout=30) as response:
                 return int(response.status), response.read(), {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as error:
-            return error.code, error.read(), {}
+            with error:  # an HTTPError holds the response's socket until it is closed
+                return error.code, error.read(), {}
+        except urllib.error.URLError as error:
+            raise SandboxError(
+                f"the sandbox at 127.0.0.1:{port} (ARC_SANDBOX) does not answer: {error.reason}"
+            ) from None
 
     def _bus(self, path: str, body: dict[str, Any], name: str) -> str:
         """The message id of what was published or sent, as in every other backend."""

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from sandbox.arc._backends import Backend, InProcess, backend
 from sandbox.dynamo.types import item_from_python, item_to_python
-from sandbox.errors import NotFoundError
+from sandbox.errors import NotFoundError, SandboxError
 from sandbox.runtime import Services
 
 T = TypeVar("T", "Table", "AsyncTable")
@@ -43,7 +43,10 @@ class Table:
         self.name = name
 
     def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        return _from_wire(self._backend.dynamo(operation, _to_wire(self.name, params)))
+        try:
+            return _from_wire(self._backend.dynamo(operation, _to_wire(self.name, params)))
+        except SandboxError as error:  # its traceback starts here: the caller need not read the bridging below
+            raise error.with_traceback(None) from error.__cause__
 
     def get(self, key: Mapping[str, Any], **params: Any) -> dict[str, Any] | None:
         result: dict[str, Any] | None = self._call("GetItem", {"Key": key, **params}).get("Item")
@@ -83,7 +86,10 @@ class AsyncTable:
         self.name = name
 
     async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        return _from_wire(await self._backend.dynamo_async(operation, _to_wire(self.name, params)))
+        try:
+            return _from_wire(await self._backend.dynamo_async(operation, _to_wire(self.name, params)))
+        except SandboxError as error:
+            raise error.with_traceback(None) from error.__cause__
 
     async def get(self, key: Mapping[str, Any], **params: Any) -> dict[str, Any] | None:
         result: dict[str, Any] | None = (await self._call("GetItem", {"Key": key, **params})).get("Item")

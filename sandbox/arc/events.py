@@ -9,15 +9,22 @@ from typing import Any
 
 from sandbox.arc._backends import backend
 from sandbox.arc._records import is_async, payloads, single_or_list
+from sandbox.errors import SandboxError
 
 
 def publish(name: str, payload: Any) -> str:
     """Publish `payload` (anything JSON) to the @events topic `name`; returns the message id."""
-    return backend().publish_event(name, payload)
+    try:
+        return backend().publish_event(name, payload)
+    except SandboxError as error:  # its traceback starts here: the caller need not read the bridging below
+        raise error.with_traceback(None) from error.__cause__
 
 
 async def publish_async(name: str, payload: Any) -> str:
-    return await backend().publish_event_async(name, payload)
+    try:
+        return await backend().publish_event_async(name, payload)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 def _message(record: dict[str, Any]) -> str:

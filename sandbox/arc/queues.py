@@ -9,17 +9,24 @@ from typing import Any
 
 from sandbox.arc._backends import backend
 from sandbox.arc._records import is_async, payloads, single_or_list
+from sandbox.errors import SandboxError
 
 _log = logging.getLogger("arc_sandbox.arc.queues")
 
 
 def publish(name: str, payload: Any, *, delay_seconds: float = 0, group_id: str | None = None) -> str:
     """Send `payload` to the queue `name` (stored before this returns); returns the message id."""
-    return backend().send_message(name, payload, delay_seconds, group_id)
+    try:
+        return backend().send_message(name, payload, delay_seconds, group_id)
+    except SandboxError as error:  # its traceback starts here: the caller need not read the bridging below
+        raise error.with_traceback(None) from error.__cause__
 
 
 async def publish_async(name: str, payload: Any, *, delay_seconds: float = 0, group_id: str | None = None) -> str:
-    return await backend().send_message_async(name, payload, delay_seconds, group_id)
+    try:
+        return await backend().send_message_async(name, payload, delay_seconds, group_id)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 def _body(record: dict[str, Any]) -> str:

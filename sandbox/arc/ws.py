@@ -38,9 +38,10 @@ class LocalManagement:
             with urllib.request.urlopen(request, timeout=30) as response:
                 body = response.read()
         except urllib.error.HTTPError as error:
-            if error.code == GoneError.status:
-                raise GoneError(f"connection {connection_id!r} is gone") from None
-            raise SandboxError(f"the Management API answered {error.code}: {error.read()!r}") from None
+            with error:  # an HTTPError holds the response's socket until it is closed
+                if error.code == GoneError.status:
+                    raise GoneError(f"connection {connection_id!r} is gone") from None
+                raise SandboxError(f"the Management API answered {error.code}: {error.read()!r}") from None
         return dict(json.loads(body)) if body else {}
 
 
@@ -57,24 +58,42 @@ def management() -> Management:
 
 def send(connection_id: str, payload: Any) -> None:
     """Send `payload` (anything JSON) to the client of `connection_id`."""
-    management().ws_call("POST", connection_id, json.dumps(payload).encode())
+    try:
+        management().ws_call("POST", connection_id, json.dumps(payload).encode())
+    except SandboxError as error:  # its traceback starts here: the caller need not read urllib or boto3
+        raise error.with_traceback(None) from error.__cause__
 
 
 def close(connection_id: str) -> None:
-    management().ws_call("DELETE", connection_id)
+    try:
+        management().ws_call("DELETE", connection_id)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 def info(connection_id: str) -> dict[str, Any]:
-    return management().ws_call("GET", connection_id)
+    try:
+        return management().ws_call("GET", connection_id)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 async def send_async(connection_id: str, payload: Any) -> None:
-    await asyncio.to_thread(send, connection_id, payload)
+    try:
+        await asyncio.to_thread(send, connection_id, payload)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 async def close_async(connection_id: str) -> None:
-    await asyncio.to_thread(close, connection_id)
+    try:
+        await asyncio.to_thread(close, connection_id)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
 
 
 async def info_async(connection_id: str) -> dict[str, Any]:
-    return await asyncio.to_thread(info, connection_id)
+    try:
+        return await asyncio.to_thread(info, connection_id)
+    except SandboxError as error:
+        raise error.with_traceback(None) from error.__cause__
