@@ -2,8 +2,8 @@
 
 `arc-sandbox start` calls `launch_early_template()` first thing, so that the template imports the
 runtime on the other core while this process imports the server; the first `ForkServer` adopts it.
-Only the standard library's process and socket modules load here (no asyncio): every millisecond
-before the launch is a millisecond the template starts later.
+Only the standard library's process and socket modules load here (not asyncio, not dataclasses):
+every millisecond before the launch is a millisecond the template starts later.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 
 TEMPLATE_MODULE = "sandbox._invoker.template"
 
 
-@dataclass
 class StartedTemplate:
-    process: subprocess.Popen[bytes]
-    control: socket.socket  # ours: a datagram socket to the template
+    """A plain class: `dataclasses` would cost the template its head start (it imports `inspect`)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket) -> None:
+        self.process = process
+        self.control = control  # ours: a datagram socket to the template
 
 
 def start_template(python: str = sys.executable) -> StartedTemplate:
