@@ -8,9 +8,9 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["start"]:
-        # Starting allocates a great deal and frees almost nothing: the collector's passes over the
-        # growing heap would be a sixth of the start-up time. `cli` turns it back on once the sandbox
-        # is up, with what start-up built frozen out of its way.
+        # Starting allocates a great deal and frees almost nothing: the collector would only walk the
+        # growing heap, again and again (some 2% of start-up's instructions). `cli` turns it back on
+        # once the sandbox is up, with what start-up built frozen out of its way.
         gc.disable()
         # The template imports the runtime (and boto3) while this process imports the server: by the
         # first request its preloads are done, and the first environment starts warm.
