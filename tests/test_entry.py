@@ -40,6 +40,9 @@ async def test_the_first_fork_server_adopts_the_early_template_and_the_next_star
         await first.start()
         await second.start()
         assert first._process is waiting.process
+        # In a session of its own (as each environment is): out of the terminal's Ctrl-C, and with
+        # Linux's autogroup scheduling its preloads do not share the server's CPU time at start-up.
+        assert os.getsid(waiting.process.pid) == waiting.process.pid != os.getsid(0)
         assert second._process is not None and second._process is not waiting.process
         assert early._EarlyTemplate.waiting is None
     finally:

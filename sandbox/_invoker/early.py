@@ -29,7 +29,13 @@ def start_template(python: str = sys.executable) -> StartedTemplate:
     dies with the thread that started it (PDEATHSIG)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     process = subprocess.Popen(
-        [python, "-m", TEMPLATE_MODULE, str(theirs.fileno())], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
+        [python, "-m", TEMPLATE_MODULE, str(theirs.fileno())],
+        pass_fds=[theirs.fileno()],
+        stdin=subprocess.DEVNULL,
+        # A session of its own, as each environment it forks has: out of the terminal's Ctrl-C (the
+        # sandbox stops it), and, where Linux shares CPU time between sessions (autogroup), its
+        # preloads no longer take a busy machine's time from the server's own start-up.
+        start_new_session=True,
     )
     theirs.close()
     return StartedTemplate(process, ours)

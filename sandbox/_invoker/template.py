@@ -1,7 +1,7 @@
 """The template process: forks execution environments that start warm.
 
-Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD`, with no other file
-descriptors (so no environment ever holds the sandbox's listening sockets). It imports the runtime
+Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD`, in a session of its own,
+with no other file descriptors (so no environment ever holds the sandbox's listening sockets). It imports the runtime
 side of the sandbox and what Lambda's Python runtime ships (boto3 and botocore, when installed), a
 module at a time between requests, so a fork request never waits for the whole list. It never starts
 a thread and touches no GUI framework: forking it is safe on macOS as on Linux.
