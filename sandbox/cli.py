@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sandbox._cli.lazy import LazyGroup
 from sandbox._version import __version__
 from sandbox.config import DATA_DIR, DB_FILE, SandboxConfig
 from sandbox.errors import StartupError
@@ -18,7 +20,10 @@ from sandbox.errors import StartupError
 APP_DIR = click.Path(file_okay=False, path_type=Path)
 
 
-@click.group()
+@click.group(
+    cls=LazyGroup,
+    lazy={name: f"sandbox._cli.commands:{name}" for name in ("tables", "messages", "replay", "purge", "logs")},
+)
 @click.version_option(__version__, prog_name="arc-sandbox")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -101,6 +106,7 @@ async def _serve_until_signalled(config: SandboxConfig) -> None:
     sandbox = Sandbox(config)
     try:
         async with sandbox:
+            _collect_garbage_again()
             if not config.quiet:
                 click.echo(banner(sandbox, verbose=config.verbose), err=True)
             await stop.wait()
@@ -108,6 +114,14 @@ async def _serve_until_signalled(config: SandboxConfig) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _collect_garbage_again() -> None:
+    """`arc-sandbox start` ran with the collector off (`_entry.py`): on again, with everything start-up
+    built moved out of its reach, since it all lives as long as the process."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 @cli.command()
@@ -172,13 +186,3 @@ def invoke(pragma: str, name: str, payload: str, app_dir: Path, events_port: int
     click.echo(json.dumps(result, indent=2))
     if not result.get("ok", False):
         raise SystemExit(1)
-
-
-def _add_running_sandbox_commands() -> None:
-    from sandbox._cli import commands
-
-    for command in (commands.tables, commands.messages, commands.replay, commands.purge, commands.logs):
-        cli.add_command(command)
-
-
-_add_running_sandbox_commands()

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchfiles import Change, awatch
+from watchfiles import Change
 
+from sandbox.file_watch import FileChange, FileWatch
 from sandbox.model import Manifest
 
-FileChange = tuple[Change, str]
 MANIFEST_FILES = frozenset(
     {"app.arc", ".arc", "arc.json", "arc.yaml", "arc.yml", "package.json", ".env"}
     | {"prefs.arc", "preferences.arc", ".prefs.arc", ".preferences.arc"}
@@ -82,7 +82,7 @@ class Reloader:
         self._on_change = on_change
         self._changes = changes
         self._logger = logger or logging.getLogger("arc_sandbox.reload")
-        self._stop = asyncio.Event()
+        self._watch: FileWatch | None = None
         self._task: asyncio.Task[None] | None = None
         self._reloaded = asyncio.Condition()
         self.reloads = 0
@@ -90,9 +90,11 @@ class Reloader:
     async def start(self) -> None:
         if self._task is None:
             # Small step and debounce: one save is seen within tens of milliseconds.
-            changes = self._changes or awatch(
-                self.app_dir, watch_filter=should_reload, stop_event=self._stop, debounce=100, step=10
-            )
+            changes = self._changes
+            if changes is None:
+                self._watch = FileWatch(self.app_dir, watch_filter=should_reload, debounce=100, step=10)
+                self._watch.start()
+                changes = self._watch
             self._task = asyncio.get_running_loop().create_task(self._run(changes))
 
     async def _run(self, changes: AsyncIterator[set[FileChange]]) -> None:
@@ -113,9 +115,11 @@ class Reloader:
             await self._reloaded.wait_for(lambda: self.reloads >= count)
 
     async def stop(self) -> None:
-        self._stop.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            await watch.close()

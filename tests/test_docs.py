@@ -17,7 +17,10 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 def cli_options() -> list[str]:
     found = []
     assert isinstance(cli, click.Group)
-    for name, command in cli.commands.items():
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):  # not `cli.commands`: it holds only the subcommands imported so far
+        command = cli.get_command(ctx, name)
+        assert command is not None
         found.append(f"arc-sandbox {name}")
         for param in command.params:
             if isinstance(param, click.Option):

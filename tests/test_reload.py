@@ -12,8 +12,9 @@ import pytest
 from watchfiles import Change
 
 from sandbox.config import SandboxConfig
+from sandbox.file_watch import FileChange
 from sandbox.manifest import load_manifest
-from sandbox.reload import FileChange, Reloader, ReloadPlan, classify, should_reload
+from sandbox.reload import Reloader, ReloadPlan, classify, should_reload
 from sandbox.sandbox import Sandbox
 
 APP = "@app\nreload-test\n\n@http\nget /a\nget /b\n\n@tables\nthings\n  id *String\n"

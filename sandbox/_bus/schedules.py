@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from sandbox.errors import ValidationError
 from sandbox.model import ScheduleSpec
 
@@ -71,6 +69,8 @@ class Schedule:
         zone = ZoneInfo(self.spec.timezone) if self.spec.timezone else dt.UTC
         start = dt.datetime.fromtimestamp(now, tz=zone)
         years = _years(year)
+        from croniter import croniter  # here: most apps have no cron() schedule, and start faster without it
+
         iterator = croniter(expression, start, day_or=False)
         for _ in range(10_000):
             candidate: dt.datetime = iterator.get_next(dt.datetime)

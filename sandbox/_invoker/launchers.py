@@ -18,7 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-TEMPLATE_MODULE = "sandbox._invoker.template"
+from sandbox._invoker.early import adopt_early_template, start_template
+
 WORKER_MODULE = "sandbox._invoker.worker"
 _REMEMBERED_EXITS = 1024
 
@@ -71,46 +72,6 @@ class _Ends:
         return Launched(self.control, self.services, self.log_read)
 
 
-@dataclass
-class StartedTemplate:
-    process: subprocess.Popen[bytes]
-    control: socket.socket  # ours: a datagram socket to the template
-
-
-def start_template(python: str = sys.executable) -> StartedTemplate:
-    """Launch the template. Call it on the thread that will run the sandbox's loop: on Linux the template
-    dies with the thread that started it (PDEATHSIG)."""
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    process = subprocess.Popen(
-        [python, "-m", TEMPLATE_MODULE, str(theirs.fileno()), str(os.getpid())],
-        pass_fds=[theirs.fileno()],
-        stdin=subprocess.DEVNULL,
-    )
-    theirs.close()
-    return StartedTemplate(process, ours)
-
-
-class _EarlyTemplate:
-    """A template that `arc-sandbox start` launched before its own imports, so that the template's are
-    done by the first request; the process's first ForkServer adopts it. A hand-off within one process,
-    taken once, hence a class slot rather than state passed down through the CLI."""
-
-    waiting: StartedTemplate | None = None
-
-
-def launch_early_template() -> None:
-    if _EarlyTemplate.waiting is None and hasattr(os, "fork"):
-        _EarlyTemplate.waiting = start_template()
-
-
-def _adopt_early_template() -> StartedTemplate | None:
-    started, _EarlyTemplate.waiting = _EarlyTemplate.waiting, None
-    if started is not None and started.process.poll() is not None:
-        started.control.close()  # it died meanwhile: start another
-        return None
-    return started
-
-
 class ForkServer:
     """Forks environments from the template process, which is started once and kept warm."""
 
@@ -126,7 +87,7 @@ class ForkServer:
     async def start(self) -> None:
         if self._process is not None:
             return
-        started = _adopt_early_template() if self._python == sys.executable else None
+        started = adopt_early_template() if self._python == sys.executable else None
         # On the loop's own thread: the template dies with the thread that started it (PDEATHSIG).
         started = started or start_template(self._python)
         self._process, ours = started.process, started.control

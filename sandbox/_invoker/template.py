@@ -1,9 +1,9 @@
 """The template process: forks execution environments that start warm.
 
-Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD PARENT_PID`, with no other file
-descriptors (so no environment ever holds the sandbox's listening sockets). It imports the runtime
-side of the sandbox and what Lambda's Python runtime ships (boto3 and botocore, when installed), a
-module at a time between requests, so a fork request never waits for the whole list. It never starts
+Started by the sandbox as `python -m sandbox._invoker.template CONTROL_FD PARENT_PID`, in a session
+of its own, with no other file descriptors (so no environment ever holds the sandbox's listening
+sockets). It imports the runtime side of the sandbox and what Lambda's Python runtime ships (boto3 and
+botocore, when installed), a module at a time between requests, so a fork request never waits for the whole list. It never starts
 a thread and touches no GUI framework: forking it is safe on macOS as on Linux.
 
 Requests arrive as datagrams on CONTROL_FD: `{"t": "fork"}` with three descriptors attached (the
@@ -15,6 +15,7 @@ signal), and on `{"t": "stop"}`, or when the sandbox goes away, it kills every e
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -55,16 +56,25 @@ PREIMPORTS = (
     "boto3",
     "boto3.session",
     "boto3.dynamodb.types",
-    "arc",  # architect-functions, only when that is the package installed under the name (see _preimport)
+    "architect-functions",  # a distribution, not a module: its own steps follow when it is installed
+)
+# architect-functions (imported as `arc`) pulls in python-jose and cryptography: some 70 ms, in steps too.
+ARCHITECT_FUNCTIONS = "architect-functions"
+ARCHITECT_FUNCTIONS_STEPS = (
+    "cryptography.hazmat.bindings._rust",
+    "cryptography.hazmat.primitives.serialization",
+    "cryptography.x509.name",
+    "cryptography.x509",
+    "jose.backends",
+    "arc",
 )
 MAX_REQUEST = 4096
 PARENT_CHECK = 1.0  # seconds between checks that the sandbox is still there
 
 
 def main(control_fd: int, parent: int) -> NoReturn:
-    die_with_parent()
-    if os.getppid() != parent:  # the sandbox was gone before PDEATHSIG was set: nobody would stop us
-        os._exit(0)
+    gc.disable()  # importing allocates much and frees little: the collector's passes would slow the preloads
+    die_with_parent(parent)
     control = socket.socket(fileno=control_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -77,7 +87,9 @@ def main(control_fd: int, parent: int) -> NoReturn:
         ready, _, _ = select.select([control.fileno(), wake_r], [], [], 0 if pending else PARENT_CHECK)
         if not ready:
             if pending:
-                _preimport(pending.pop(0))
+                pending[:0] = _preimport(pending.pop(0))
+                if not pending:
+                    _collect_garbage_again()
             elif os.getppid() != parent:  # the sandbox died without a word (where PDEATHSIG is missing)
                 _stop(children)
             continue
@@ -99,14 +111,24 @@ def main(control_fd: int, parent: int) -> NoReturn:
                     os.close(fd)
 
 
-def _preimport(name: str) -> None:
+def _preimport(name: str) -> tuple[str, ...]:
+    """Import one step; return the steps it opens up (architect-functions' own, once it is found installed)."""
     # A missing optional package (boto3 not installed) or a broken one must not stop the template.
     with contextlib.suppress(Exception):
-        if name == "arc":
+        if name == ARCHITECT_FUNCTIONS:
             from importlib import metadata
 
-            metadata.distribution("architect-functions")  # not some other package named arc
+            metadata.distribution(ARCHITECT_FUNCTIONS)  # not some other package named arc
+            return ARCHITECT_FUNCTIONS_STEPS
         importlib.import_module(name)
+    return ()
+
+
+def _collect_garbage_again() -> None:
+    """The collector on again, with everything imported so far out of its reach: it lives as long as the
+    process, and an environment that never scans the pages it shares with the template never copies them."""
+    gc.freeze()
+    gc.enable()
 
 
 def _fork(fds: list[int], control: socket.socket, wake: tuple[int, int]) -> int:
@@ -117,6 +139,7 @@ def _fork(fds: list[int], control: socket.socket, wake: tuple[int, int]) -> int:
             os.close(fd)
         return pid
     try:
+        _collect_garbage_again()  # a handler runs with the collector on, as in Lambda
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
-
 from sandbox._manifest import values as v
 from sandbox._manifest.nodes import ArcDoc, Item
 from sandbox._manifest.sources import PREFS, first_existing, read_doc, read_text
@@ -96,6 +93,9 @@ def _scope(folder: Path) -> _Scope:
 
 def dotenv_file(path: Path) -> dict[str, str]:
     """.env values; an unparsable line or a name without `=value` is an error naming the line."""
+    from dotenv import dotenv_values  # here: only an app with a .env pays for importing it at start
+    from dotenv.parser import parse_stream
+
     text = read_text(path)
     for binding in parse_stream(io.StringIO(text)):
         original = binding.original.string
