@@ -319,10 +319,14 @@ class Sandbox:
             self.logger.warning("Fingerprinting is off; removed %s/static.json", static.folder)
 
     async def _seed(self) -> None:
-        if self.arc_env != "testing":
-            return
         seed = self.manifest.prefs.seed_data
         path = (self.manifest.root / seed) if seed else (self.manifest.root / SEED_FILE)
+        if self.arc_env != "testing":
+            if path.is_file():  # as Architect does; said, so that empty tables are no mystery
+                self.logger.info(
+                    "Seed data %s not loaded: ARC_ENV is %s, seeding is for testing", path.name, self.arc_env
+                )
+            return
         if path.is_file():
             started = time.perf_counter()
             tables, rows = await self.store.seed(path)
