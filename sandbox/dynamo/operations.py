@@ -117,13 +117,13 @@ async def get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
         project(proj, {}, names)  # records the names the projection uses, item or not
     names.check_all_used()
     pk, sk = storage.row_key(table, key)
-    async with ctx.db.reading() as conn:
-        item = await storage.load_live(conn, table, pk, sk, ctx.clock.now())
+    item = await storage.load_now(ctx.db, table, pk, sk, ctx.clock.now())
     out: dict[str, Any] = {}
     if item is not None:
         out["Item"] = project(proj, item, names) if proj is not None else item
-    units = capacity.read_units(item_size(item) if item else 0, consistent=bool(request.get("ConsistentRead")))
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    if cap != "NONE":
+        units = capacity.read_units(item_size(item) if item else 0, consistent=bool(request.get("ConsistentRead")))
+        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
     return out
 
 
