@@ -3,19 +3,16 @@
 SQLite allows one writer; a single aiosqlite connection with an asyncio lock around every
 transaction keeps the store's and the bus's writes from interleaving inside each other's transactions.
 
-A point read or a one-statement write (`read_now`, `write_one`) runs on the event loop itself, on the
-same connection, while it holds that lock: such a statement takes tens of microseconds, where the
-hand-off to aiosqlite's thread and back costs two thread wake-ups. Holding the lock means no aiosqlite
-call is in flight on the connection, so its use from two threads never overlaps. The loop must never
-wait on a disk flush, so the connection does not checkpoint the WAL as it commits (SQLite's automatic
-checkpoint runs inside a commit); a second connection does it off the loop once the WAL grows.
+Point reads and one-statement writes (`read_now`, `write_one`) that arrive in the same turn of the
+event loop share one trip to the database thread: the trip (a wake-up of that thread and one of the
+loop) costs more than the statements. A shared trip's writes commit together before any of its
+callers is answered, so a write is durable when its call returns, as alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -25,8 +22,6 @@ from typing import Any, Self
 import aiosqlite
 
 MEMORY = ":memory:"
-CHECKPOINT_BYTES = 4 * 1024 * 1024  # WAL size past which it is copied back into the database (SQLite's default)
-CHECK_EVERY = 64  # commits between two looks at the WAL's size
 
 
 class Database:
@@ -36,7 +31,8 @@ class Database:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
         self._lock: Any = None  # asyncio.Lock, made on open so it binds to the running loop
-        self._checkpoints = _Checkpoints(path)
+        self._pending: list[_Statement] = []  # read_now / write_one calls waiting for this turn's trip
+        self._trips: set[asyncio.Task[None]] = set()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -51,33 +47,18 @@ class Database:
             return
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread off: `read_now` and `write_one` use it from the loop's thread, under the lock.
-        self._conn = await aiosqlite.connect(
-            str(self.path) if self.path else MEMORY, isolation_level=None, check_same_thread=False
-        )
+        self._conn = await aiosqlite.connect(str(self.path) if self.path else MEMORY, isolation_level=None)
         self._lock = asyncio.Lock()
         await self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL under WAL is durable against a process crash; only an OS crash can lose the last commit.
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        if self.path is not None:
-            await self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpoints does it, off the loop
 
     async def close(self) -> None:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
-        await self._checkpoints.close()
         await conn.close()
-
-    async def wal_settled(self) -> None:
-        """Wait for a WAL checkpoint under way (on its own thread and connection) to finish."""
-        await self._checkpoints.idle()
-
-    @property
-    def _raw(self) -> sqlite3.Connection:
-        raw: sqlite3.Connection = self.conn._conn  # aiosqlite's sqlite3 connection
-        return raw
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -101,20 +82,47 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
-            self._checkpoints.committed()
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> None:
-        """One small statement, atomic on its own (SQLite's autocommit), for a write that needs nothing
-        read first: run on the loop, committed when this returns."""
-        async with self._lock:
-            self._raw.execute(sql, tuple(params))
-        self._checkpoints.committed()
+        """One small statement that needs nothing read first, committed when this returns; it shares
+        its trip to the database thread (and its commit) with the others of this turn of the loop."""
+        await self._queue(sql, tuple(params), write=True)
 
     async def read_now(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        """The rows of a small read (a lookup by key), run on the loop: it sees every committed write
-        and nothing of a transaction still open (it waits for that to end)."""
-        async with self._lock:
-            return self._raw.execute(sql, tuple(params)).fetchall()
+        """The rows of a small read (a lookup by key), in a trip shared with this turn's others: it
+        sees every write acknowledged before it, and nothing of a transaction still open."""
+        return await self._queue(sql, tuple(params), write=False)
+
+    def _queue(self, sql: str, params: tuple[Any, ...], *, write: bool) -> asyncio.Future[list[Any]]:
+        loop = asyncio.get_running_loop()
+        statement = _Statement(sql, params, write, loop.create_future())
+        if not self._pending:
+            trip = loop.create_task(self._run_pending())
+            self._trips.add(trip)
+            trip.add_done_callback(self._trips.discard)
+        self._pending.append(statement)
+        return statement.answer
+
+    async def _run_pending(self) -> None:
+        async with self._lock:  # a task runs this once the turn that queued the statements is over
+            batch, self._pending = self._pending, []
+            try:
+                # aiosqlite's own way of running a function on its thread; it has no public name for it.
+                await self.conn._execute(_run_batch, self.conn._conn, batch)  # type: ignore[no-untyped-call]
+            except BaseException as error:  # the batch did not commit: nobody is told it did
+                for statement in batch:
+                    if not statement.answer.done():
+                        statement.answer.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                return
+        for statement in batch:
+            if statement.answer.done():  # its caller was cancelled
+                continue
+            if isinstance(statement.rows, BaseException):
+                statement.answer.set_exception(statement.rows)
+            else:
+                statement.answer.set_result(statement.rows)
 
     async def write_many(self, statements: Iterable[tuple[str, Iterable[tuple[Any, ...]]]]) -> None:
         """Several statements (each run with `executemany`) in one transaction, in one trip to the
@@ -136,7 +144,6 @@ class Database:
         async with self._lock:
             # aiosqlite's own way of running a function on its thread; it has no public name for it.
             await conn._execute(run)  # type: ignore[no-untyped-call]
-        self._checkpoints.committed()
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -153,44 +160,33 @@ class Database:
             return await cur.fetchone()
 
 
-class _Checkpoints:
-    """Copies the WAL back into the database from a connection of its own, on a worker thread, once
-    the WAL passes CHECKPOINT_BYTES: a PASSIVE checkpoint, which neither waits for nor blocks the
-    main connection's readers and writer."""
+class _Statement:
+    __slots__ = ("answer", "params", "rows", "sql", "write")
 
-    def __init__(self, path: Path | None) -> None:
-        self._wal = None if path is None else path.with_name(path.name + "-wal")
-        self._path = path
-        self._commits = 0
-        self._conn: sqlite3.Connection | None = None
-        self._running: asyncio.Task[None] | None = None
+    def __init__(self, sql: str, params: tuple[Any, ...], write: bool, answer: asyncio.Future[list[Any]]) -> None:
+        self.sql = sql
+        self.params = params
+        self.write = write
+        self.answer = answer
+        self.rows: list[Any] | BaseException = []
 
-    def committed(self) -> None:
-        if self._wal is None:
-            return
-        self._commits += 1
-        if self._commits % CHECK_EVERY or (self._running is not None and not self._running.done()):
-            return
-        try:
-            size = os.stat(self._wal).st_size
-        except OSError:
-            return
-        if size >= CHECKPOINT_BYTES:
-            self._running = asyncio.get_running_loop().create_task(asyncio.to_thread(self._checkpoint))
 
-    async def idle(self) -> None:
-        """Wait for a checkpoint under way to finish."""
-        if self._running is not None:
-            await self._running
-
-    def _checkpoint(self) -> None:
-        if self._conn is None:
-            self._conn = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):  # a failed checkpoint loses nothing: the WAL keeps every commit
-            await self.idle()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+def _run_batch(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
+    """On the database thread: the batch in order, in one transaction when it writes. A statement
+    that fails keeps its error for its caller and the others run on (each write is one statement,
+    so nothing of it is left half done); the loop answers them all once COMMIT succeeded."""
+    writes = any(statement.write for statement in batch)
+    if writes:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in batch:
+            try:
+                statement.rows = conn.execute(statement.sql, statement.params).fetchall()
+            except sqlite3.Error as error:
+                statement.rows = error
+        if writes:
+            conn.execute("COMMIT")
+    except BaseException:
+        if writes and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

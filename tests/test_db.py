@@ -1,4 +1,4 @@
-"""The database's loop-side statements (`read_now`, `write_one`) and its WAL checkpoints off the loop."""
+"""The database's shared trips: `read_now` and `write_one` calls of one turn of the loop, run together."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from sandbox.db import CHECKPOINT_BYTES, Database
+from sandbox.db import Database
 
 SCHEMA = "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
 
@@ -45,18 +45,35 @@ async def test_read_now_waits_for_an_open_transaction_and_sees_its_commit() -> N
         assert await read == [("new",)]
 
 
-async def test_the_wal_is_checkpointed_off_the_loop_and_stays_bounded(tmp_path: Path) -> None:
+async def test_statements_of_one_turn_run_in_order_and_commit_together(tmp_path: Path) -> None:
     path = tmp_path / "data.db"
     async with Database(path) as db:
-        # The loop's connection never checkpoints inside a commit (that can wait on a disk flush).
-        assert await db.read_now("PRAGMA wal_autocheckpoint") == [(0,)]
         await db.write_one(SCHEMA)
-        value = "x" * 2000
-        for i in range(4000):  # ~30 MB of WAL frames if nothing copied them back
-            await db.write_one("INSERT INTO kv VALUES (?, ?)", (f"k{i}", value))
-            if i % 256 == 0:
-                await db.wal_settled()
-        await db.wal_settled()
-        wal = path.with_name(path.name + "-wal").stat().st_size
-        assert wal < 3 * CHECKPOINT_BYTES
-        assert await db.read_now("SELECT count(*) FROM kv") == [(4000,)]
+        # Started in one turn: the read sees the writes queued before it, not the one after.
+        _, _, read, _ = await asyncio.gather(
+            db.write_one("INSERT INTO kv VALUES ('a', '1')"),
+            db.write_one("INSERT INTO kv VALUES ('b', '2')"),
+            db.read_now("SELECT k FROM kv ORDER BY k"),
+            db.write_one("INSERT INTO kv VALUES ('c', '3')"),
+        )
+        assert read == [("a",), ("b",)]
+        other = sqlite3.connect(path)
+        try:
+            assert other.execute("SELECT count(*) FROM kv").fetchall() == [(3,)]
+        finally:
+            other.close()
+
+
+async def test_a_failing_statement_fails_alone() -> None:
+    async with Database(None) as db:
+        await db.write_one(SCHEMA)
+        await db.write_one("INSERT INTO kv VALUES ('a', '1')")
+        results = await asyncio.gather(
+            db.write_one("INSERT INTO kv VALUES ('a', 'again')"),  # the key is taken
+            db.write_one("INSERT INTO kv VALUES ('b', '2')"),
+            db.read_now("SELECT v FROM kv ORDER BY k"),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], sqlite3.IntegrityError)
+        assert results[1] is None
+        assert results[2] == [("1",), ("2",)]
