@@ -175,7 +175,8 @@ def _run_batch(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
     """On the database thread: the batch in order, in one transaction when it writes. A statement
     that fails keeps its error for its caller and the others run on (each write is one statement,
     so nothing of it is left half done); the loop answers them all once COMMIT succeeded."""
-    writes = any(statement.write for statement in batch)
+    # One statement alone is atomic on its own (SQLite's autocommit): no BEGIN and COMMIT around it.
+    writes = len(batch) > 1 and any(statement.write for statement in batch)
     if writes:
         conn.execute("BEGIN IMMEDIATE")
     try:
