@@ -137,7 +137,7 @@ async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes
 
 
 async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
-    """The live item at a key, read on the loop (`Database.read_now`): a GetItem's one lookup."""
+    """The live item at a key: a GetItem's one lookup, in the trip it shares with this turn's others (`Database.read_now`)."""
     sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
     rows = await db.read_now(sql, (table.id, pk, sk))
     if not rows:
