@@ -1,6 +1,6 @@
 """DynamoDB endpoint benchmark: boto3 against this sandbox vs moto's server, and Query cost vs table size.
 
-Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (about a minute or two).
+Run: `python bench/tables.py [--ops 1000] [--only raw ...]`. Loopback only, bounded in time (about a minute or two).
 
 1. PutItem, GetItem and Query ops/s through one boto3 client, sequentially, against this sandbox's
    endpoint and moto's `ThreadedMotoServer` in the same run, each server in its own process (as a
@@ -15,7 +15,8 @@ Run: `python bench/tables.py [--ops 1000]`. Loopback only, bounded in time (abou
    joins every round where node and npm are present.
 2. Raw HTTP: PutItem and GetItem ops/s of requests signed ahead of time and sent by a light client
    (bench/dynamo_wire.py, 8 keep-alive connections), so boto3 does not bound the rate: the sandbox vs
-   dynalite (target >= 3x) and moto's server (target >= 10x).
+   dynalite (target >= 3x) and moto's server (target >= 10x). The `{}` floor server is timed beside them:
+   an aiohttp server that does nothing, the ceiling of any aiohttp-based endpoint here.
 3. 10,000 items loaded with BatchWriteItem and queried back (every page) through boto3, the sandbox
    vs dynalite (and moto), median of three (target: at least as fast as dynalite).
 4. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
@@ -347,6 +348,28 @@ def _print_boto3_rounds(args: argparse.Namespace, ports: dict[str, int]) -> None
         print("PutItem, LSI: skipped, the sandbox has no LocalSecondaryIndexes yet")
 
 
+GROUPS = ("boto3", "raw", "bulk", "scaling")  # the row groups of the docstring, 1 to 4
+
+
+def _print_raw(args: argparse.Namespace, servers: dict[str, int]) -> None:
+    """The floor server is timed too: the most an aiohttp server reaches under this client on this machine."""
+    raw = raw_rates(servers, args.raw_ops, args.concurrency, "raw")
+    print(f"raw HTTP, pre-signed, {args.concurrency} connections (ops/s)")
+    for op in ("PutItem", "GetItem"):
+        row = ", ".join(f"{name} {rates[op]:,.0f}" for name, rates in raw.items())
+        vs = ", ".join(f"{raw['sandbox'][op] / raw[p][op]:.2f}x {p}" for p in ("dynalite", "moto") if p in raw)
+        print(f"raw {op}: {row}; sandbox = {vs}")
+
+
+def _print_bulk(args: argparse.Namespace, servers: dict[str, int]) -> None:
+    bulk = bulk_rows({k: f"http://127.0.0.1:{p}" for k, p in servers.items()}, args.bulk)
+    for name, (loaded, queried) in bulk.items():
+        print(
+            f"{name}: BatchWriteItem {args.bulk:,} items {loaded:.2f} s, Query of all {args.bulk:,} "
+            f"{queried * 1e3:.0f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1000, help="operations per kind, endpoint and round")
@@ -356,6 +379,13 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=10_000, help="items loaded by BatchWriteItem and queried back")
     parser.add_argument("--big", type=int, default=1_000_000, help="items in the big table")
     parser.add_argument("--samples", type=int, default=500, help="queries per table for the p50")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=GROUPS,
+        default=list(GROUPS),
+        help="run only these groups of rows (each measured as in a full run)",
+    )
     args = parser.parse_args()
     split = split_cores()
     server_cores, client_cores = split if split else (None, None)
@@ -373,28 +403,22 @@ def main() -> None:
             ports = {"sandbox": sandbox_port, "moto": moto_port, "floor": floor_port}
             if dynalite_port:
                 ports["dynalite"] = dynalite_port
-            _print_boto3_rounds(args, ports)
+            if "boto3" in args.only:
+                _print_boto3_rounds(args, ports)
             servers = {k: v for k, v in ports.items() if k != "floor"}
-            raw = raw_rates(servers, args.raw_ops, args.concurrency, "raw")
-            print(f"raw HTTP, pre-signed, {args.concurrency} connections (ops/s)")
-            for op in ("PutItem", "GetItem"):
-                row = ", ".join(f"{name} {rates[op]:,.0f}" for name, rates in raw.items())
-                vs = ", ".join(f"{raw['sandbox'][op] / raw[p][op]:.2f}x {p}" for p in ("dynalite", "moto") if p in raw)
-                print(f"raw {op}: {row}; sandbox = {vs}")
-            bulk = bulk_rows({k: f"http://127.0.0.1:{p}" for k, p in servers.items()}, args.bulk)
-            for name, (loaded, queried) in bulk.items():
-                print(
-                    f"{name}: BatchWriteItem {args.bulk:,} items {loaded:.2f} s, Query of all {args.bulk:,} "
-                    f"{queried * 1e3:.0f} ms"
-                )
+            if "raw" in args.only:
+                _print_raw(args, ports)
+            if "bulk" in args.only:
+                _print_bulk(args, servers)
             if split:
                 os.sched_setaffinity(0, split[0] | split[1])
-        small, large, loaded = asyncio.run(scaling(Path(tmp) / "scale.db", args.big, args.samples))
-    print(f"bulk load of {args.big:,} + 1,000 items: {loaded:.1f} s")
-    print(
-        f"Query p50 (10 of 100 items in a partition): 1,000 items {small * 1e3:.3f} ms, "
-        f"{args.big:,} items {large * 1e3:.3f} ms, ratio {large / small:.2f}x"
-    )
+        if "scaling" in args.only:
+            small, large, loaded = asyncio.run(scaling(Path(tmp) / "scale.db", args.big, args.samples))
+            print(f"bulk load of {args.big:,} + 1,000 items: {loaded:.1f} s")
+            print(
+                f"Query p50 (10 of 100 items in a partition): 1,000 items {small * 1e3:.3f} ms, "
+                f"{args.big:,} items {large * 1e3:.3f} ms, ratio {large / small:.2f}x"
+            )
 
 
 if __name__ == "__main__":

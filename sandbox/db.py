@@ -2,11 +2,18 @@
 
 SQLite allows one writer; a single aiosqlite connection with an asyncio lock around every
 transaction keeps the store's and the bus's writes from interleaving inside each other's transactions.
+
+Point reads and one-statement writes (`read_now`, `write_one`) that arrive in the same turn of the
+event loop share one trip to the database thread: the trip (a wake-up of that thread and one of the
+loop) costs more than the statements. A shared trip's writes commit together before any of its
+callers is answered, so a write is durable when its call returns, as alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +31,8 @@ class Database:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
         self._lock: Any = None  # asyncio.Lock, made on open so it binds to the running loop
+        self._pending: list[_Statement] = []  # read_now / write_one calls waiting for this turn's trip
+        self._trips: set[asyncio.Task[None]] = set()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -75,10 +84,45 @@ class Database:
             await conn.execute("COMMIT")
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> None:
-        """One statement, atomic on its own (SQLite's autocommit): one trip to the database thread
-        where `transaction()` takes three, for a write that needs nothing read first."""
-        async with self._lock:
-            await self.conn.execute(sql, tuple(params))
+        """One small statement that needs nothing read first, committed when this returns; it shares
+        its trip to the database thread (and its commit) with the others of this turn of the loop."""
+        await self._queue(sql, tuple(params), write=True)
+
+    async def read_now(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """The rows of a small read (a lookup by key), in a trip shared with this turn's others: it
+        sees every write acknowledged before it, and nothing of a transaction still open."""
+        return await self._queue(sql, tuple(params), write=False)
+
+    def _queue(self, sql: str, params: tuple[Any, ...], *, write: bool) -> asyncio.Future[list[Any]]:
+        loop = asyncio.get_running_loop()
+        statement = _Statement(sql, params, write, loop.create_future())
+        if not self._pending:
+            trip = loop.create_task(self._run_pending())
+            self._trips.add(trip)
+            trip.add_done_callback(self._trips.discard)
+        self._pending.append(statement)
+        return statement.answer
+
+    async def _run_pending(self) -> None:
+        async with self._lock:  # a task runs this once the turn that queued the statements is over
+            batch, self._pending = self._pending, []
+            try:
+                # aiosqlite's own way of running a function on its thread; it has no public name for it.
+                await self.conn._execute(_run_batch, self.conn._conn, batch)  # type: ignore[no-untyped-call]
+            except BaseException as error:  # the batch did not commit: nobody is told it did
+                for statement in batch:
+                    if not statement.answer.done():
+                        statement.answer.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                return
+        for statement in batch:
+            if statement.answer.done():  # its caller was cancelled
+                continue
+            if isinstance(statement.rows, BaseException):
+                statement.answer.set_exception(statement.rows)
+            else:
+                statement.answer.set_result(statement.rows)
 
     async def write_many(self, statements: Iterable[tuple[str, Iterable[tuple[Any, ...]]]]) -> None:
         """Several statements (each run with `executemany`) in one transaction, in one trip to the
@@ -114,3 +158,36 @@ class Database:
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self.reading() as conn, conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
+
+
+class _Statement:
+    __slots__ = ("answer", "params", "rows", "sql", "write")
+
+    def __init__(self, sql: str, params: tuple[Any, ...], write: bool, answer: asyncio.Future[list[Any]]) -> None:
+        self.sql = sql
+        self.params = params
+        self.write = write
+        self.answer = answer
+        self.rows: list[Any] | BaseException = []
+
+
+def _run_batch(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
+    """On the database thread: the batch in order, in one transaction when it writes. A statement
+    that fails keeps its error for its caller and the others run on (each write is one statement,
+    so nothing of it is left half done); the loop answers them all once COMMIT succeeded."""
+    # One statement alone is atomic on its own (SQLite's autocommit): no BEGIN and COMMIT around it.
+    writes = len(batch) > 1 and any(statement.write for statement in batch)
+    if writes:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in batch:
+            try:
+                statement.rows = conn.execute(statement.sql, statement.params).fetchall()
+            except sqlite3.Error as error:
+                statement.rows = error
+        if writes:
+            conn.execute("COMMIT")
+    except BaseException:
+        if writes and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

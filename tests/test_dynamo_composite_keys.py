@@ -156,7 +156,14 @@ async def test_a_new_index_is_backfilled_and_moves_with_its_items(store: TableSt
         {"AttributeName": "r1", "KeyType": "RANGE"},
     ]
     update = {"Create": {"IndexName": "late", "Projection": {"ProjectionType": "KEYS_ONLY"}, "KeySchema": key_schema}}
-    await store.call("UpdateTable", {"TableName": "tbl", "GlobalSecondaryIndexUpdates": [update]})
+    # DynamoDB wants every key attribute of a new index in the request's definitions, known or not.
+    definitions = [{"AttributeName": n, "AttributeType": t} for n, t in (("h2", "N"), ("r2", "N"), ("r1", "S"))]
+    with pytest.raises(ValidationError, match="must be defined in AttributeDefinitions"):
+        await store.call("UpdateTable", {"TableName": "tbl", "GlobalSecondaryIndexUpdates": [update]})
+    await store.call(
+        "UpdateTable",
+        {"TableName": "tbl", "AttributeDefinitions": definitions, "GlobalSecondaryIndexUpdates": [update]},
+    )
     request = {
         "TableName": "tbl",
         "IndexName": "late",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import zlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -116,10 +117,13 @@ async def test_protocol_wire_details(ports: dict[str, int]) -> None:
             assert resp.status == 200
             assert resp.headers["Content-Type"] == "application/x-amz-json-1.0"
             assert resp.headers["x-amz-crc32"] == str(zlib.crc32(body))
-            assert resp.headers["x-amzn-RequestId"]
+            first_id = resp.headers["x-amzn-RequestId"]
             assert json.loads(body)["TableNames"] == ["app-production-things", TABLE]
         async with http.post(url, data=b"{oops", headers=headers) as resp:
             assert resp.status == 400
+            second_id = resp.headers["x-amzn-RequestId"]  # errors have one too, and each answer its own
+            assert first_id != second_id
+            assert re.fullmatch("[A-Z2-7]{32}[0-9]{20}", first_id) and re.fullmatch("[A-Z2-7]{32}[0-9]{20}", second_id)
             assert (await resp.json(content_type=None))["__type"] == (
                 "com.amazonaws.dynamodb.v20120810#SerializationException"
             )

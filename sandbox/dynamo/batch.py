@@ -10,7 +10,7 @@ from sandbox.dynamo.context import Context
 from sandbox.dynamo.expressions import project
 from sandbox.dynamo.operations import projection_of
 from sandbox.dynamo.request import check_item_keys, check_key, check_size, names_for
-from sandbox.dynamo.schema import TableDef
+from sandbox.dynamo.schema import IndexDef, TableDef
 from sandbox.dynamo.types import Item, item_size, validate_item
 from sandbox.errors import ValidationError
 
@@ -120,16 +120,19 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
         now = ctx.clock.now()
         for table, writes in plans:
             units = 0.0
+            spent: dict[IndexDef, float] = {}
             # The old items matter only to index rows, stream records and consumed capacity: read them only
             # then, all at once.
             need_old = not storage.writes_blind(table) or cap != "NONE"
             olds = await storage.load_many(conn, table, [key for key, _, _ in writes]) if need_old else {}
             changes = [(key, olds.get(key), item, size) for key, item, size in writes]
             await storage.write_many(conn, table, changes, now=now)
-            for key, _, size in writes:
+            for key, item, size in writes:
                 raw = olds.get(key)
                 units += capacity.write_units(max(size, item_size(raw) if raw else 0))
-            entry = capacity.shape(cap, table.name, units)
+                if cap != "NONE":
+                    capacity.add_units(spent, capacity.index_write_units(table, raw, item))
+            entry = capacity.shape(cap, table.name, units, spent)
             if entry is not None:
                 consumed.append(entry)
     out: dict[str, Any] = {"UnprocessedItems": {}}

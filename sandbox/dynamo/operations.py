@@ -103,7 +103,8 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
     units = capacity.write_units(max(size, item_size(old) if old else 0))
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    spent = capacity.index_write_units(table, raw, item) if cap != "NONE" else None
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 
@@ -117,13 +118,13 @@ async def get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
         project(proj, {}, names)  # records the names the projection uses, item or not
     names.check_all_used()
     pk, sk = storage.row_key(table, key)
-    async with ctx.db.reading() as conn:
-        item = await storage.load_live(conn, table, pk, sk, ctx.clock.now())
+    item = await storage.load_now(ctx.db, table, pk, sk, ctx.clock.now())
     out: dict[str, Any] = {}
     if item is not None:
         out["Item"] = project(proj, item, names) if proj is not None else item
-    units = capacity.read_units(item_size(item) if item else 0, consistent=bool(request.get("ConsistentRead")))
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    if cap != "NONE":
+        units = capacity.read_units(item_size(item) if item else 0, consistent=bool(request.get("ConsistentRead")))
+        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
     return out
 
 
@@ -147,7 +148,8 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
     units = capacity.write_units(item_size(old) if old else 0)
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    spent = capacity.index_write_units(table, raw, None) if cap != "NONE" else None
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 
@@ -193,17 +195,19 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)
-        if creates_nothing(update, old):
-            new = {}
-        else:
+        written = not creates_nothing(update, old)
+        if written:
             await storage.write(conn, table, row, raw, new, size, now=now)
+        else:
+            new = {}
     touched = updated_paths(update, names) if update is not None else []
     out: dict[str, Any] = {}
     attributes = _returned(returns, old, new, touched)
     if attributes:
         out["Attributes"] = attributes
     units = capacity.write_units(max(size, item_size(old) if old else 0))
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units))
+    spent = capacity.index_write_units(table, raw, new) if cap != "NONE" and written else None
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 

@@ -348,7 +348,7 @@ def _finish(
     if page.more:
         out["LastEvaluatedKey"] = storage.key_of(table, page.rows[-1], index)
     units = capacity.read_units(page.sizes, consistent=bool(request.get("ConsistentRead")))
-    entry = capacity.shape(cap, table.name, units, index_read=index.name if index else None)
+    entry = capacity.shape(cap, table.name, units, index_read=index)
     capacity.add(out, "ConsumedCapacity", entry)
     return out
 

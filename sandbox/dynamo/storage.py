@@ -136,6 +136,16 @@ async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes
     return (None, None) if not rows else (loads(rows[0][0]), rows[0][1])
 
 
+async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
+    """The live item at a key: a GetItem's one lookup, in the trip it shares with this turn's others (`Database.read_now`)."""
+    sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
+    rows = await db.read_now(sql, (table.id, pk, sk))
+    if not rows:
+        return None
+    text, expires = rows[0]
+    return loads(text) if expires is None or expires > now else None
+
+
 async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
     item, expires = await load(conn, table, pk, sk)
     return item if expires is None or expires > now else None

@@ -201,7 +201,10 @@ def _check_redefinitions(table: TableDef, given: dict[str, str]) -> None:
             )
 
 
-def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]) -> tuple[IndexDef, ...]:
+def _apply_index_updates(table: TableDef, updates: object, defined: dict[str, str]) -> tuple[IndexDef, ...]:
+    """The indexes after GlobalSecondaryIndexUpdates. A created index's key attributes must be in this
+    request's AttributeDefinitions, even those the table already knows (a key of the table or an LSI):
+    DynamoDB insists."""
     _check_index_updates(updates)
     indexes = list(table.indexes)
     for update in updates if isinstance(updates, list) else ():
@@ -209,7 +212,7 @@ def _apply_index_updates(table: TableDef, updates: object, types: dict[str, str]
             index = parse_index(update["Create"])
             if any(i.name == index.name for i in indexes):
                 raise ValidationError(f"One or more parameter values were invalid: Index {index.name} already exists")
-            missing = [k for k in index.key_names() if k not in types]
+            missing = [k for k in index.key_names() if k not in defined]
             if missing:
                 raise ValidationError(
                     "One or more parameter values were invalid: Global Secondary Index key "
@@ -248,7 +251,7 @@ async def update_table(ctx: Context, request: Mapping[str, Any]) -> dict[str, An
     _check_redefinitions(table, defined)
     types = {**table.attribute_types, **defined}
     new = replace(table, attribute_types=types)
-    new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), types))
+    new = replace(new, indexes=_apply_index_updates(table, request.get("GlobalSecondaryIndexUpdates"), defined))
     if request.get("BillingMode") in ("PROVISIONED", "PAY_PER_REQUEST"):
         new = replace(new, billing_mode=request["BillingMode"])
     given = request.get("ProvisionedThroughput")
