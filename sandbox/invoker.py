@@ -15,7 +15,6 @@ import math
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +34,7 @@ from sandbox.errors import (
     InvocationError,
     SandboxError,
 )
-from sandbox.invocations import Finished, InvocationObserver, NoObserver, Outcome
+from sandbox.invocations import Finished, InvocationObserver, NoObserver, Outcome, new_request_id
 from sandbox.model import FunctionSpec, Json
 from sandbox.runtime import Services
 
@@ -139,15 +138,23 @@ class Invoker:
         """
         if not self._started:
             raise RuntimeError("the invoker is not started")
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or new_request_id()
         observer = self.observer
         observer.started(request_id, fn, event)
-        self._output.debug("%s START RequestId: %s Version: $LATEST", fn.name, request_id, extra=_extra(fn, request_id))
+        if self._output.isEnabledFor(logging.DEBUG):
+            self._output.debug(
+                "%s START RequestId: %s Version: $LATEST", fn.name, request_id, extra=_extra(fn, request_id)
+            )
         started = time.perf_counter()
         env: EnvironmentProcess | None = None
         cold = False
         try:
-            pool, env, cold = await self._acquire(fn)
+            pool = self._pools.get(fn.src_dir)
+            if pool is None:
+                pool = self._pools[fn.src_dir] = FunctionEnvironments(create=self._create, limit=self.concurrency)
+            env = pool.take_idle()  # the warm path: no waiting, so no coroutine to set up
+            if env is None:
+                env, cold = await self._acquire(pool, fn)
             call_started = time.perf_counter()
             self._call_started.set()
             try:
@@ -162,15 +169,12 @@ class Invoker:
         observer.finished(request_id, fn, Finished("ok", duration_ms, reply.max_memory_mb, cold, result=reply.result))
         return reply.result
 
-    async def _acquire(self, fn: FunctionSpec) -> tuple[FunctionEnvironments, EnvironmentProcess, bool]:
-        pool = self._pools.get(fn.src_dir)
-        if pool is None:
-            pool = self._pools[fn.src_dir] = FunctionEnvironments(create=self._create, limit=self.concurrency)
+    @staticmethod
+    async def _acquire(pool: FunctionEnvironments, fn: FunctionSpec) -> tuple[EnvironmentProcess, bool]:
         try:
-            env, cold = await pool.acquire(fn)
+            return await pool.acquire(fn)
         except InitFailed as failed:
             raise failed.error from None
-        return pool, env, cold
 
     async def _create(self, fn: FunctionSpec, generation: int) -> EnvironmentProcess:
         module = handler_module(fn.src_dir)
