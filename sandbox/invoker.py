@@ -22,7 +22,7 @@ from typing import Self
 
 from sandbox._invoker.launchers import Launcher, default_launcher
 from sandbox._invoker.pool import FunctionEnvironments
-from sandbox._invoker.process import EnvironmentProcess, InitFailed, Reply
+from sandbox._invoker.process import EnvironmentProcess, InitFailed, Reply, read_buffer
 from sandbox._invoker.services import serve_call
 from sandbox.environment import HANDLER_FILES, handler_module
 from sandbox.errors import (
@@ -77,6 +77,7 @@ class Invoker:
         self._logger = logger or logging.getLogger("arc_sandbox.invoke")
         self._output = self._logger.getChild("output")
         self._pools: dict[Path, FunctionEnvironments] = {}
+        self._read_buffer = read_buffer()
         self._watch: asyncio.Task[None] | None = None
         self._call_started = asyncio.Event()  # wakes the watch, which sleeps while no call runs
         self._started = False
@@ -185,6 +186,7 @@ class Invoker:
             generation=generation,
             log=lambda request_id, line: self._on_log(fn, request_id, line),
             serve_call=self._serve_call,
+            buffer=self._read_buffer,
         )
         await env.start(self._spec(fn, module), INIT_TIMEOUT)
         return env

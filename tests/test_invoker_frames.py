@@ -4,6 +4,7 @@ as they were sent, and what json refuses is still refused."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import socket
 from collections.abc import AsyncIterator
@@ -103,3 +104,14 @@ async def test_events_and_results_json_refuses_fail_as_before(invoker: Invoker, 
     assert caught.value.error_type == "Runtime.MarshalError"
     with pytest.raises(InvocationError, match="not JSON"):
         await invoker(fn, {"when": datetime(2026, 1, 1)})
+
+
+async def test_large_results_from_environments_at_once_arrive_intact(invoker: Invoker, tmp_path: Path) -> None:
+    """The environments share one read buffer: results of several reads each, arriving together, must
+    not mix."""
+    fn = echo(tmp_path, "def handler(event, context):\n    return [event['c'] * event['n'], event['c']]\n")
+    sizes = [700_000, 300_001, 1_200_000, 5, 64 * 1024 - 40]
+    calls = [{"c": chr(ord("a") + i), "n": n} for i, n in enumerate(sizes * 3)]
+    results = await asyncio.gather(*(invoker(fn, call) for call in calls))
+    assert results == [[call["c"] * call["n"], call["c"]] for call in calls]
+    assert len(invoker.environments()[fn.src_dir].idle) > 1  # they did run side by side

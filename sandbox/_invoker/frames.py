@@ -104,7 +104,8 @@ class FrameBuffer:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[Message]:
+    def feed(self, data: bytes | memoryview) -> list[Message]:
+        """`data` is only read during the call (the caller may reuse its memory afterwards)."""
         buffer = self._buffer
         if not buffer and len(data) >= HEADER.size:
             # The usual case: one whole frame per read, decoded from `data` without copying it.
