@@ -111,7 +111,7 @@ async def test_large_results_from_environments_at_once_arrive_intact(invoker: In
     not mix."""
     fn = echo(tmp_path, "def handler(event, context):\n    return [event['c'] * event['n'], event['c']]\n")
     sizes = [700_000, 300_001, 1_200_000, 5, 64 * 1024 - 40]
-    calls = [{"c": chr(ord("a") + i), "n": n} for i, n in enumerate(sizes * 3)]
-    results = await asyncio.gather(*(invoker(fn, call) for call in calls))
-    assert results == [[call["c"] * call["n"], call["c"]] for call in calls]
+    calls = [(chr(ord("a") + i), n) for i, n in enumerate(sizes * 3)]
+    results = await asyncio.gather(*(invoker(fn, {"c": c, "n": n}) for c, n in calls))
+    assert results == [[c * n, c] for c, n in calls]
     assert len(invoker.environments()[fn.src_dir].idle) > 1  # they did run side by side
