@@ -115,3 +115,9 @@ async def test_large_results_from_environments_at_once_arrive_intact(invoker: In
     results = await asyncio.gather(*(invoker(fn, {"c": c, "n": n}) for c, n in calls))
     assert results == [[c * n, c] for c, n in calls]
     assert len(invoker.environments()[fn.src_dir].idle) > 1  # they did run side by side
+
+
+def test_a_frame_over_the_limit_is_refused_by_the_reader() -> None:
+    too_big = frames.encode({"s": "x" * (frames.MAX_FRAME + 1)})
+    with pytest.raises(frames.ChannelClosed):
+        frames.FrameBuffer().feed(too_big)

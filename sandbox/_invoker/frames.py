@@ -50,7 +50,7 @@ def _dumps(message: Message) -> tuple[bytes, bool]:
 
 def encode(message: Message) -> bytes:
     payload, stdlib = _dumps(message)
-    return HEADER.pack(len(payload) | (STDLIB_JSON if stdlib else 0)) + payload
+    return _header(len(payload), stdlib) + payload
 
 
 def encode_with_text(message: Message, key: str, text: str) -> bytes:
@@ -58,8 +58,13 @@ def encode_with_text(message: Message, key: str, text: str) -> bytes:
     in rather than decoded and encoded again."""
     head, stdlib = _dumps(message)
     payload = b"".join((head[:-1], b',"', key.encode(), b'":', text.encode(), b"}"))
-    stdlib = stdlib or _LONG_INTEGER.search(payload) is not None
-    return HEADER.pack(len(payload) | (STDLIB_JSON if stdlib else 0)) + payload
+    return _header(len(payload), stdlib or _LONG_INTEGER.search(payload) is not None) + payload
+
+
+def _header(size: int, stdlib: bool) -> bytes:
+    # A size too large for the header's 31 bits is written as the largest, which every reader refuses
+    # (over MAX_FRAME), rather than wrapped into a smaller size or the flag.
+    return HEADER.pack(min(size, _SIZE) | (STDLIB_JSON if stdlib else 0))
 
 
 def decode(payload: bytes | bytearray | memoryview, stdlib: bool) -> Message:
@@ -111,7 +116,7 @@ class FrameBuffer:
             # The usual case: one whole frame per read, decoded from `data` without copying it.
             (header,) = HEADER.unpack_from(data)
             size = header & _SIZE
-            if len(data) == HEADER.size + size:
+            if len(data) == HEADER.size + size and size <= MAX_FRAME:
                 return [decode(memoryview(data)[HEADER.size :], bool(header & STDLIB_JSON))]
         buffer += data
         messages: list[Message] = []
