@@ -33,6 +33,7 @@ from sandbox._bus.storage import BusStorage
 from sandbox.clock import Clock
 from sandbox.db import Database
 from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError
+from sandbox.invocations import new_request_id
 from sandbox.model import EventSpec, Invoke, Json, Manifest, ScheduleSpec
 
 __all__ = [
@@ -297,7 +298,7 @@ class EventBus:
     async def _call(
         self, pragma: Pragma, name: str, fn: Any, event: Json, attempt: int, ids: tuple[str, ...]
     ) -> tuple[DeliveryResult, Json]:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         started = time.perf_counter()
         async with self._limit:
             try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +24,7 @@ from sandbox.errors import (
     InvalidResponseError,
     InvocationError,
 )
+from sandbox.invocations import new_request_id
 from sandbox.invoker import Invoker
 from sandbox.livereload import inject_script
 from sandbox.model import Manifest
@@ -78,7 +78,7 @@ class HttpFront:
         if connection_id is not None:
             return await ws.manage(request, connection_id)
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         http_request = await _read_request(request)
         outcome = await self._respond(http_request, request_id)
         response = self._finish(outcome.response, request.method)

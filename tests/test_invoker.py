@@ -445,6 +445,32 @@ async def test_idle_environments_are_retired_and_busy_ones_are_not(invoker: Invo
     assert await invoker(fn, {}) != first
 
 
+async def test_the_most_recently_used_environment_takes_the_next_call(invoker: Invoker, tmp_path: Path) -> None:
+    """Last in, first out: sequential calls stay on the warmest environment, so the others stay idle
+    long enough for the idle timeout to retire them when the load falls."""
+    code = """
+        import os, time
+        def handler(e, c):
+            while e.get('until') and not os.path.exists(e['until']):
+                time.sleep(0.005)
+            return os.getpid()
+    """
+    fn = function(tmp_path, "lifo", code)
+    release = tmp_path / "release"
+    slow = asyncio.ensure_future(invoker(fn, {"until": str(release)}))
+    fast = await invoker(fn, {})  # the slow call holds one environment: a second one starts for this one
+    pool = invoker.environments()[fn.src_dir]
+    assert [env.pid for env in pool.idle] == [fast]
+    release.touch()
+    held = await slow
+    assert held != fast and [env.pid for env in pool.idle] == [fast, held]  # the slow one, released last, on top
+    first_idle_since = pool.idle[0].last_used
+    assert {await invoker(fn, {}) for _ in range(5)} == {held}
+    assert pool.idle[0].pid == fast and pool.idle[0].last_used == first_idle_since  # untouched all along
+    assert pool.retire_idle(unused_since=first_idle_since + 1e-6) == 1
+    assert [env.pid for env in pool.idle] == [held]
+
+
 async def test_a_template_killed_from_outside_is_replaced(tmp_path: Path) -> None:
     fn = function(tmp_path, "survivor", "import os\ndef handler(e, c):\n    return os.getpid()\n")
     launcher = ForkServer()

@@ -27,7 +27,12 @@ _JSON_TYPE = re.compile(r"application/.*json", re.IGNORECASE)
 
 def clf_time(now: float) -> str:
     """API Gateway's `time`: "12/Mar/2020:19:03:58 +0000" (month names never localised)."""
-    t = time.gmtime(now)
+    return _clf_second(int(now))
+
+
+@functools.lru_cache(maxsize=4)  # every request in the same second has the same text
+def _clf_second(second: int) -> str:
+    t = time.gmtime(second)
     return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
 
 

@@ -21,13 +21,21 @@ def route_key(route: RouteMatch) -> str:
 def _headers_and_cookies(request: HttpRequest) -> tuple[dict[str, str], list[str]]:
     headers: dict[str, str] = {}
     cookies: list[str] = []
-    for name, value in (*request.headers, *req.forwarded_headers(request)):
+    for name, value in request.headers:
         lower = name.lower()
         if lower == "cookie":
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
         elif lower not in req.DROPPED_REQUEST_HEADERS:
             # format 2.0 has no multi-value maps: repeated headers are joined with commas
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+    # The x-forwarded-* headers API Gateway adds, for the ones the client did not send (as
+    # `forwarded_headers` gives them, without building the list and the set of names per request).
+    if "x-forwarded-for" not in headers:
+        headers["x-forwarded-for"] = request.source_ip
+    if "x-forwarded-port" not in headers:
+        headers["x-forwarded-port"] = str(request.local_port)
+    if "x-forwarded-proto" not in headers:
+        headers["x-forwarded-proto"] = "http"
     return headers, cookies
 
 

@@ -12,6 +12,9 @@ class CognitoIdentity:
     cognito_identity_pool_id: str | None = None
 
 
+NO_IDENTITY = CognitoIdentity()  # immutable: every context without one shares it
+
+
 @dataclass
 class LambdaContext:
     function_name: str
@@ -22,7 +25,7 @@ class LambdaContext:
     log_group_name: str
     log_stream_name: str
     deadline_ms: int  # epoch milliseconds, as Lambda's Lambda-Runtime-Deadline-Ms
-    identity: CognitoIdentity = field(default_factory=CognitoIdentity)
+    identity: CognitoIdentity = field(default_factory=lambda: NO_IDENTITY)
     client_context: object | None = None
 
     @classmethod

@@ -86,9 +86,9 @@ class Worker:
         with self._send_lock:
             self.control.sendall(payload)
 
-    def send_raw(self, payload: bytes) -> None:
+    def send_frame(self, frame: bytes) -> None:
         with self._send_lock:
-            self.control.sendall(frames.HEADER.pack(len(payload)) + payload)
+            self.control.sendall(frame)
 
     # --- start: the Lambda "init" phase -----------------------------------------------------
 
@@ -161,6 +161,7 @@ class Worker:
         # (the X-Ray SDK under powertools' Tracer) read it and, without it, warn on every traced call.
         os.environ[TRACE_ID_VARIABLE] = _trace_header()
         reply: Message
+        text: str | None = None
         try:
             result = self.handler(message["event"], context)
             if inspect.isawaitable(result):
@@ -171,7 +172,7 @@ class Worker:
             reply = {"t": "error", "id": request_id, "error": _error(type(error).__name__, str(error), error)}
         else:
             try:
-                text = json.dumps(result)
+                text = json.dumps(result)  # json, as Lambda's runtime marshals: what it refuses fails here too
             except (TypeError, ValueError) as error:
                 detail = _error("Runtime.MarshalError", f"Unable to marshal response: {error}", error)
                 reply = {"t": "error", "id": request_id, "error": detail}
@@ -180,10 +181,9 @@ class Worker:
         sys.stdout.flush()
         sys.stderr.flush()
         reply["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // _MAXRSS_UNIT
-        if reply["t"] == "result":
+        if text is not None:
             # The result is already JSON text: splice it in rather than encode it twice.
-            head = json.dumps(reply, separators=(",", ":"))[:-1]
-            self.send_raw(f'{head},"result":{text}}}'.encode())
+            self.send_frame(frames.encode_with_text(reply, "result", text))
         else:
             self.send(reply)
         self.request_id = ""

@@ -157,7 +157,8 @@ class InvocationRecorder:
         record = self._records.get(request_id)
         if record is None:
             return
-        record.finished = outcome if outcome.result is None else replace(outcome, result=trimmed(outcome.result))
+        kept = trimmed(outcome.result)
+        record.finished = outcome if kept is outcome.result else replace(outcome, result=kept)
         if self._listeners:
             self._tell("finished", record.summary())
 

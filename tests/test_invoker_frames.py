@@ -1,0 +1,123 @@
+"""The frames between the sandbox and its execution environments carry JSON exactly as json would,
+though orjson writes and reads them: long integers, NaN, lone surrogates and non-string keys arrive
+as they were sent, and what json refuses is still refused."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sandbox._invoker import frames
+from sandbox.errors import HandlerFailedError, InvocationError
+from sandbox.invoker import Invoker
+from sandbox.model import FunctionSpec
+
+LONG = 123456789012345678901234567890  # over 64 bits: orjson alone would read it back as a float
+
+
+def roundtrip(message: frames.Message) -> frames.Message:
+    buffer = frames.FrameBuffer()
+    [decoded] = buffer.feed(frames.encode(message))
+    return decoded
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        ({"n": LONG}, {"n": LONG}),
+        ({"n": [1, -LONG, 2.5]}, {"n": [1, -LONG, 2.5]}),
+        ({"keys": {1: "a", None: "b"}}, {"keys": {"1": "a", "null": "b"}}),
+        ({"t": ("a", "b")}, {"t": ["a", "b"]}),
+        ({"s": "caf\u00e9 \U0001f600"}, {"s": "caf\u00e9 \U0001f600"}),
+    ],
+)
+def test_a_frame_reads_back_as_json_would_carry_it(sent: frames.Message, received: frames.Message) -> None:
+    assert roundtrip(sent) == received  # a long integer read back as a float would differ
+
+
+def test_what_json_refuses_is_refused() -> None:
+    for bad in ({"when": datetime(2026, 1, 1)}, {"what": object()}):
+        with pytest.raises(TypeError):
+            frames.encode(bad)
+    with pytest.raises(ValueError):  # a lone surrogate cannot be written as UTF-8
+        frames.encode({"s": "\ud800"})
+
+
+def test_spliced_results_read_back_exactly() -> None:
+    for text, expected in (
+        ('{"n": 123456789012345678901234567890}', {"n": LONG}),
+        ('"\\ud800"', "\ud800"),
+        ('[1, 2.5, "x"]', [1, 2.5, "x"]),
+    ):
+        [decoded] = frames.FrameBuffer().feed(frames.encode_with_text({"t": "result", "id": "r"}, "result", text))
+        assert decoded == {"t": "result", "id": "r", "result": expected}
+    [nan] = frames.FrameBuffer().feed(frames.encode_with_text({"t": "result"}, "result", "NaN"))
+    assert math.isnan(nan["result"])
+
+
+def test_frames_split_and_joined_across_reads_and_the_blocking_reader() -> None:
+    data = b"".join(frames.encode({"i": i, "n": LONG}) for i in range(3))
+    buffer = frames.FrameBuffer()
+    got = [m for chunk in (data[:3], data[3:20], data[20:]) for m in buffer.feed(chunk)]
+    assert got == [{"i": i, "n": LONG} for i in range(3)]
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(data)
+        assert [frames.receive(right) for _ in range(3)] == got
+
+
+@pytest.fixture
+async def invoker() -> AsyncIterator[Invoker]:
+    async with Invoker() as inv:
+        yield inv
+
+
+def echo(tmp_path: Path, code: str = "def handler(event, context):\n    return event\n") -> FunctionSpec:
+    (tmp_path / "echo").mkdir()
+    (tmp_path / "echo" / "lambda.py").write_text(code)
+    return FunctionSpec("events", "echo", tmp_path / "echo")
+
+
+async def test_events_and_results_cross_to_a_worker_and_back_exactly(invoker: Invoker, tmp_path: Path) -> None:
+    fn = echo(tmp_path)
+    event = {"long": LONG, "neg": -LONG, "text": "caf\u00e9", "nested": [{"n": 2**63}], "f": 0.1}
+    assert await invoker(fn, event) == event
+    assert await invoker(fn, {1: "int key"}) == {"1": "int key"}
+
+
+async def test_results_json_writes_and_orjson_would_not_read(invoker: Invoker, tmp_path: Path) -> None:
+    fn = echo(tmp_path, "def handler(event, context):\n    return [float('nan'), '\\ud800', 10**30]\n")
+    nan, surrogate, long = await invoker(fn, {})
+    assert math.isnan(nan) and surrogate == "\ud800" and long == 10**30
+
+
+async def test_events_and_results_json_refuses_fail_as_before(invoker: Invoker, tmp_path: Path) -> None:
+    fn = echo(tmp_path, "import datetime\ndef handler(event, context):\n    return datetime.date(2026, 1, 1)\n")
+    with pytest.raises(HandlerFailedError) as caught:
+        await invoker(fn, {})
+    assert caught.value.error_type == "Runtime.MarshalError"
+    with pytest.raises(InvocationError, match="not JSON"):
+        await invoker(fn, {"when": datetime(2026, 1, 1)})
+
+
+async def test_large_results_from_environments_at_once_arrive_intact(invoker: Invoker, tmp_path: Path) -> None:
+    """The environments share one read buffer: results of several reads each, arriving together, must
+    not mix."""
+    fn = echo(tmp_path, "def handler(event, context):\n    return [event['c'] * event['n'], event['c']]\n")
+    sizes = [700_000, 300_001, 1_200_000, 5, 64 * 1024 - 40]
+    calls = [(chr(ord("a") + i), n) for i, n in enumerate(sizes * 3)]
+    results = await asyncio.gather(*(invoker(fn, {"c": c, "n": n}) for c, n in calls))
+    assert results == [[c * n, c] for c, n in calls]
+    assert len(invoker.environments()[fn.src_dir].idle) > 1  # they did run side by side
+
+
+def test_a_frame_over_the_limit_is_refused_by_the_reader() -> None:
+    too_big = frames.encode({"s": "x" * (frames.MAX_FRAME + 1)})
+    with pytest.raises(frames.ChannelClosed):
+        frames.FrameBuffer().feed(too_big)
