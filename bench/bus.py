@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from sandbox.bus import EventBus
 from sandbox.clock import SystemClock
 from sandbox.db import Database
-from sandbox.invoker import Invoker
+from sandbox.lambdas.invoker import Invoker
 from sandbox.model import EventSpec, FunctionSpec, Invoke, Json, Manifest, QueueSpec
 
 # Handlers run in execution environments (other processes): a timed event's subscriber appends the

@@ -27,7 +27,7 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.config import SandboxConfig
-from sandbox.invoker import Invoker
+from sandbox.lambdas.invoker import Invoker
 from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
 

@@ -56,10 +56,10 @@ from child_server import moto_process, pin, rates_taking_turns, serve_until_stop
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
-from sandbox.dynamo import storage
-from sandbox.dynamo.item_json import dumps
-from sandbox.dynamo.protocol import dynamo_routes
-from sandbox.dynamo.types import item_size
+from sandbox.dynamodb import storage
+from sandbox.dynamodb.item_json import dumps
+from sandbox.dynamodb.protocol import dynamo_routes
+from sandbox.dynamodb.types import item_size
 from sandbox.store import TableStore
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}

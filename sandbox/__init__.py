@@ -25,9 +25,9 @@ _EXPORTS = {
     "Clock": "sandbox.clock",
     "SystemClock": "sandbox.clock",
     "FakeClock": "sandbox.clock",
-    "DeliveryResult": "sandbox._bus.results",
-    "InvocationObserver": "sandbox.invocations",
-    "Finished": "sandbox.invocations",
+    "DeliveryResult": "sandbox.messaging.results",
+    "InvocationObserver": "sandbox.lambdas.invocations",
+    "Finished": "sandbox.lambdas.invocations",
     "SandboxError": "sandbox.errors",
     "StartupError": "sandbox.errors",
     "ManifestError": "sandbox.errors",
@@ -71,7 +71,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from sandbox._bus.results import DeliveryResult
     from sandbox.clock import Clock, FakeClock, SystemClock
     from sandbox.config import SandboxConfig
     from sandbox.errors import (
@@ -90,7 +89,8 @@ if TYPE_CHECKING:
         StartupError,
         TransactionCanceledError,
     )
-    from sandbox.invocations import Finished, InvocationObserver
+    from sandbox.lambdas.invocations import Finished, InvocationObserver
+    from sandbox.messaging.results import DeliveryResult
     from sandbox.sandbox import Sandbox
 
 

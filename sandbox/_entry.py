@@ -14,7 +14,7 @@ def main() -> None:
         gc.disable()
         # The template imports the runtime (and boto3) while this process imports the server: by the
         # first request its preloads are done, and the first environment starts warm.
-        from sandbox._invoker.early import launch_early_template
+        from sandbox.lambdas.early import launch_early_template
 
         launch_early_template()
     try:

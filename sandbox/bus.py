@@ -24,16 +24,16 @@ from collections import deque
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from sandbox._bus import messages, notes, records
-from sandbox._bus.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
-from sandbox._bus.reading import QueueReader
-from sandbox._bus.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
-from sandbox._bus.schedules import Schedule
-from sandbox._bus.storage import BusStorage
 from sandbox.clock import Clock
 from sandbox.db import Database
 from sandbox.errors import HandlerFailedError, InvocationError, NotFoundError
-from sandbox.invocations import new_request_id
+from sandbox.lambdas.invocations import new_request_id
+from sandbox.messaging import messages, notes, records
+from sandbox.messaging.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
+from sandbox.messaging.reading import QueueReader
+from sandbox.messaging.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
+from sandbox.messaging.schedules import Schedule
+from sandbox.messaging.storage import BusStorage
 from sandbox.model import EventSpec, Invoke, Json, Manifest, ScheduleSpec
 
 __all__ = [

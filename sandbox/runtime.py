@@ -39,7 +39,7 @@ def current_services() -> Services | None:
 
 
 class ServicesChannel(Protocol):
-    """A worker's channel to the sandbox that runs it (`sandbox._invoker.services.ServicesChannel`)."""
+    """A worker's channel to the sandbox that runs it (`sandbox.lambdas.services.ServicesChannel`)."""
 
     def call(self, op: str, **args: Any) -> Any: ...
 

@@ -13,9 +13,11 @@ from typing import Self
 
 from aiohttp import web
 
-from sandbox._bus.listener import bus_routes
-from sandbox._invoker.launchers import ForkServer, Launcher, Spawner, default_launcher
-from sandbox.apigw import Router
+from sandbox.apigateway.fingerprint import sync_static_manifest
+from sandbox.apigateway.integration import Router
+from sandbox.apigateway.livereload import LiveReload
+from sandbox.apigateway.proxy import Proxy
+from sandbox.apigateway.websocket import WebSocketApi
 from sandbox.arc._tables import AsyncTablesClient, async_client
 from sandbox.bus import DeliveryResult, EventBus
 from sandbox.clock import Clock, FakeClock, SystemClock
@@ -26,31 +28,29 @@ from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.datalock import DataLock
 from sandbox.db import Database
-from sandbox.dynamo.protocol import MAX_REQUEST_BYTES as DYNAMO_MAX_BODY
-from sandbox.dynamo.protocol import dynamo_routes
-from sandbox.dynamo.stream_delivery import StreamDelivery
-from sandbox.environment import AppEnvironment
+from sandbox.dynamodb.protocol import MAX_REQUEST_BYTES as DYNAMO_MAX_BODY
+from sandbox.dynamodb.protocol import dynamo_routes
+from sandbox.dynamodb.stream_delivery import StreamDelivery
 from sandbox.errors import ManifestError
-from sandbox.fingerprint import sync_static_manifest
 from sandbox.guard import HostPolicy, is_loopback
-from sandbox.handler_check import warn_missing_handlers
-from sandbox.invocations import InvocationObserver
-from sandbox.invoker import Invoker
-from sandbox.livereload import LiveReload
+from sandbox.lambdas.environment import AppEnvironment
+from sandbox.lambdas.handler_check import warn_missing_handlers
+from sandbox.lambdas.invocations import InvocationObserver
+from sandbox.lambdas.invoker import Invoker
+from sandbox.lambdas.launchers import ForkServer, Launcher, Spawner, default_launcher
+from sandbox.lambdas.wire import LambdaApi
 from sandbox.manifest import load_manifest
+from sandbox.messaging.listener import bus_routes
+from sandbox.messaging.sns_wire import SnsApi
+from sandbox.messaging.sqs_wire import SqsApi
+from sandbox.messaging.wire_dispatch import events_port_middleware
 from sandbox.model import Manifest
 from sandbox.ports import PortChoice, resolve_ports
-from sandbox.proxy import Proxy
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
 from sandbox.server import Limits, Listeners, build_http_app, build_service_app
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
-from sandbox.wire import events_port_middleware
-from sandbox.wire.lambdas import LambdaApi
-from sandbox.wire.sns import SnsApi
-from sandbox.wire.sqs import SqsApi
-from sandbox.ws import WebSocketApi
 
 SEED_FILE = "sandbox-seed.json"
 ROOT_HANDLER_PATHS = ("/", "/*")

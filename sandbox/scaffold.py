@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sandbox.environment import HANDLER_FILES
+from sandbox.lambdas.environment import HANDLER_FILES
 from sandbox.manifest import load_manifest
 from sandbox.model import FunctionSpec
 

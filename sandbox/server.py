@@ -31,8 +31,8 @@ from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
+from sandbox.apigateway.front import FrontHost, HttpFront
 from sandbox.errors import PortInUseError
-from sandbox.front import FrontHost, HttpFront
 
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
 MAX_PORT_TRIES = 50

@@ -1,6 +1,6 @@
 """TableStore: DynamoDB's data model on the sandbox's SQLite database, the one entry point to @tables.
 
-The operations live in `sandbox/dynamo/`; this class owns their shared state (catalog, expression
+The operations live in `sandbox/dynamodb/`; this class owns their shared state (catalog, expression
 cache, idempotency tokens, the TTL sweep) and maps DynamoDB operation names onto them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from sandbox.clock import Clock
 from sandbox.db import Database
-from sandbox.dynamo import (
+from sandbox.dynamodb import (
     batch,
     legacy,
     operations,
@@ -28,8 +28,8 @@ from sandbox.dynamo import (
     transactions,
     ttl,
 )
-from sandbox.dynamo.context import Context
-from sandbox.dynamo.schema import table_from_spec
+from sandbox.dynamodb.context import Context
+from sandbox.dynamodb.schema import table_from_spec
 from sandbox.errors import UnknownOperationError, ValidationError
 from sandbox.model import TableSpec
 

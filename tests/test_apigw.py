@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dirty_equals import IsInt, IsStr, IsUUID
 
-from sandbox.apigw import (
+from sandbox.apigateway.integration import (
     HttpRequest,
     HttpResponse,
     RouteMatch,

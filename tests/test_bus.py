@@ -13,7 +13,7 @@ from sandbox.bus import DeliveryFailedError, EventBus
 from sandbox.clock import FakeClock
 from sandbox.db import Database
 from sandbox.errors import NotFoundError, ValidationError
-from sandbox.invoker import Invoker
+from sandbox.lambdas.invoker import Invoker
 from sandbox.model import EventSpec, FunctionSpec, Manifest, QueueSpec, ScheduleSpec
 
 # Each handler appends what it got to a JSON-lines file, so tests read what ran, in order.
@@ -412,7 +412,7 @@ async def test_bus_event_retry_that_dead_letters_leaves_only_the_dead_letter(
 async def test_bus_in_flight_messages_become_visible_on_restart(
     app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
 ) -> None:
-    from sandbox._bus.storage import BusStorage
+    from sandbox.messaging.storage import BusStorage
 
     q = app.function("queues", "work", QUEUE_OK)
     m = manifest(app.root, queues=(QueueSpec("work", q, fifo=False),))
@@ -448,7 +448,7 @@ async def test_bus_scheduled_rate_fires_as_the_clock_passes(app: App, make_bus: 
 
 
 async def test_bus_scheduled_cron_uses_eventbridge_fields(app: App, make_bus: BusFactory, clock: FakeClock) -> None:
-    from sandbox._bus.schedules import Schedule
+    from sandbox.messaging.schedules import Schedule
 
     fn = app.function("scheduled", "nightly", SCHEDULED)
     spec = ScheduleSpec("nightly", fn, cron="0 3 ? * MON-FRI *")

@@ -9,11 +9,11 @@ import sqlite3
 import tracemalloc
 from pathlib import Path
 
-from sandbox._bus.commits import GroupCommit
 from sandbox.bus import EventBus
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.invoker import Invoker
+from sandbox.lambdas.invoker import Invoker
+from sandbox.messaging.commits import GroupCommit
 from sandbox.model import EventSpec, FunctionSpec, Manifest, QueueSpec
 
 QUICK = "def handler(event, context):\n    return None\n"

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.dashboard.recorder import InvocationRecorder
-from sandbox.invocations import Finished
+from sandbox.lambdas.invocations import Finished
 from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
 

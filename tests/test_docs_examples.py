@@ -26,12 +26,12 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from sandbox._bus.results import DeliveryFailedError
 from sandbox.clock import FakeClock
 from sandbox.config import DEFAULT_PORTS, SandboxConfig
 from sandbox.console import banner
-from sandbox.environment import handler_module
+from sandbox.lambdas.environment import handler_module
 from sandbox.manifest import load_manifest
+from sandbox.messaging.results import DeliveryFailedError
 from sandbox.sandbox import Sandbox
 from tests import test_readme_testing_example
 from tests.running import RunningSandbox
@@ -86,6 +86,7 @@ EXAMPLES = {
     "test_the_readme_testing_example_passes_as_written_with_no_warnings",
     "Embedding the sandbox / python #1": "test_the_embedding_example_starts_the_example_app",
     "The dashboard / sh #1": "test_the_cli_examples_against_the_readme_app_running",
+    "Developing arc-sandbox / text #1": "test_the_package_map_names_every_module_and_package",
 }
 APP_TESTS = ("test_the_readme_app_has_a_handler_for_every_function", "test_the_readme_app_runs_a_task_to_complete")
 
@@ -282,3 +283,20 @@ async def test_the_cli_examples_against_the_readme_app_running(tmp_path: Path) -
     assert "@queues work  delayed" in messages and '{"taskID":"t1"}' in messages, messages
     assert json.loads(item) == {"taskID": "t1", "name": "by hand", "status": "received"}
     assert "task-created" in logs, logs
+
+
+def test_the_package_map_names_every_module_and_package() -> None:
+    """The README's map of `sandbox/` lists exactly what is there: no module left out, none gone."""
+    listed: set[str] = set()
+    for line in example("Developing arc-sandbox / text #1").splitlines()[1:]:
+        names = line.strip().split("   ")[0].split()  # the names, before the description's wide gap
+        listed |= {name.rstrip(",") for name in names if name.rstrip(",").endswith((".py", "/"))}
+    package = ROOT / "sandbox"
+    present = {p.name for p in package.glob("*.py") if not p.name.startswith("_")}
+    present |= {f"{p.name}/" for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    private = {name for name in listed if name.startswith("_")}
+    assert all((package / name).exists() for name in private), private
+    unlisted = present - listed - {"__init__.py", "__main__.py"}
+    gone = {name for name in listed - private if not (package / name).exists()}
+    assert not gone, f"the README's map names what is not there: {sorted(gone)}"
+    assert not unlisted, f"the README's map leaves out: {sorted(unlisted)}"

@@ -13,8 +13,8 @@ import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamo.expressions import parser, tokens
-from sandbox.dynamo.expressions.update import check_overlaps
+from sandbox.dynamodb.expressions import parser, tokens
+from sandbox.dynamodb.expressions.update import check_overlaps
 from sandbox.errors import ValidationError
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.store import TableStore

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.store import TableStore
 

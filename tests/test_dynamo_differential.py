@@ -45,7 +45,7 @@ from moto.server import ThreadedMotoServer
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
-from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.store import TableStore
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

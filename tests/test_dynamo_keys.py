@@ -9,8 +9,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.dynamo.keys import begins_with_range, encode_key
-from sandbox.dynamo.types import compare, normalize_number
+from sandbox.dynamodb.keys import begins_with_range, encode_key
+from sandbox.dynamodb.types import compare, normalize_number
 
 # DynamoDB's range: up to 38 significant digits, magnitudes from 1e-130 to 9.99...e125
 digits = st.integers(min_value=1, max_value=10**38 - 1)

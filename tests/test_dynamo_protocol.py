@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamo.protocol import dynamo_routes
+from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore

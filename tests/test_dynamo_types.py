@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.dynamo.types import (
+from sandbox.dynamodb.types import (
     equal,
     item_from_python,
     item_size,

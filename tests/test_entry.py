@@ -14,10 +14,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sandbox._invoker import early
-from sandbox._invoker.launchers import ForkServer
 from sandbox.cli import cli
-from sandbox.invoker import Invoker
+from sandbox.lambdas import early
+from sandbox.lambdas.invoker import Invoker
+from sandbox.lambdas.launchers import ForkServer
 from sandbox.model import FunctionSpec
 
 

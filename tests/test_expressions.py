@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.dynamo.expressions import ExpressionCache, Names, apply_update, evaluate, key_condition_plan, project
-from sandbox.dynamo.types import item_from_python, item_to_python
+from sandbox.dynamodb.expressions import ExpressionCache, Names, apply_update, evaluate, key_condition_plan, project
+from sandbox.dynamodb.types import item_from_python, item_to_python
 from sandbox.errors import ValidationError
 
 CACHE = ExpressionCache()

@@ -1,4 +1,4 @@
-"""`@static fingerprint` (`sandbox.fingerprint`): public/static.json as Architect's sandbox writes it, and
+"""`@static fingerprint` (`sandbox.apigateway.fingerprint`): public/static.json as Architect's sandbox writes it, and
 ASAP's `${STATIC('...')}` placeholders in served text files."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from sandbox.apigateway.fingerprint import fill_placeholders, fingerprinted_name, static_manifest, sync_static_manifest
 from sandbox.config import SandboxConfig
-from sandbox.fingerprint import fill_placeholders, fingerprinted_name, static_manifest, sync_static_manifest
 from sandbox.sandbox import Sandbox
 
 

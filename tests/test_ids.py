@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from sandbox._bus.records import message_id
-from sandbox.invocations import new_request_id
+from sandbox.lambdas.invocations import new_request_id
+from sandbox.messaging.records import message_id
 
 
 def test_request_ids_are_distinct_version_4_uuids() -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from sandbox._invoker.launchers import ForkServer, Spawner
 from sandbox.errors import (
     HandlerCrashedError,
     HandlerFailedError,
@@ -19,8 +18,9 @@ from sandbox.errors import (
     HandlerTimeoutError,
     InvocationError,
 )
-from sandbox.invocations import Finished
-from sandbox.invoker import Invoker
+from sandbox.lambdas.invocations import Finished
+from sandbox.lambdas.invoker import Invoker
+from sandbox.lambdas.launchers import ForkServer, Spawner
 from sandbox.model import FunctionSpec, Json
 
 
@@ -201,7 +201,7 @@ async def test_invoker_turns_a_raising_handler_into_a_user_traceback(invoker: In
         await invoker(fn, {})
     assert (caught.value.error_type, caught.value.error_message) == ("ValueError", "bad thing")
     assert "lambda.py" in caught.value.traceback and "ValueError: bad thing" in caught.value.traceback
-    assert "sandbox/_invoker" not in caught.value.traceback
+    assert "sandbox/lambdas" not in caught.value.traceback
 
 
 async def test_invoker_reports_an_import_error_as_lambda_does_and_recovers_once_fixed(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox._invoker import frames
 from sandbox.errors import HandlerFailedError, InvocationError
-from sandbox.invoker import Invoker
+from sandbox.lambdas import frames
+from sandbox.lambdas.invoker import Invoker
 from sandbox.model import FunctionSpec
 
 LONG = 123456789012345678901234567890  # over 64 bits: orjson alone would read it back as a float

@@ -7,7 +7,7 @@ import gzip
 import aiohttp
 from aiohttp import web
 
-from sandbox.livereload import LIVERELOAD_PATH, LiveReload, inject_script
+from sandbox.apigateway.livereload import LIVERELOAD_PATH, LiveReload, inject_script
 
 
 def test_livereload_injects_before_head_end() -> None:

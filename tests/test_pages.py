@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.apigw import HttpResponse
-from sandbox.pages import (
+from sandbox.apigateway.integration import HttpResponse
+from sandbox.apigateway.pages import (
     endpoint_not_found_page,
     handler_error_page,
     handler_not_found_page,

@@ -1,4 +1,4 @@
-"""@proxy (`sandbox.proxy`): what no route takes goes to the environment's URL; routes still win."""
+"""@proxy (`sandbox.apigateway.proxy`): what no route takes goes to the environment's URL; routes still win."""
 
 from __future__ import annotations
 

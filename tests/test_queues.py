@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox._bus.queues import DEDUP_WINDOW, Queue, QueuedMessage, Queues
 from sandbox.errors import NotFoundError, ValidationError
+from sandbox.messaging.queues import DEDUP_WINDOW, Queue, QueuedMessage, Queues
 from sandbox.model import FunctionSpec, QueueSpec
 
 NOW = 1_000.0

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sandbox import front, static
-from sandbox.apigw import HttpResponse
+from sandbox.apigateway import front, static
+from sandbox.apigateway.integration import HttpResponse
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.apigw import HttpResponse
-from sandbox.static import resolve_static, static_response
+from sandbox.apigateway.integration import HttpResponse
+from sandbox.apigateway.static import resolve_static, static_response
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamo import paging
+from sandbox.dynamodb import paging
 from sandbox.errors import (
     ConditionalCheckFailedError,
     IdempotentParameterMismatchError,
@@ -389,8 +389,8 @@ async def test_store_gsi_is_sparse_maintained_and_paged(store: TableStore) -> No
 
 async def test_store_query_is_an_index_range_not_a_scan(store: TableStore) -> None:
     """EXPLAIN QUERY PLAN of the SQL a Query runs: a SEARCH on the primary key, never a SCAN."""
-    from sandbox.dynamo.query import query_plan
-    from sandbox.dynamo.request import names_for
+    from sandbox.dynamodb.query import query_plan
+    from sandbox.dynamodb.request import names_for
 
     table = store.ctx.catalog.get(T)
     for index, kc, values in (

@@ -17,7 +17,7 @@ from dirty_equals import IsStr
 from sandbox.bus import DeliveryFailedError
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
-from sandbox.dynamo import stream_delivery
+from sandbox.dynamodb import stream_delivery
 from sandbox.reload import ReloadPlan
 from sandbox.sandbox import Sandbox
 

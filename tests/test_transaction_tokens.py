@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.clock import FakeClock
-from sandbox.dynamo.transactions import TOKEN_SECONDS, TokenCache
+from sandbox.dynamodb.transactions import TOKEN_SECONDS, TokenCache
 from sandbox.errors import IdempotentParameterMismatchError
 
 

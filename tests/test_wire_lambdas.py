@@ -1,4 +1,4 @@
-"""Lambda Invoke over the wire (`sandbox.wire.lambdas`): boto3's lambda client calling the app's functions."""
+"""Lambda Invoke over the wire (`sandbox.lambdas.wire`): boto3's lambda client calling the app's functions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SNS over the wire (`sandbox.wire.sns`): boto3's sns client publishing to the app's @events topics."""
+"""SNS over the wire (`sandbox.messaging.sns_wire`): boto3's sns client publishing to the app's @events topics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SQS over the wire (`sandbox.wire.sqs`, `sandbox._bus.reading`): boto3's sqs client against a started sandbox.
+"""SQS over the wire (`sandbox.messaging.sqs_wire`, `sandbox.messaging.reading`): boto3's sqs client against a started sandbox.
 
 Sending to a queue a function reads, and the whole client-read cycle (receive, visibility, delete,
 counts, purge) on queues without a handler; errors with the codes boto3 raises for real SQS.

@@ -1,4 +1,4 @@
-"""@ws (`sandbox.ws`): a real WebSocket client against the http port, the Management API through boto3,
+"""@ws (`sandbox.apigateway.websocket`): a real WebSocket client against the http port, the Management API through boto3,
 architect-functions' `arc.ws` and `sandbox.arc.ws` in handlers."""
 
 from __future__ import annotations

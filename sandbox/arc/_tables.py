@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sandbox.arc._backends import Backend, InProcess, backend
-from sandbox.dynamo.types import item_from_python, item_to_python
+from sandbox.dynamodb.types import item_from_python, item_to_python
 from sandbox.errors import NotFoundError, SandboxError
 from sandbox.runtime import Services
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox._bus import messages
-from sandbox._bus.queues import QueuedMessage
 from sandbox.bus import DeadLetter, EventBus
 from sandbox.errors import NotFoundError, ValidationError
+from sandbox.messaging import messages
+from sandbox.messaging.queues import QueuedMessage
 from sandbox.model import Json
 
 LastRun = Callable[[str], dict[str, Json] | None]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.invocations import Finished, InvocationObserver
+from sandbox.lambdas.invocations import Finished, InvocationObserver
 from sandbox.model import FunctionSpec, Json
 
 DEFAULT_CAPACITY = 10_000

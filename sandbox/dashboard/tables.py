@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from sandbox.dynamo.types import item_from_python, item_to_python
+from sandbox.dynamodb.types import item_from_python, item_to_python
 from sandbox.errors import ResourceNotFoundError, ValidationError
 from sandbox.model import Json
 from sandbox.store import TableStore

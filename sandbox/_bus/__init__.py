@@ -1,1 +1,0 @@
-"""Parts of the bus: record shapes, schedules, queue state and storage, the HTTP listener."""

@@ -1,1 +1,0 @@
-"""Parts of the invoker: per-function import namespaces, the Lambda context, handler loops."""

@@ -1,0 +1,192 @@
+"""The app's HTTP front: what API Gateway does for an HTTP request, then the Lambda, then the reply.
+
+One catch-all aiohttp handler: route with the app's router (it changes on reload), build the
+API Gateway event, invoke, turn the result (or the failure) into a response, log one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+
+from sandbox.apigateway import pages
+from sandbox.apigateway.integration import HttpRequest, HttpResponse, Router, build_event, build_response
+from sandbox.apigateway.livereload import inject_script
+from sandbox.apigateway.proxy import Proxy, proxy_url
+from sandbox.apigateway.static import resolve_static, static_response
+from sandbox.apigateway.websocket import WebSocketApi
+from sandbox.clock import Clock
+from sandbox.errors import (
+    HandlerFailedError,
+    HandlerNotFoundError,
+    HandlerTimeoutError,
+    InvalidResponseError,
+    InvocationError,
+)
+from sandbox.lambdas.invocations import new_request_id
+from sandbox.lambdas.invoker import Invoker
+from sandbox.model import Manifest
+
+STATIC_PREFIX = "/_static"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: HttpResponse
+    function: str | None = None
+
+
+class FrontHost(Protocol):
+    """What the front reads from the sandbox that owns it, at each request: the manifest, the router and
+    the environment change when app.arc is edited, so the front keeps the owner, not copies."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+    @property
+    def router(self) -> Router: ...
+    @property
+    def arc_env(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def invoker(self) -> Invoker: ...
+    @property
+    def proxy(self) -> Proxy: ...
+    @property
+    def ws(self) -> WebSocketApi: ...
+    @property
+    def serves_static_root(self) -> bool: ...
+    @property
+    def livereload_port(self) -> int | None: ...
+
+
+class HttpFront:
+    def __init__(self, sandbox: FrontHost, *, logger: logging.Logger) -> None:
+        self._sandbox = sandbox
+        self._logger = logger
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = self._sandbox.ws  # @ws upgrades and the Management API share the http port, as on API Gateway
+        if ws.wants(request):
+            return await ws.upgrade(request)
+        connection_id = ws.management_id(request.path)
+        if connection_id is not None:
+            return await ws.manage(request, connection_id)
+        started = time.perf_counter()
+        request_id = new_request_id()
+        http_request = await _read_request(request)
+        outcome = await self._respond(http_request, request_id)
+        response = self._finish(outcome.response, request.method)
+        if self._logger.isEnabledFor(logging.INFO):
+            self._log(request, response, outcome, started, request_id)
+        return response
+
+    def _log(
+        self, request: web.Request, response: web.Response, outcome: Outcome, started: float, request_id: str
+    ) -> None:
+        ms = (time.perf_counter() - started) * 1000
+        self._logger.info(
+            "%s %s %d %.1fms %s",
+            request.method,
+            request.rel_url.raw_path,
+            response.status,
+            ms,
+            request_id,
+            extra={"kind": "request", "status": response.status, "function": outcome.function},
+        )
+
+    async def _respond(self, request: HttpRequest, request_id: str) -> Outcome:
+        sandbox = self._sandbox
+        manifest = sandbox.manifest
+        if manifest.static is not None and (
+            request.path == STATIC_PREFIX or request.path.startswith(STATIC_PREFIX + "/")
+        ):
+            return Outcome(await self._static(request, request.path[len(STATIC_PREFIX) :], spa=False))
+        found = sandbox.router.match(request.method, request.path)
+        if found is None:
+            upstream = proxy_url(manifest.proxy, sandbox.arc_env) if manifest.aws.apigateway != "rest" else None
+            if upstream is not None:
+                return Outcome(await sandbox.proxy.forward(upstream, request))
+            if manifest.static is not None and request.method in ("GET", "HEAD") and sandbox.serves_static_root:
+                return Outcome(await self._static(request, request.path, spa=manifest.static.spa))
+            return Outcome(pages.endpoint_not_found_page(request.method.lower(), request.path))
+        route, match = found
+        fn = route.function
+        api_type = manifest.aws.apigateway
+        event = build_event(api_type, request, match, request_id=request_id, now=sandbox.clock.now())
+        try:
+            result = await sandbox.invoker.invoke(fn, event, request_id=request_id)
+            return Outcome(build_response(api_type, result), fn.name)
+        except InvocationError as error:
+            return Outcome(self._failure_page(fn.name, fn.src_dir, error, request_id), fn.name)
+
+    def _failure_page(self, name: str, src_dir: object, error: InvocationError, request_id: str) -> HttpResponse:
+        if isinstance(error, HandlerFailedError):
+            self._logger.error("%s failed [%s]\n%s", name, request_id, error.traceback.rstrip())
+            return pages.handler_error_page(
+                name, self._sandbox.manifest.root, error.error_type, error.error_message, error.traceback
+            )
+        if isinstance(error, HandlerTimeoutError):
+            self._logger.warning("%s timed out after %g s [%s]", name, error.timeout, request_id)
+            return pages.timeout_page(name, error.timeout)
+        if isinstance(error, HandlerNotFoundError):
+            self._logger.error("%s [%s]", error.message, request_id)
+            return pages.handler_not_found_page(name, error.looked_for)
+        if isinstance(error, InvalidResponseError):
+            self._logger.error("%s returned an invalid response: %s [%s]", name, error.message, request_id)
+            return pages.invalid_response_page(name, error.message)
+        self._logger.error("%s: %s [%s]", name, error.message, request_id)
+        return pages.handler_error_page(name, self._sandbox.manifest.root, error.error_type, error.error_message, "")
+
+    async def _static(self, request: HttpRequest, url_path: str, *, spa: bool) -> HttpResponse:
+        static = self._sandbox.manifest.static
+        assert static is not None
+        folder = self._sandbox.manifest.root / static.folder
+        if static.prefix and url_path.startswith(f"/{static.prefix}/"):
+            url_path = url_path[len(static.prefix) + 1 :]
+        if_none_match = next((v for k, v in request.headers if k.lower() == "if-none-match"), None)
+
+        def read() -> HttpResponse:
+            path = resolve_static(folder, url_path or "/", spa=spa)
+            return static_response(path, if_none_match=if_none_match, folder=folder)
+
+        # Disk reads and hashing a large file must not hold up the loop serving the other endpoints.
+        return await asyncio.to_thread(read)
+
+    def _finish(self, response: HttpResponse, method: str) -> web.Response:
+        body = response.body
+        headers = response.headers
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        livereload_port = self._sandbox.livereload_port
+        if livereload_port and content_type.startswith("text/html"):
+            encoding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+            body = inject_script(body, content_encoding=encoding, port=livereload_port)
+        out = web.Response(status=response.status, body=b"" if method == "HEAD" else body)
+        for key, value in headers:
+            if key.lower() != "content-length":
+                out.headers.add(key, value)
+        if method == "HEAD":
+            out.headers["Content-Length"] = str(len(body))
+        return out
+
+
+async def _read_request(request: web.Request) -> HttpRequest:
+    body = await request.read()
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    local_port = sockname[1] if sockname else 0
+    return HttpRequest(
+        method=request.method,
+        path=request.rel_url.raw_path,
+        query_string=request.rel_url.raw_query_string,
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers],
+        body=body,
+        source_ip=peer[0] if peer else "127.0.0.1",
+        local_port=local_port,
+        host=request.headers.get("Host", f"localhost:{local_port}"),
+    )

@@ -1,0 +1,162 @@
+"""DynamoDB's JSON 1.0 wire protocol over aiohttp: one POST route, the hot path of every client call.
+
+Errors become `{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": ...}` with their
+status; the body is checksummed in `x-amz-crc32`, which botocore verifies. Any credentials pass.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import os
+import re
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError
+from aiohttp.web_protocol import RequestPayloadError
+
+from sandbox.dynamodb.request import WIRE
+from sandbox.errors import (
+    AwsError,
+    ConditionalCheckFailedError,
+    RequestTooLargeError,
+    SerializationError,
+    TransactionCanceledError,
+    UnknownOperationError,
+)
+
+if TYPE_CHECKING:
+    from sandbox.store import TableStore
+
+TARGET_PREFIX = "DynamoDB_20120810."
+STREAMS_PREFIX = "DynamoDBStreams_20120810."
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
+ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+CONTENT_TYPE = "application/x-amz-json-1.0"
+LOGGER = logging.getLogger("arc_sandbox.tables")
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
+EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})  # DynamoDB answers these with no body at all
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except (orjson.JSONEncodeError, TypeError):  # text orjson refuses (a lone surrogate from an in-process caller)
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class RequestIds:
+    """x-amzn-RequestId values shaped like DynamoDB's (52 characters, A-Z and 2-7), unique per server:
+    a random prefix drawn once and a counter. A uuid4 per answer asked the kernel for random bytes
+    on every call, which cost a measurable share of a GetItem here."""
+
+    def __init__(self) -> None:
+        self._prefix = base64.b32encode(os.urandom(20)).decode()  # 32 characters
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count):020d}"
+
+
+def _respond(status: int, payload: dict[str, Any], request_id: str) -> web.Response:
+    body = _encode(payload)
+    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(body)), "x-amzn-RequestId": request_id}
+    return web.Response(status=status, body=body, headers=headers)
+
+
+def signing_region(authorization: str) -> str | None:
+    """The region a SigV4-signed request was signed for: a stream record's awsRegion is the reader's region."""
+    match = CREDENTIAL_SCOPE.search(authorization)
+    return match[1] if match else None
+
+
+def _respond_empty(request_id: str) -> web.Response:
+    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(b"")), "x-amzn-RequestId": request_id}
+    return web.Response(status=200, body=b"", headers=headers)
+
+
+def error_body(error: AwsError) -> dict[str, Any]:
+    body: dict[str, Any] = {"__type": ERROR_PREFIX + error.aws_code, "message": error.message}
+    if isinstance(error, ConditionalCheckFailedError) and error.item is not None:
+        body["Item"] = error.item
+    if isinstance(error, TransactionCanceledError):
+        body["CancellationReasons"] = error.reasons
+    return body
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    """The request's JSON. orjson also refuses what DynamoDB cannot store: text that is not UTF-8, and
+    unpaired surrogate escapes ("\\ud800"); and it parses deep nesting without recursing."""
+    try:
+        payload = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError as exc:
+        raise SerializationError(f"Malformed JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise SerializationError("The request is nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise SerializationError("Start of structure or map found where not expected")
+    return payload
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request body, refused with 413 past DynamoDB's 16 MB (also when it arrives chunked or
+    compressed), before more of it is held in memory. The server's middleware has usually read it
+    already, in bounded time and size: then this takes aiohttp's copy."""
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        raise RequestTooLargeError(request.content_length)
+    if request.content.at_eof():
+        return await request.read()
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in request.content.iter_any():
+            total += len(chunk)
+            if total > MAX_REQUEST_BYTES:
+                raise RequestTooLargeError(total)
+            chunks.append(chunk)
+    except (ContentEncodingError, RequestPayloadError) as exc:  # DynamoDB answers 500; a client's bad body is a 400
+        raise SerializationError(f"The request body could not be read: {exc}") from None
+    return b"".join(chunks)
+
+
+def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
+    """POST / for every operation (X-Amz-Target picks it), GET / for a health check."""
+
+    ids = RequestIds()
+
+    async def handle(request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        try:
+            if target.startswith(STREAMS_PREFIX):  # boto3's dynamodbstreams client, pointed at this port
+                payload = _decode(await request.read())
+                region = signing_region(request.headers.get("Authorization", ""))
+                result = await store.call_streams(target[len(STREAMS_PREFIX) :], payload, region=region)
+                return _respond(200, result, ids.next())
+            if not target.startswith(TARGET_PREFIX):
+                raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
+            payload = _decode(await _body(request))
+            operation = target[len(TARGET_PREFIX) :]
+            if operation == "DescribeEndpoints":  # the address is the one the client reached
+                result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
+            else:
+                payload[WIRE] = True
+                result = await store.call(operation, payload)
+            if operation in EMPTY_ANSWERS:
+                return _respond_empty(ids.next())
+        except AwsError as error:
+            return _respond(error.status, error_body(error), ids.next())
+        except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log
+            LOGGER.exception("DynamoDB %s failed", target)
+            body = {"__type": ERROR_PREFIX + "InternalServerError", "message": "Internal server error"}
+            return _respond(500, body, ids.next())
+        return _respond(200, result, ids.next())
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="healthy: dynamodb.local")
+
+    return [web.post("/", handle), web.get("/", health)]

@@ -1,0 +1,31 @@
+"""Functions whose folder has no handler file: said at start and on every manifest reload."""
+
+from __future__ import annotations
+
+import logging
+
+from sandbox.lambdas.environment import HANDLER_FILES, handler_module
+from sandbox.model import FunctionSpec, Manifest
+
+
+def missing_handlers(manifest: Manifest) -> list[FunctionSpec]:
+    """Every function whose folder has no handler file: each call to it would fail. A queue without one
+    is not listed: it is read by clients over the SQS API, not delivered to a function."""
+    functions = [r.function for r in manifest.http]
+    functions += [f.function for group in (manifest.events, manifest.scheduled) for f in group]
+    seen: set[FunctionSpec] = set()
+    missing = []
+    for fn in functions:
+        if fn not in seen and handler_module(fn.src_dir) is None:
+            missing.append(fn)
+        seen.add(fn)
+    return missing
+
+
+def warn_missing_handlers(manifest: Manifest, logger: logging.Logger) -> None:
+    for fn in missing_handlers(manifest):
+        where = fn.src_dir.relative_to(manifest.root) if fn.src_dir.is_relative_to(manifest.root) else fn.src_dir
+        logger.warning(
+            "⚠ %s has no handler file in %s (looked for %s): calls to it will fail; `arc-sandbox init` writes one",
+            fn.name, where, ", ".join(HANDLER_FILES),
+        )  # fmt: skip

@@ -1,0 +1,141 @@
+"""Queued messages, undelivered events and dead letters in the sandbox's SQLite file, so a crash or
+restart loses none of them.
+
+Writes go through one `GroupCommit`: `save_*` methods return once committed (what a publisher's
+acknowledgement waits for), `forget_*` ones are committed with the next group without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sandbox.db import Database
+from sandbox.messaging.commits import GroupCommit, Statement
+from sandbox.messaging.queues import QueuedMessage
+from sandbox.messaging.results import EventJob
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS bus_messages (
+        id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL,
+        sent_at REAL NOT NULL, visible_at REAL NOT NULL, group_id TEXT, dedup_id TEXT,
+        attributes TEXT NOT NULL, receive_count INTEGER NOT NULL, first_receive REAL, inflight INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS bus_messages_queue ON bus_messages (queue, seq)",
+    """CREATE TABLE IF NOT EXISTS bus_dead_letters (
+        id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)""",
+    # Every published event until it is delivered or dead-lettered: its next attempt and when it is due.
+    """CREATE TABLE IF NOT EXISTS bus_events (
+        message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
+        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)""",
+)
+_SAVE_MESSAGE = "INSERT OR REPLACE INTO bus_messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_DELETE_MESSAGE = "DELETE FROM bus_messages WHERE id = ?"
+_SAVE_EVENT = "INSERT OR REPLACE INTO bus_events VALUES (?,?,?,?,?,?,?,?)"
+_DELETE_EVENT = "DELETE FROM bus_events WHERE message_id = ?"
+_SAVE_DEAD_LETTER = "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?,?,?)"
+
+
+def _event_row(job: EventJob) -> tuple[Any, ...]:
+    attributes = None if job.attributes is None else json.dumps(dict(job.attributes))
+    payload = job.body if job.body is not None else json.dumps(job.payload)
+    return (job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due)
+
+
+class BusStorage:
+    def __init__(self, db: Database, *, logger: logging.Logger | None = None) -> None:
+        self.db = db
+        self.commits = GroupCommit(db, logger=logger or logging.getLogger("arc_sandbox.bus"))
+
+    async def create(self) -> None:
+        async with self.db.transaction() as conn:
+            for statement in SCHEMA:
+                await conn.execute(statement)
+            # Before events were stored at publish, only retries were, in a table of the same shape.
+            async with conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'bus_event_retries'") as cursor:
+                if await cursor.fetchone() is not None:
+                    await conn.execute("INSERT OR IGNORE INTO bus_events SELECT * FROM bus_event_retries")
+                    await conn.execute("DROP TABLE bus_event_retries")
+
+    async def flush(self) -> None:
+        await self.commits.flush()
+
+    # --- queue messages ------------------------------------------------------------------------
+
+    async def recover(self, now: float) -> list[QueuedMessage]:
+        """Every stored message; those in flight when the last run ended are visible again now."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE bus_messages SET inflight = 0, visible_at = MIN(visible_at, ?)", (now,))
+        rows = await self.db.fetchall(
+            "SELECT id, queue, body, seq, sent_at, visible_at, group_id, dedup_id, attributes, receive_count, "
+            "first_receive FROM bus_messages ORDER BY seq"
+        )
+        return [
+            QueuedMessage(
+                id=r[0], queue=r[1], body=r[2], seq=r[3], sent_at=r[4], visible_at=r[5], group_id=r[6],
+                dedup_id=r[7], attributes=json.loads(r[8]), receive_count=r[9], first_receive=r[10],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    async def save(self, messages: Iterable[QueuedMessage]) -> None:
+        await self.commits.write((_SAVE_MESSAGE, [m.row() for m in messages]))
+
+    def save_soon(self, messages: Iterable[QueuedMessage]) -> None:
+        self.commits.write_soon((_SAVE_MESSAGE, [m.row() for m in messages]))
+
+    def forget_messages(self, message_ids: Iterable[str]) -> None:
+        self.commits.write_soon((_DELETE_MESSAGE, [(i,) for i in message_ids]))
+
+    # --- events --------------------------------------------------------------------------------
+
+    async def save_event(self, job: EventJob) -> None:
+        """A published event, or one whose delivery failed, waiting for its next attempt."""
+        await self.commits.write((_SAVE_EVENT, [_event_row(job)]))
+
+    def save_event_soon(self, job: EventJob) -> None:
+        self.commits.write_soon((_SAVE_EVENT, [_event_row(job)]))
+
+    def forget_event(self, message_id: str) -> None:
+        self.commits.write_soon((_DELETE_EVENT, [(message_id,)]))
+
+    async def events(self) -> list[EventJob]:
+        rows = await self.db.fetchall(
+            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt FROM bus_events ORDER BY due, seq"
+        )
+        return [
+            EventJob(
+                due=r[0], seq=r[1], name=r[2], payload=json.loads(r[3]), message_id=r[4], subject=r[5],
+                attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7], body=r[3],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    # --- dead letters --------------------------------------------------------------------------
+
+    async def dead_letter(
+        self, letter: dict[str, Any], *, remove_messages: Iterable[str] = (), remove_event: str = ""
+    ) -> None:
+        """Store a dead letter, and drop the queue messages or event it replaces, in one transaction."""
+        statements: list[Statement] = [(_DELETE_MESSAGE, [(i,) for i in remove_messages])]
+        if remove_event:
+            statements.append((_DELETE_EVENT, [(remove_event,)]))
+        row = (
+            letter["id"], letter["pragma"], letter["name"], letter["payload"], letter["attempts"],
+            letter["error"], letter["traceback"], letter["failed_at"],
+        )  # fmt: skip
+        statements.append((_SAVE_DEAD_LETTER, [row]))
+        await self.commits.write(*statements)
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT id, pragma, name, payload, attempts, error, traceback, failed_at FROM bus_dead_letters "
+            "ORDER BY failed_at"
+        )
+        keys = ("id", "pragma", "name", "payload", "attempts", "error", "traceback", "failed_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def forget_dead_letter(self, letter_id: str) -> None:
+        await self.commits.write(("DELETE FROM bus_dead_letters WHERE id = ?", [(letter_id,)]))
