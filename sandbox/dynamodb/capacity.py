@@ -12,6 +12,7 @@ from sandbox.dynamodb.types import Item, item_size
 from sandbox.errors import ValidationError
 
 MODES = ("NONE", "TOTAL", "INDEXES")
+AXES = {"READ": "ReadCapacityUnits", "WRITE": "WriteCapacityUnits"}
 
 
 def mode(request: Mapping[str, Any]) -> str:
@@ -84,21 +85,28 @@ def shape(
     indexes: Mapping[IndexDef, float] | None = None,
     *,
     index_read: IndexDef | None = None,
+    axis: str | None = None,
 ) -> dict[str, Any] | None:
     """One ConsumedCapacity entry. `units` are the table's own, `indexes` what a write spent on each
     index; `index_read` is the index a Query or Scan read, whose units these are (the table has none).
-    INDEXES breaks the total down into Table, GlobalSecondaryIndexes and LocalSecondaryIndexes."""
+    INDEXES breaks the total down into Table, GlobalSecondaryIndexes and LocalSecondaryIndexes.
+    `axis` (READ or WRITE) is for transactions, whose answers repeat every figure as
+    ReadCapacityUnits or WriteCapacityUnits beside CapacityUnits."""
     if kind == "NONE":
         return None
+
+    def figures(value: float) -> dict[str, float]:
+        return {"CapacityUnits": value} if axis is None else {"CapacityUnits": value, AXES[axis]: value}
+
     total = units + sum((indexes or {}).values())
-    out: dict[str, Any] = {"TableName": table, "CapacityUnits": total}
+    out: dict[str, Any] = {"TableName": table, **figures(total)}
     if kind == "INDEXES":
         if index_read is not None:
-            out[_group(index_read)] = {index_read.name: {"CapacityUnits": units}}
+            out[_group(index_read)] = {index_read.name: figures(units)}
             return out
-        out["Table"] = {"CapacityUnits": units}
+        out["Table"] = figures(units)
         for index, spent in (indexes or {}).items():
-            out.setdefault(_group(index), {})[index.name] = {"CapacityUnits": spent}
+            out.setdefault(_group(index), {})[index.name] = figures(spent)
     return out
 
 
@@ -106,6 +114,6 @@ def _group(index: IndexDef) -> str:
     return "LocalSecondaryIndexes" if index.local else "GlobalSecondaryIndexes"
 
 
-def add(into: dict[str, Any], key: str, entry: dict[str, Any] | None) -> None:
+def add(into: dict[str, Any], key: str, entry: dict[str, Any] | list[dict[str, Any]] | None) -> None:
     if entry is not None:
         into[key] = entry

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import Clock
-from sandbox.dynamodb import storage
+from sandbox.dynamodb import capacity, storage
 from sandbox.dynamodb.context import Context
 from sandbox.dynamodb.expressions import Condition, Names, Update, evaluate, project
 from sandbox.dynamodb.operations import condition_of, creates_nothing, live, projection_of, updated_item
 from sandbox.dynamodb.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
-from sandbox.dynamodb.schema import TableDef
+from sandbox.dynamodb.schema import IndexDef, TableDef
+from sandbox.dynamodb.transaction_capacity import Touch, consumed, table_units
 from sandbox.dynamodb.types import Item, item_size, validate_item
 from sandbox.errors import IdempotentParameterMismatchError, TransactionCanceledError, ValidationError
 
@@ -45,7 +46,7 @@ class Action:
 
 
 class TokenCache:
-    """ClientRequestToken -> (request fingerprint, expiry, response); a retry gets the first answer.
+    """ClientRequestToken -> (request fingerprint, expiry, what a retry is answered with).
 
     Tokens are kept in the order they were first seen, which is also the order they expire in (one
     fixed lifetime), so expiring is popping from the front: O(1) per call however many are kept.
@@ -139,46 +140,60 @@ def _action(ctx: Context, entry: object) -> Action:
     )
 
 
-def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None]:
-    """(cancellation reason, the item to store or None to delete/leave alone)."""
+def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int]:
+    """(cancellation reason, the item to store or None to delete/leave alone, the size the action is
+    charged on: the larger of the item before and after, as for the plain operations)."""
     ok = action.cond is None or evaluate(action.cond, old, action.names)
     new: Item | None = None
+    size = 0
     if action.kind == "Put":
         new = action.base
+        size = action.size
     elif action.kind == "Update":
         new = updated_item(
             action.update, old or dict(action.base), action.names, action.table.key_names(), exists=old is not None
         )
         check_item_keys(action.table, new)
-        check_size(item_size(new), update=True)
+        size = item_size(new)
+        check_size(size, update=True)
         if creates_nothing(action.update, old):
             new = None
     action.names.check_all_used()
+    size = max(size, item_size(old) if old else 0)
     if ok:
-        return {"Code": "None"}, new
+        return {"Code": "None"}, new, size
     reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
     if action.return_old and old is not None:
         reason["Item"] = old
-    return reason, new
+    return reason, new, size
 
 
-async def _apply(ctx: Context, actions: list[Action]) -> None:
+async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) -> list[Touch]:
+    """Runs the transaction; what each action touched, with the index writes counted when `count_indexes`."""
     async with ctx.db.transaction() as conn:
         now = ctx.clock.now()
         plans = []
         reasons = []
         for action in actions:
             raw, expires = await storage.load(conn, action.table, *action.key)
-            reason, new = _outcome(action, live(raw, expires, now))
+            reason, new, size = _outcome(action, live(raw, expires, now))
             reasons.append(reason)
-            plans.append((action, raw, new))
+            plans.append((action, raw, new, size))
         if any(r["Code"] != "None" for r in reasons):
-            raise TransactionCanceledError(reasons)
-        for action, raw, new in plans:
+            raise TransactionCanceledError(reasons)  # carries no ConsumedCapacity, as on DynamoDB
+        touches = []
+        for action, raw, new, size in plans:
+            indexes: dict[IndexDef, float] = {}
             if new is not None:
                 await storage.write(conn, action.table, action.key, raw, new, item_size(new), now=now)
+                if count_indexes:
+                    indexes = capacity.index_write_units(action.table, raw, new)
             elif action.kind == "Delete" and raw is not None:
                 await storage.remove(conn, action.table, action.key, raw, now=now)
+                if count_indexes:
+                    indexes = capacity.index_write_units(action.table, raw, None)
+            touches.append(Touch(action.table, size, indexes))
+        return touches
 
 
 def _check_request(request: Mapping[str, Any], actions: list[Action]) -> None:
@@ -198,6 +213,7 @@ def _check_request(request: Mapping[str, Any], actions: list[Action]) -> None:
 
 
 async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mapping[str, Any]) -> dict[str, Any]:
+    cap = capacity.mode(request)
     actions = [_action(ctx, entry) for entry in _items(request)]
     _check_request(request, actions)
     targets = [(a.table.name, a.key) for a in actions]
@@ -205,19 +221,25 @@ async def transact_write_items(ctx: Context, tokens: TokenCache, request: Mappin
         raise ValidationError("Transaction request cannot include multiple operations on one item")
     token = request.get("ClientRequestToken")
     fingerprint = ""
-    if isinstance(token, str):
-        fingerprint = json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
-        cached = tokens.lookup(token, fingerprint)
-        if cached is not None:
-            return cached
-    await _apply(ctx, actions)
     response: dict[str, Any] = {}
     if isinstance(token, str):
-        tokens.remember(token, fingerprint, response)
+        # The capacity asked for is not part of the request's identity: a retry may ask for another.
+        kept = {k: v for k, v in request.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")}
+        fingerprint = json.dumps(kept, sort_keys=True)
+        cached = tokens.lookup(token, fingerprint)
+        if cached is not None:
+            # A retry writes nothing; DynamoDB answers it with the read units of reading the items.
+            capacity.add(response, "ConsumedCapacity", consumed(cap, cached, "READ"))
+            return response
+    touches = await _apply(ctx, actions, count_indexes=cap != "NONE")
+    capacity.add(response, "ConsumedCapacity", consumed(cap, table_units(touches, "WRITE"), "WRITE", touches))
+    if isinstance(token, str):
+        tokens.remember(token, fingerprint, table_units(touches, "READ"))
     return response
 
 
 async def transact_get_items(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    cap = capacity.mode(request)
     gets = []
     for entry in _items(request):
         body = entry.get("Get") if isinstance(entry, dict) and len(entry) == 1 else None
@@ -232,12 +254,17 @@ async def transact_get_items(ctx: Context, request: Mapping[str, Any]) -> dict[s
         names.check_all_used()
         gets.append((table, key, proj, names))
     responses: list[dict[str, Any]] = []
+    touches = []
     now = ctx.clock.now()
     async with ctx.db.reading() as conn:
         for table, key, proj, names in gets:
             item = await storage.load_live(conn, table, *key, now)
+            # Charged on the whole item whatever the projection, and a missing item still costs a read.
+            touches.append(Touch(table, item_size(item) if item else 0))
             if item is None:
                 responses.append({})
             else:
                 responses.append({"Item": project(proj, item, names) if proj else item})
-    return {"Responses": responses}
+    out: dict[str, Any] = {"Responses": responses}
+    capacity.add(out, "ConsumedCapacity", consumed(cap, table_units(touches, "READ"), "READ"))
+    return out
