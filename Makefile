@@ -44,6 +44,7 @@ mypy: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/environments.py
 	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/bus.py
 	$(BIN)/python bench/reload.py

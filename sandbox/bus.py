@@ -204,6 +204,7 @@ class EventBus:
             raise
         now = self.clock.now()
         self.queues.add(prepared, now)
+        self.reader.notify()
         self._record("queues", queue, payload, prepared.id)
         if self._started:
             self._dispatch_queue(self.queues.find(queue), now)

@@ -218,3 +218,31 @@ async def test_sqs_long_poll_returns_when_a_message_arrives(sandbox: Sandbox, sq
     assert not waiting.done()
     await sandbox.bus.send_message("inbox", {"n": 1})
     assert [m["Body"] for m in (await asyncio.wait_for(waiting, 5))["Messages"]] == ['{"n": 1}']
+
+
+async def test_sqs_long_poll_waits_without_looking_again_until_a_message_can_be_taken(
+    sandbox: Sandbox, sqs: Any, clock: FakeClock
+) -> None:
+    """A waiting ReceiveMessage looks at the queue when it starts, and again only when a message is sent
+    or a delayed one becomes visible (by the sandbox's clock): it does not poll."""
+    inbox = await url(sqs, "inbox")
+    queue = sandbox.bus.queues.get("inbox")
+    looks = 0
+    receive_for_client = queue.receive_for_client
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal looks
+        looks += 1
+        return receive_for_client(*args, **kwargs)
+
+    queue.receive_for_client = counted  # type: ignore[method-assign]
+    await call(sqs.send_message, QueueUrl=inbox, MessageBody='{"later": true}', DelaySeconds=30)
+    waiting = asyncio.ensure_future(call(sqs.receive_message, QueueUrl=inbox, WaitTimeSeconds=20))
+    assert sandbox.listeners is not None
+    await asyncio.wait_for(sandbox.listeners.until_in_flight(1), 5)
+    for _ in range(20):  # other requests come and go while it waits (each takes real milliseconds)
+        assert await counts(sqs, inbox) == (0, 0, 1)
+    assert looks == 1 and not waiting.done()
+    clock.advance(30)
+    assert [m["Body"] for m in (await asyncio.wait_for(waiting, 5))["Messages"]] == ['{"later": true}']
+    assert looks == 2

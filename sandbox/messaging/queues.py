@@ -288,13 +288,18 @@ class Queue:
                 self._schedule_message(message, now)
         return Settled(deleted, dead, returning)
 
+    def next_visible(self) -> float | None:
+        """The earliest moment a waiting (delayed, or received and not deleted) message becomes visible."""
+        while self._waiting and not self._waiting_entry_is_current(*self._waiting[0]):
+            heapq.heappop(self._waiting)
+        return self._waiting[0][0] if self._waiting else None
+
     def next_due(self, now: float) -> float | None:
         """The earliest moment a waiting message becomes visible, or a partial batch's window closes."""
         if not self.polled:
             return None  # nothing delivers it: its messages wait for a client's ReceiveMessage
-        while self._waiting and not self._waiting_entry_is_current(*self._waiting[0]):
-            heapq.heappop(self._waiting)
-        due = [self._waiting[0][0]] if self._waiting else []
+        visible = self.next_visible()
+        due = [visible] if visible is not None else []
         if self._window_due is not None:
             due.append(self._window_due)
         return min(due) if due else None

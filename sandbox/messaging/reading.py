@@ -8,6 +8,8 @@ the queue's function, as on SQS. A queue whose folder holds no handler is read o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,11 +49,20 @@ class QueueReader:
         self._storage = storage
         self._clock = clock
         self._wake = wake
+        self._arrivals: set[asyncio.Future[None]] = set()  # long polls waiting for a message
+
+    def notify(self) -> None:
+        """A message may have become receivable (sent, or made visible): waiting long polls look again."""
+        arrivals, self._arrivals = self._arrivals, set()
+        for arrival in arrivals:
+            if not arrival.done():
+                arrival.set_result(None)
 
     def mark_client_read(self) -> None:
         """Queues with no handler file are not delivered (checked on start and on each manifest reload)."""
         for queue in self._queues:
             queue.polled = has_handler(queue.spec.function.src_dir)
+        self.notify()
 
     async def receive(
         self, queue: str, *, max_messages: int = 1, visibility_timeout: float | None = None
@@ -63,6 +74,37 @@ class QueueReader:
             await self._storage.save(taken)
             self._wake()  # the function (if any) may take them when they are visible again
         return taken
+
+    async def receive_waiting(
+        self, queue: str, *, wait_seconds: float, max_messages: int = 1, visibility_timeout: float | None = None
+    ) -> list[QueuedMessage]:
+        """ReceiveMessage with WaitTimeSeconds (long polling): answers as soon as a message can be taken,
+        when one is sent or a waiting one becomes visible (by the sandbox's clock), else empty at the end
+        of the wait (real seconds, as the client's own timeout counts them)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait_seconds
+        while True:
+            taken = await self.receive(queue, max_messages=max_messages, visibility_timeout=visibility_timeout)
+            remaining = until - loop.time()
+            if taken or remaining <= 0:
+                return taken
+            await self._until_receivable(queue, remaining)
+
+    async def _until_receivable(self, queue: str, at_most: float) -> None:
+        arrival: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._arrivals.add(arrival)
+        waits: list[asyncio.Future[None]] = [arrival]
+        visible = self._queues.get(queue).next_visible()
+        if visible is not None:
+            waits.append(asyncio.ensure_future(self._clock.sleep(visible - self._clock.now())))
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(at_most):
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._arrivals.discard(arrival)
+            for waiter in waits:
+                waiter.cancel()
 
     async def delete(self, queue: str, receipt_handle: str) -> None:
         """DeleteMessage; a handle of a message already gone is accepted, as SQS does."""
@@ -78,6 +120,7 @@ class QueueReader:
             raise MessageNotInflightError(f"Value {receipt_handle} for parameter ReceiptHandle is invalid.")
         await self._storage.save([message])
         self._wake()
+        self.notify()  # a visibility of 0 makes it receivable now
 
     def counts(self, queue: str) -> QueueCounts:
         tally = self._queues.get(queue).counts(self._clock.now())  # this queue's messages only

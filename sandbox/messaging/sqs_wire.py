@@ -6,7 +6,6 @@ queue's function receives; GetQueueUrl also takes the bare @queues name.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -30,7 +29,6 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET_PREFIX = "AmazonSQS."
 MAX_BATCH = 10
 MAX_BODY = 262_144
-LONG_POLL_STEP = 0.02  # seconds between looks while a ReceiveMessage waits (WaitTimeSeconds)
 ALL_ATTRIBUTES = (
     "QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed", "CreatedTimestamp", "LastModifiedTimestamp", "VisibilityTimeout",
@@ -207,13 +205,9 @@ class SqsApi:
         visibility = body.get("VisibilityTimeout")
         hidden = None if visibility is None else _int(visibility, "VisibilityTimeout", 0, int(MAX_VISIBILITY))
         wait = _int(body.get("WaitTimeSeconds", 0), "WaitTimeSeconds", 0, 20)
-        loop = asyncio.get_running_loop()
-        until = loop.time() + wait
-        while True:
-            taken = await self._bus.reader.receive(spec.name, max_messages=limit, visibility_timeout=hidden)
-            if taken or loop.time() >= until:
-                break
-            await asyncio.sleep(LONG_POLL_STEP)  # long polling: the server waits, the client does not poll
+        taken = await self._bus.reader.receive_waiting(
+            spec.name, wait_seconds=wait, max_messages=limit, visibility_timeout=hidden
+        )
         wanted = _wanted_system_attributes(body)
         names = set(body.get("MessageAttributeNames") or [])
         messages = [_received(m, spec, wanted, names) for m in taken]
