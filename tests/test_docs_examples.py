@@ -181,9 +181,12 @@ def commands(block: str) -> list[list[str]]:
 
 def make_dry_run(target: str) -> str:
     """What `make TARGET` runs on a fresh machine (-B: as if nothing were installed yet)."""
+    # As typed in a shell: under `make test` the inherited MAKELEVEL would add "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
-        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
-    ).stdout
+        ["make", "--no-print-directory", "-n", "-B", target],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=30, env=env,
+    ).stdout  # fmt: skip
 
 
 def test_make_start_and_make_test_do_what_the_readme_says() -> None:
