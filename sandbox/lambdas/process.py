@@ -46,7 +46,7 @@ _SIGNAL_NAMES = {  # as Lambda's runtime reports them (Go's names)
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per call, and frozen fields are slow to set; read-only all the same
 class Reply:
     result: Json
     max_memory_mb: int | None

@@ -62,6 +62,8 @@ class SnsTopic:
         self.subscription = subscription or subscription_arn(arn)
         self.cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
         self.unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription}"
+        self._second = -1  # the last timestamp's whole second, and that second as iso_ms writes it
+        self._second_text = ""
 
     def event(
         self,
@@ -72,6 +74,9 @@ class SnsTopic:
         subject: str | None = None,
         attributes: Mapping[str, str] | None = None,
     ) -> dict[str, Json]:
+        second = int(timestamp)
+        if second != self._second:  # as iso_ms, with the date formatted once a second, not once a message
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp))
         record = {
             "EventSource": "aws:sns",
             "EventVersion": "1.0",
@@ -82,7 +87,7 @@ class SnsTopic:
                 "TopicArn": self.arn,
                 "Subject": subject,
                 "Message": message,
-                "Timestamp": iso_ms(timestamp),
+                "Timestamp": f"{self._second_text}.{int(timestamp * 1000) % 1000:03d}Z",
                 "SignatureVersion": "1",
                 "Signature": "arc-sandbox-unsigned",
                 "SigningCertUrl": self.cert,
