@@ -189,8 +189,8 @@ class EnvironmentProcess:
         """The timer is due no later than the current call's deadline (deadlines of later calls only
         come later, and an earlier one re-arms it): time the call out, wait on for it, or stop."""
         self._timer = None
-        if self._pending is None or self.dead:
-            return
+        if self._pending is None or self._pending.done() or self.dead:
+            return  # no call, or its answer came in just in time
         if self._loop.time() >= self._deadline - DEADLINE_SLACK:
             self._fail_current(HandlerTimeoutError(self.fn.name, self._seconds))
         else:
