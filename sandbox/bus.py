@@ -78,9 +78,10 @@ class EventBus:
         self._limit = asyncio.Semaphore(max_concurrency)
         self.retry_delays = retry_delays
         self.max_receive_count = max_receive_count
-        self._published: deque[Published] = deque(maxlen=keep_published)
+        # Plain tuples, made into `Published` only when a test reads them: one per publish adds up.
+        self._published: deque[tuple[Pragma, str, Json, str, float]] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
-        self._subscriptions: dict[str, str] = {}  # topic ARN -> its subscription's ARN, computed once
+        self._topics: dict[str, records.SnsTopic] = {}  # by ARN: what its records share, worked out once
         self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
         self._waiting_events: list[EventJob] = []  # heap by due time: retries, and events recovered at start
@@ -98,7 +99,7 @@ class EventBus:
     @property
     def published(self) -> list[Published]:
         """The last messages published or sent (at most `keep_published`), oldest first: for tests."""
-        return list(self._published)
+        return [Published(*entry) for entry in self._published]
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -212,7 +213,7 @@ class EventBus:
         return prepared.id
 
     def _record(self, pragma: Pragma, name: str, payload: Json, message_id: str) -> None:
-        self._published.append(Published(pragma, name, payload, message_id, self.clock.now()))
+        self._published.append((pragma, name, payload, message_id, self.clock.now()))
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -228,7 +229,10 @@ class EventBus:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._wake.set()
+        # An event delivery's end frees nothing the pump waits for (a retry wakes it when scheduled),
+        # so only a queue batch's or a schedule's end wakes it: one pass of the pump less per event.
+        if self._event_jobs.pop(task, None) is None:
+            self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             self._logger.error("bus delivery crashed", exc_info=task.exception())
 
@@ -293,21 +297,22 @@ class EventBus:
 
     def _start_event(self, job: EventJob) -> None:
         task = self._spawn(self._deliver_event(job))
-        self._event_jobs[task] = job
-        task.add_done_callback(self._event_jobs.pop)
+        self._event_jobs[task] = job  # `_finished` drops it
 
     async def _call(
         self, pragma: Pragma, name: str, fn: Any, event: Json, attempt: int, ids: tuple[str, ...]
     ) -> tuple[DeliveryResult, Json]:
         request_id = new_request_id()
         started = time.perf_counter()
-        async with self._limit:
-            try:
-                result = await self._invoke(fn, event, request_id=request_id)
-                error = trace = None
-            except InvocationError as failure:
-                result, error = None, failure.message
-                trace = failure.traceback if isinstance(failure, HandlerFailedError) else None
+        await self._limit.acquire()  # not `async with`: one coroutine less per delivery
+        try:
+            result = await self._invoke(fn, event, request_id=request_id)
+            error = trace = None
+        except InvocationError as failure:
+            result, error = None, failure.message
+            trace = failure.traceback if isinstance(failure, HandlerFailedError) else None
+        finally:
+            self._limit.release()
         ms = (time.perf_counter() - started) * 1000
         delivery = DeliveryResult(pragma, name, ids, attempt, error is None, request_id, ms, error, trace)
         return delivery, result
@@ -325,12 +330,12 @@ class EventBus:
         if spec is None:
             return  # the topic went away in a reload; the event stays stored for when it comes back
         arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
-        subscription = self._subscriptions.get(arn)
-        if subscription is None:
-            subscription = self._subscriptions[arn] = records.subscription_arn(arn)
-        event = records.sns_event(
-            arn=arn, message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
-            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes, subscription=subscription,
+        topic = self._topics.get(arn)
+        if topic is None:
+            topic = self._topics[arn] = records.SnsTopic(arn)
+        event = topic.event(
+            message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
+            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
         )  # fmt: skip
         result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))
         self._results.append(result)

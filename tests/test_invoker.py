@@ -248,6 +248,18 @@ async def test_a_timeout_kills_the_environment_and_the_next_call_gets_a_fresh_on
     assert await invoker(slow, {"quick": True}) != first
 
 
+async def test_a_shorter_timeout_than_the_last_calls_still_times_out_on_time(invoker: Invoker, tmp_path: Path) -> None:
+    """An environment keeps one timeout timer, due at the earliest deadline it has seen: a call whose
+    deadline comes before the timer's (the timeout shortened by a reload) must bring it forward."""
+    code = "import time\ndef handler(e, c):\n    time.sleep(e['sleep'])\n"
+    patient = function(tmp_path, "shortened", code, timeout=120)
+    await invoker(patient, {"sleep": 0})  # the environment's timer is now due in two minutes
+    hasty = FunctionSpec("events", "shortened", patient.src_dir, timeout=0.3)
+    async with asyncio.timeout(30):  # not two minutes: the timer came forward to this call's deadline
+        with pytest.raises(HandlerTimeoutError, match=r"^Task timed out after 0\.30 seconds$"):
+            await invoker(hasty, {"sleep": 60})
+
+
 async def test_an_async_handler_times_out(invoker: Invoker, tmp_path: Path) -> None:
     fn = function(
         tmp_path, "sleepy", "import asyncio\nasync def handler(e, c):\n    await asyncio.sleep(30)\n", timeout=0.2

@@ -152,7 +152,10 @@ class Invoker:
                 pool = self._pools[fn.src_dir] = FunctionEnvironments(create=self._create, limit=self.concurrency)
             env = pool.take_idle()  # the warm path: no waiting, so no coroutine to set up
             if env is None:
-                env, cold = await self._acquire(pool, fn)
+                try:  # here, not in a helper coroutine: a waiting call resumes through one frame less
+                    env, cold = await pool.acquire(fn)
+                except InitFailed as failed:
+                    raise failed.error from None
             call_started = time.perf_counter()
             self._call_started.set()
             try:
@@ -168,13 +171,6 @@ class Invoker:
         return reply.result
 
     __call__ = invoke  # not a coroutine that awaits `invoke`: one frame less on every call from the bus
-
-    @staticmethod
-    async def _acquire(pool: FunctionEnvironments, fn: FunctionSpec) -> tuple[EnvironmentProcess, bool]:
-        try:
-            return await pool.acquire(fn)
-        except InitFailed as failed:
-            raise failed.error from None
 
     async def _create(self, fn: FunctionSpec, generation: int) -> EnvironmentProcess:
         module = handler_module(fn.src_dir)

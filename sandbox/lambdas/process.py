@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import time
@@ -32,6 +33,7 @@ ServeCall = Callable[[Message], Awaitable[Message]]
 MAX_EVENT_BYTES = 6_291_456  # Lambda's 6 MB synchronous payload limit
 # Seconds to learn a crashed process's exit status: the template reports it at once, a busy machine may lag.
 EXIT_WAIT = 10.0
+DEADLINE_SLACK = 0.001  # the loop may run a timer this much before its time (its clock's resolution)
 READ_SIZE = 256 * 1024  # asyncio's own read size: a 6 MB result still arrives in a few dozen reads
 _SIGNAL_NAMES = {  # as Lambda's runtime reports them (Go's names)
     signal.SIGSEGV: "segmentation fault",
@@ -44,7 +46,7 @@ _SIGNAL_NAMES = {  # as Lambda's runtime reports them (Go's names)
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per call, and frozen fields are slow to set; read-only all the same
 class Reply:
     result: Json
     max_memory_mb: int | None
@@ -94,6 +96,11 @@ class EnvironmentProcess:
         self._loop = loop
         self._started: asyncio.Future[Message] = loop.create_future()
         self._pending: asyncio.Future[Message] | None = None
+        # The current call's deadline (loop time) and its timeout. One timer per environment, re-armed
+        # lazily (see `_arm`), rather than a timer made and cancelled on every call.
+        self._deadline = math.inf
+        self._seconds = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._failure: InvocationError | None = None  # set when the sandbox killed it on purpose
 
     # --- creation ---------------------------------------------------------------------------
@@ -146,14 +153,17 @@ class EnvironmentProcess:
         self._pending = pending
         self.request_id = request_id
         self._control.write(payload)
-        timer = self._loop.call_later(seconds, self._time_out, request_id, seconds)
+        self._deadline, self._seconds = self._loop.time() + seconds, seconds
+        timer = self._timer
+        if timer is None or timer.when() > self._deadline:
+            self._arm()
         try:
             message = await pending
         except asyncio.CancelledError:
             self.kill()  # the caller gave up (the sandbox is stopping): the call cannot be taken back
             raise
         finally:
-            timer.cancel()
+            self._deadline = math.inf
             self._pending = None
             self.request_id = None
             self.last_used = time.monotonic()
@@ -170,8 +180,21 @@ class EnvironmentProcess:
             raise failed
         return Reply(message.get("result"), max_mb)
 
-    def _time_out(self, request_id: str, timeout: float) -> None:
-        self._fail_current(HandlerTimeoutError(self.fn.name, timeout))
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        """The timer is due no later than the current call's deadline (deadlines of later calls only
+        come later, and an earlier one re-arms it): time the call out, wait on for it, or stop."""
+        self._timer = None
+        if self._pending is None or self._pending.done() or self.dead:
+            return  # no call, or its answer came in just in time
+        if self._loop.time() >= self._deadline - DEADLINE_SLACK:
+            self._fail_current(HandlerTimeoutError(self.fn.name, self._seconds))
+        else:
+            self._arm()
 
     def stop_for_memory(self, used_mb: int) -> None:
         """The memory watch saw the process over its limit mid-call."""
@@ -190,6 +213,9 @@ class EnvironmentProcess:
     def kill(self) -> None:
         """Stop the process and everything it forked, now."""
         self.dead = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)

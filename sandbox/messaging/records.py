@@ -52,6 +52,54 @@ def subscription_arn(topic: str) -> str:
     return f"{topic}:{uuid.uuid5(uuid.NAMESPACE_URL, topic)}"
 
 
+class SnsTopic:
+    """A topic's ARN and the parts of its deliveries' records that are the same for every message,
+    worked out once per topic rather than once per delivery."""
+
+    def __init__(self, arn: str, subscription: str | None = None) -> None:
+        region = arn.split(":")[3]
+        self.arn = arn
+        self.subscription = subscription or subscription_arn(arn)
+        self.cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
+        self.unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription}"
+        self._second = -1  # the last timestamp's whole second, and that second as iso_ms writes it
+        self._second_text = ""
+
+    def event(
+        self,
+        *,
+        message_id: str,
+        message: str,
+        timestamp: float,
+        subject: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> dict[str, Json]:
+        second = int(timestamp)
+        if second != self._second:  # as iso_ms, with the date formatted once a second, not once a message
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp))
+        record = {
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": self.subscription,
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": self.arn,
+                "Subject": subject,
+                "Message": message,
+                "Timestamp": f"{self._second_text}.{int(timestamp * 1000) % 1000:03d}Z",
+                "SignatureVersion": "1",
+                "Signature": "arc-sandbox-unsigned",
+                "SigningCertUrl": self.cert,
+                "UnsubscribeUrl": self.unsubscribe,
+                "MessageAttributes": {k: {"Type": "String", "Value": v} for k, v in attributes.items()}
+                if attributes
+                else {},
+            },
+        }
+        return {"Records": [record]}
+
+
 def sns_event(
     *,
     arn: str,
@@ -62,29 +110,10 @@ def sns_event(
     attributes: Mapping[str, str] | None = None,
     subscription: str | None = None,
 ) -> dict[str, Json]:
-    region = arn.split(":")[3]
-    cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
-    subscription = subscription or subscription_arn(arn)
-    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription}"
-    record = {
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": subscription,
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": arn,
-            "Subject": subject,
-            "Message": message,
-            "Timestamp": iso_ms(timestamp),
-            "SignatureVersion": "1",
-            "Signature": "arc-sandbox-unsigned",
-            "SigningCertUrl": cert,
-            "UnsubscribeUrl": unsubscribe,
-            "MessageAttributes": {k: {"Type": "String", "Value": v} for k, v in (attributes or {}).items()},
-        },
-    }
-    return {"Records": [record]}
+    topic = SnsTopic(arn, subscription)
+    return topic.event(
+        message_id=message_id, message=message, timestamp=timestamp, subject=subject, attributes=attributes
+    )
 
 
 def md5(text: str) -> str:

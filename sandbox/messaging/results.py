@@ -12,7 +12,9 @@ from sandbox.model import Json
 Pragma = Literal["events", "queues", "scheduled", "tables-streams"]
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, 4-5 us for these ten
+# fields against under 1 us, on every delivery. Read-only all the same: nothing changes one once made.
+@dataclass(slots=True)
 class DeliveryResult:
     pragma: Pragma
     name: str
