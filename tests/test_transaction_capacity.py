@@ -25,6 +25,7 @@ from sandbox.clock import FakeClock
 from sandbox.db import Database
 from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.store import TableStore
+from tests import test_dynamo_capacity as capacity_tests
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 T = "indexed"
@@ -33,34 +34,8 @@ BIG = "y" * 1500  # over 1 KB, under 4 KB: two write units, one read unit
 HUGE = "z" * 5000  # over 4 KB: two read units
 
 
-def S(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-INDEXED: dict[str, Any] = {
-    "TableName": T,
-    "BillingMode": "PAY_PER_REQUEST",
-    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-        {"AttributeName": "x", "AttributeType": "S"},
-    ],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": "gsi",
-            "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-    ],
-    "LocalSecondaryIndexes": [
-        {
-            "IndexName": "lsi",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "x", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        }
-    ],
-}
+INDEXED: dict[str, Any] = {**capacity_tests.TABLE, "TableName": T}  # a GSI (ALL) and an LSI (KEYS_ONLY)
+S = capacity_tests.S
 PLAIN: dict[str, Any] = {
     "TableName": U,
     "BillingMode": "PAY_PER_REQUEST",
