@@ -9,14 +9,29 @@ N: sign, exponent, then digits, chosen so that memcmp orders numbers numerically
 from __future__ import annotations
 
 import base64
+import re
 from decimal import Decimal
 
 from sandbox.dynamodb.types import AttributeValue
 
 _EXPONENT_BIAS = 1000
+_EXACT_DIGITS = 28
+_PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*")
+
+
+_COMPLEMENT = bytes.maketrans(b"0123456789", b"9876543210")  # 0x39 - d, for the digits of a negative number
 
 
 def _encode_number(text: str) -> bytes:
+    negative = text[:1] == "-"
+    whole = text[negative:]
+    # Most keys are plain integers: their digits are the text's own. Up to 28 digits only, the default
+    # decimal context's precision, which the Decimal path below rounds longer numbers to.
+    if len(whole) <= _EXACT_DIGITS and _PLAIN_INTEGER.fullmatch(text):
+        stripped = whole.rstrip("0").encode()
+        if not negative:
+            return b"\x02" + (len(whole) + _EXPONENT_BIAS).to_bytes(2, "big") + stripped
+        return b"\x00" + (2 * _EXPONENT_BIAS - len(whole)).to_bytes(2, "big") + stripped.translate(_COMPLEMENT) + b"\xff"
     value = Decimal(text)
     if value.is_zero():
         return b"\x01"
