@@ -31,7 +31,9 @@ def _encode_number(text: str) -> bytes:
         stripped = whole.rstrip("0").encode()
         if not negative:
             return b"\x02" + (len(whole) + _EXPONENT_BIAS).to_bytes(2, "big") + stripped
-        return b"\x00" + (2 * _EXPONENT_BIAS - len(whole)).to_bytes(2, "big") + stripped.translate(_COMPLEMENT) + b"\xff"
+        return (
+            b"\x00" + (2 * _EXPONENT_BIAS - len(whole)).to_bytes(2, "big") + stripped.translate(_COMPLEMENT) + b"\xff"
+        )
     value = Decimal(text)
     if value.is_zero():
         return b"\x01"
