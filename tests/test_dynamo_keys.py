@@ -59,3 +59,17 @@ def test_keys_begins_with_range_covers_exactly_the_prefixed(prefix: str, other: 
     key = encode_key({"S": other})
     inside = key >= low and (high is None or key < high)
     assert inside == other.encode().startswith(prefix.encode())
+
+
+@given(st.integers(min_value=-(10**38) + 1, max_value=10**38 - 1))
+def test_keys_integers_encode_as_the_same_number_written_with_a_fraction(i: int) -> None:
+    # Plain integers take a shortcut past Decimal; "i.0" takes the Decimal path: the bytes must agree.
+    assert encode_key({"N": str(i)}) == encode_key({"N": f"{i}.0"})
+
+
+def test_keys_numbers_of_38_digits_stay_distinct() -> None:
+    # Decimal's default context (28 digits) once rounded these two to one key: one item overwrote the other.
+    a = encode_key({"N": "12345678901234567890123456789012345678"})
+    b = encode_key({"N": "12345678901234567890123456789012345679"})
+    c = encode_key({"N": "1234567890123456789012345678901234567.9"})
+    assert a < b and c < a

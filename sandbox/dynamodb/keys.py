@@ -9,18 +9,34 @@ N: sign, exponent, then digits, chosen so that memcmp orders numbers numerically
 from __future__ import annotations
 
 import base64
+import decimal
+import re
 from decimal import Decimal
 
 from sandbox.dynamodb.types import AttributeValue
 
 _EXPONENT_BIAS = 1000
+_WIDE = decimal.Context(prec=50)  # DynamoDB numbers have 38 digits: the default context (28) would round some
+_PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*")
+
+
+_COMPLEMENT = bytes.maketrans(b"0123456789", b"9876543210")  # 0x39 - d, for the digits of a negative number
 
 
 def _encode_number(text: str) -> bytes:
+    negative = text[:1] == "-"
+    whole = text[negative:]
+    if _PLAIN_INTEGER.fullmatch(text):  # most keys are plain integers: their digits are the text's own
+        stripped = whole.rstrip("0").encode()
+        if not negative:
+            return b"\x02" + (len(whole) + _EXPONENT_BIAS).to_bytes(2, "big") + stripped
+        return (
+            b"\x00" + (2 * _EXPONENT_BIAS - len(whole)).to_bytes(2, "big") + stripped.translate(_COMPLEMENT) + b"\xff"
+        )
     value = Decimal(text)
     if value.is_zero():
         return b"\x01"
-    sign, digits, exponent = value.normalize().as_tuple()
+    sign, digits, exponent = value.normalize(_WIDE).as_tuple()
     assert isinstance(exponent, int)
     magnitude = len(digits) + exponent  # value = 0.d1d2... x 10^magnitude
     if not sign:

@@ -208,7 +208,11 @@ def validate_item(item: object, *, param: str = "Item") -> Item:
     out: Item = {}
     for name, value in item.items():
         check_attribute_name(name, "One or more parameter values were invalid: {problem}")
-        out[name] = validate_value(value, param=f"{param}.{name}")
+        # The common string attribute needs no parameter path for errors it cannot have: skip building one.
+        if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
+            out[name] = {"S": value["S"]}
+        else:
+            out[name] = validate_value(value, param=f"{param}.{name}")
     return out
 
 
