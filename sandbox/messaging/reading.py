@@ -53,6 +53,8 @@ class QueueReader:
 
     def notify(self) -> None:
         """A message may have become receivable (sent, or made visible): waiting long polls look again."""
+        if not self._arrivals:
+            return  # the usual case, on every send: nobody is long polling
         arrivals, self._arrivals = self._arrivals, set()
         for arrival in arrivals:
             if not arrival.done():
