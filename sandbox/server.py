@@ -32,13 +32,13 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
 from sandbox.apigateway.front import FrontHost, HttpFront
+from sandbox.dynamodb import protocol as dynamo_protocol
 from sandbox.errors import PortInUseError
 
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
 MAX_PORT_TRIES = 50
 ACCEPT_BACKLOG = 100
 LINGER_SECONDS = 1.0
-DYNAMO_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ErrorResponse = Callable[[int, str, str], web.Response]  # (status, code, message)
@@ -66,8 +66,8 @@ def _json_error(status: int, code: str, message: str) -> web.Response:
 
 
 def _dynamo_error(status: int, code: str, message: str) -> web.Response:
-    body = json.dumps({"__type": DYNAMO_ERROR_PREFIX + code, "message": message})
-    return web.Response(status=status, text=body, content_type="application/x-amz-json-1.0")
+    body = json.dumps({"__type": dynamo_protocol.ERROR_PREFIX + code, "message": message})
+    return web.Response(status=status, text=body, content_type=dynamo_protocol.CONTENT_TYPE)
 
 
 def _gateway_error(status: int, code: str, message: str) -> web.Response:

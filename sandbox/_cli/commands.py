@@ -54,6 +54,11 @@ def _json_arg(text: str, what: str) -> Any:
         raise click.BadParameter(f"not JSON: {error}", param_hint=what) from None
 
 
+def _format(dynamo: bool) -> str:
+    """The dashboard API's `format`: what --dynamo selects for items in and out."""
+    return "dynamo" if dynamo else "plain"
+
+
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
@@ -132,7 +137,7 @@ def tables_scan(
 ) -> None:
     """Print TABLE's items, one JSON object a line."""
     client = _table_client(app_dir, internal_port)
-    params = {"index": index, "limit": limit, "start": start, "format": "dynamo" if dynamo else "plain"}
+    params = {"index": index, "limit": limit, "start": start, "format": _format(dynamo)}
     _pages(client, table, params, every)
 
 
@@ -157,7 +162,7 @@ def tables_query(
 ) -> None:  # fmt: skip
     """Items of TABLE (or --index) whose partition key is PARTITION_KEY_VALUE."""
     client = _table_client(app_dir, internal_port)
-    params: dict[str, Any] = {"index": index, "limit": limit, "start": start, "format": "dynamo" if dynamo else "plain"}
+    params: dict[str, Any] = {"index": index, "limit": limit, "start": start, "format": _format(dynamo)}
     params.update(pk=partition_key_value, desc="1" if desc else None)
     if sort:
         params.update(sk_op=sort[0], sk=sort[1])
@@ -174,7 +179,7 @@ def tables_query(
 def tables_get(app_dir: Path | None, internal_port: int | None, table: str, key: str, dynamo: bool) -> None:
     """Print one item; KEY is JSON, e.g. '{"taskID": "abc"}'."""
     client = _table_client(app_dir, internal_port)
-    body = {"key": _json_arg(key, "KEY"), "format": "dynamo" if dynamo else "plain"}
+    body = {"key": _json_arg(key, "KEY"), "format": _format(dynamo)}
     _echo_json(client.send("POST", f"{DASHBOARD_API}/tables/{table}/get", body)["item"])
 
 
@@ -186,7 +191,7 @@ def tables_get(app_dir: Path | None, internal_port: int | None, table: str, key:
 def tables_put(app_dir: Path | None, internal_port: int | None, table: str, item: str, dynamo: bool) -> None:
     """Write one item (JSON, or - to read it from stdin), replacing any with the same key."""
     client = _table_client(app_dir, internal_port)
-    body = {"item": _json_arg(item, "ITEM"), "format": "dynamo" if dynamo else "plain"}
+    body = {"item": _json_arg(item, "ITEM"), "format": _format(dynamo)}
     _echo_json(client.send("PUT", f"{DASHBOARD_API}/tables/{table}/item", body)["item"])
 
 
@@ -198,7 +203,7 @@ def tables_put(app_dir: Path | None, internal_port: int | None, table: str, item
 def tables_delete(app_dir: Path | None, internal_port: int | None, table: str, key: str, dynamo: bool) -> None:
     """Delete one item by KEY (JSON)."""
     client = _table_client(app_dir, internal_port)
-    body = {"key": _json_arg(key, "KEY"), "format": "dynamo" if dynamo else "plain"}
+    body = {"key": _json_arg(key, "KEY"), "format": _format(dynamo)}
     deleted = client.send("DELETE", f"{DASHBOARD_API}/tables/{table}/item", body)["deleted"]
     click.echo("Deleted." if deleted else "No item with that key.")
 
