@@ -418,11 +418,11 @@ class EventBus:
         queue = self.queues.find(name) if pragma == "queues" else None
         if pragma == "events" and name in self._events:
             arn = records.topic_arn(self.region, self.account_id, self.app, name)
-            event = records.sns_event(arn=arn, message_id=str(uuid.uuid4()), message=body, timestamp=now)
+            event = records.sns_event(arn=arn, message_id=records.message_id(), message=body, timestamp=now)
             fn = self._events[name].function
         elif queue is not None and queue.active:
             arn = records.queue_arn(self.region, self.account_id, self.app, name, fifo=queue.fifo)
-            message = QueuedMessage(str(uuid.uuid4()), name, body, 0, now, now, receive_count=1, first_receive=now)
+            message = QueuedMessage(records.message_id(), name, body, 0, now, now, receive_count=1, first_receive=now)
             event = records.sqs_event([messages.sqs_record(arn, message)])
             fn = queue.spec.function
         elif pragma == "scheduled" and name in self._schedules:

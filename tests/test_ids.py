@@ -9,19 +9,19 @@ from sandbox.lambdas.invocations import new_request_id
 from sandbox.messaging.records import message_id
 
 
-def test_request_ids_are_distinct_version_4_uuids() -> None:
-    ids = [new_request_id() for _ in range(5000)]
+def _assert_distinct_uuids(ids: list[str], version: int) -> None:
     assert len(set(ids)) == len(ids)
     for text in ids:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (version, uuid.RFC_4122, text)
+
+
+def test_request_ids_are_distinct_version_4_uuids() -> None:
+    _assert_distinct_uuids([new_request_id() for _ in range(5000)], 4)
 
 
 def test_message_ids_are_distinct_time_ordered_version_7_uuids() -> None:
     ids = [message_id() for _ in range(5000)]
-    assert len(set(ids)) == len(ids)
-    for text in ids:
-        parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+    _assert_distinct_uuids(ids, 7)
     stamps = [uuid.UUID(text).int >> 80 for text in ids]  # milliseconds since the epoch, first
     assert stamps == sorted(stamps)

@@ -286,7 +286,9 @@ def _megabytes(kilobytes: Any) -> int | None:
     return int(kilobytes) // 1024 if isinstance(kilobytes, int) else None
 
 
-class _Control(asyncio.BufferedProtocol):
+class _FrameChannel(asyncio.BufferedProtocol):
+    """One of a worker's framed channels; reads land in the environment's shared buffer."""
+
     def __init__(self, env: EnvironmentProcess) -> None:
         self._env = env
         self._frames = FrameBuffer()
@@ -301,34 +303,31 @@ class _Control(asyncio.BufferedProtocol):
             self._env.kill()  # a worker that speaks garbage is not one we can trust with calls
             return
         for message in messages:
-            self._env._on_message(message)
+            self._deliver(message)
+
+    def _deliver(self, message: Message) -> None:
+        raise NotImplementedError
+
+
+class _Control(_FrameChannel):
+    def _deliver(self, message: Message) -> None:
+        self._env._on_message(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
         asyncio.get_running_loop().create_task(self._env._closed())
 
 
-class _Services(asyncio.BufferedProtocol):
+class _Services(_FrameChannel):
     def __init__(self, env: EnvironmentProcess) -> None:
-        self._env = env
-        self._frames = FrameBuffer()
+        super().__init__(env)
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self._env.buffer
-
-    def buffer_updated(self, nbytes: int) -> None:
-        try:
-            messages = self._frames.feed(self._env.buffer[:nbytes])
-        except (frames.ChannelClosed, ValueError):
-            self._env.kill()
-            return
-        loop = asyncio.get_running_loop()
-        for message in messages:
-            loop.create_task(self._answer(message))
+    def _deliver(self, message: Message) -> None:
+        asyncio.get_running_loop().create_task(self._answer(message))
 
     async def _answer(self, message: Message) -> None:
         reply = await self._env._serve_call(message)

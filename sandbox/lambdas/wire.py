@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from sandbox.errors import HandlerFailedError, HandlerNotFoundError, HandlerTimeoutError, InvocationError
+from sandbox.lambdas.invocations import new_request_id
 from sandbox.model import FunctionSpec, Invoke, Manifest
 from sandbox.wire_errors import WireError
 
@@ -75,7 +75,7 @@ class LambdaApi:
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if kind == "DryRun":
             return web.Response(status=204, headers=headers)
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         headers["x-amzn-RequestId"] = request_id
         if kind == "Event":
             self._spawn(self._run_async(fn, event, request_id))

@@ -6,7 +6,6 @@ and discovery serves at `/<Stack>/events/<name>`; a topic is also found by its b
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -15,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from sandbox.errors import NotFoundError, ValidationError
+from sandbox.lambdas.invocations import new_request_id
 from sandbox.messaging import records
 from sandbox.model import EventSpec, Manifest
 from sandbox.wire_errors import WireError, each_entry
@@ -53,7 +53,7 @@ class SnsApi:
     async def handle(self, request: web.Request) -> web.Response:
         form = await request.post()
         action = str(form.get("Action", ""))
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         text_form = _text_only(form)
         try:
             operation = self._operations.get(action)

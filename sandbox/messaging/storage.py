@@ -95,9 +95,6 @@ class BusStorage:
         """A published event, or one whose delivery failed, waiting for its next attempt."""
         await self.commits.write((_SAVE_EVENT, [_event_row(job)]))
 
-    def save_event_soon(self, job: EventJob) -> None:
-        self.commits.write_soon((_SAVE_EVENT, [_event_row(job)]))
-
     def forget_event(self, message_id: str) -> None:
         self.commits.write_soon((_DELETE_EVENT, [(message_id,)]))
 
