@@ -342,15 +342,34 @@ async def test_processes_a_handler_forks_die_with_its_environment(invoker: Invok
 
 
 async def test_concurrent_calls_get_separate_environments_up_to_the_limit(tmp_path: Path) -> None:
-    code = """
-        import os, time
+    """Each call holds its environment until the test answers it over a socket: the test answers only once
+    two calls are inside handlers at the same time, so two environments exist, and never a third."""
+    gate = str(tmp_path / "gate.sock")
+    code = f"""
+        import os, socket
         def handler(e, c):
-            time.sleep(0.3)
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect({gate!r})
+                s.recv(1)  # held here until the test lets this call go
             return os.getpid()
         """
     fn = function(tmp_path, "busy", code)
-    async with Invoker(environment=minimal_environment, concurrency=2) as invoker:
-        pids = await asyncio.gather(*(invoker(fn, {}) for _ in range(6)))
+    arrived: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+
+    def let_go(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"x")  # the transport sends the byte before it closes
+        writer.close()
+
+    server = await asyncio.start_unix_server(lambda _r, w: arrived.put_nowait(w), gate)
+    async with server, Invoker(environment=minimal_environment, concurrency=2) as invoker:
+        calls = asyncio.gather(*(invoker(fn, {}) for _ in range(6)))
+        held = [await asyncio.wait_for(arrived.get(), 10) for _ in range(2)]  # a hang guard, not a wait
+        assert arrived.empty()  # the limit: the other four wait for an environment
+        for writer in held:
+            let_go(writer)
+        for _ in range(4):  # each waiting call reaches the gate once an environment is free
+            let_go(await asyncio.wait_for(arrived.get(), 10))
+        pids = await asyncio.wait_for(calls, 10)
     assert len(set(pids)) == 2
 
 
