@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from sandbox.clock import Clock
 from sandbox.errors import HandlerNotFoundError, InvocationError
+from sandbox.lambdas.invocations import new_request_id
 from sandbox.model import Invoke, Json, Manifest, WsSpec
 
 BUILT_IN = ("connect", "default", "disconnect")
@@ -134,7 +135,7 @@ class WebSocketApi:
         self, connection: Connection, route_key: str, event_type: str, *, with_headers: bool = False
     ) -> dict[str, Json]:
         now = self._clock.now()
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         context: dict[str, Json] = {
             "routeKey": route_key,
             "eventType": event_type,
