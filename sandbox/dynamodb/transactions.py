@@ -140,9 +140,9 @@ def _action(ctx: Context, entry: object) -> Action:
     )
 
 
-def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int]:
-    """(cancellation reason, the item to store or None to delete/leave alone, the size the action is
-    charged on: the larger of the item before and after, as for the plain operations)."""
+def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int, int]:
+    """(cancellation reason, the item to store or None to delete/leave alone, that item's size, the
+    size the action is charged on: the larger of the item before and after, as for the plain operations)."""
     ok = action.cond is None or evaluate(action.cond, old, action.names)
     new: Item | None = None
     size = 0
@@ -159,13 +159,13 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
         if creates_nothing(action.update, old):
             new = None
     action.names.check_all_used()
-    size = max(size, item_size(old) if old else 0)
+    charged = max(size, item_size(old) if old else 0)
     if ok:
-        return {"Code": "None"}, new, size
+        return {"Code": "None"}, new, size, charged
     reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
     if action.return_old and old is not None:
         reason["Item"] = old
-    return reason, new, size
+    return reason, new, size, charged
 
 
 async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) -> list[Touch]:
@@ -176,16 +176,16 @@ async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) ->
         reasons = []
         for action in actions:
             raw, expires = await storage.load(conn, action.table, *action.key)
-            reason, new, size = _outcome(action, live(raw, expires, now))
+            reason, new, new_size, size = _outcome(action, live(raw, expires, now))
             reasons.append(reason)
-            plans.append((action, raw, new, size))
+            plans.append((action, raw, new, new_size, size))
         if any(r["Code"] != "None" for r in reasons):
             raise TransactionCanceledError(reasons)  # carries no ConsumedCapacity, as on DynamoDB
         touches = []
-        for action, raw, new, size in plans:
+        for action, raw, new, new_size, size in plans:
             indexes: dict[IndexDef, float] = {}
             if new is not None:
-                await storage.write(conn, action.table, action.key, raw, new, item_size(new), now=now)
+                await storage.write(conn, action.table, action.key, raw, new, new_size, now=now)
                 if count_indexes:
                     indexes = capacity.index_write_units(action.table, raw, new)
             elif action.kind == "Delete" and raw is not None:
