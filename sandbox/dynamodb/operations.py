@@ -71,10 +71,6 @@ def check_condition(cond: Condition | None, old: Item | None, names: Names, *, r
         raise ConditionalCheckFailedError(item=returned)
 
 
-def live(item: Item | None, expires: float | None, now: float) -> Item | None:
-    return item if expires is None or expires > now else None
-
-
 async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     table = ctx.catalog.get(request.get("TableName"))
     item = validate_item(request.get("Item"), param="Item")
@@ -96,7 +92,7 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *key)
         now = ctx.clock.now()
-        old = live(raw, expires, now)
+        old = storage.live(raw, expires, now)
         check_condition(cond, old, names, return_old=return_old)
         await storage.write(conn, table, key, raw, item, size, now=now)
     out: dict[str, Any] = {}
@@ -140,7 +136,7 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *row)
         now = ctx.clock.now()
-        old = live(raw, expires, now)
+        old = storage.live(raw, expires, now)
         check_condition(cond, old, names, return_old=return_old)
         if raw is not None:
             await storage.remove(conn, table, row, raw, now=now)
@@ -184,7 +180,7 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     async with ctx.db.transaction() as conn:
         raw, expires = await storage.load(conn, table, *row)
         now = ctx.clock.now()
-        old = live(raw, expires, now)
+        old = storage.live(raw, expires, now)
         try:
             new = updated_item(update, old or dict(key), names, table.key_names(), exists=old is not None)
         except ValidationError as error:

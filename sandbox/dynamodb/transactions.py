@@ -16,7 +16,7 @@ from sandbox.clock import Clock
 from sandbox.dynamodb import capacity, storage
 from sandbox.dynamodb.context import Context
 from sandbox.dynamodb.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamodb.operations import condition_of, creates_nothing, live, projection_of, updated_item
+from sandbox.dynamodb.operations import condition_of, creates_nothing, projection_of, updated_item
 from sandbox.dynamodb.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamodb.schema import IndexDef, TableDef
 from sandbox.dynamodb.transaction_capacity import Touch, consumed, table_units
@@ -176,7 +176,7 @@ async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) ->
         reasons = []
         for action in actions:
             raw, expires = await storage.load(conn, action.table, *action.key)
-            reason, new, new_size, size = _outcome(action, live(raw, expires, now))
+            reason, new, new_size, size = _outcome(action, storage.live(raw, expires, now))
             reasons.append(reason)
             plans.append((action, raw, new, new_size, size))
         if any(r["Code"] != "None" for r in reasons):
