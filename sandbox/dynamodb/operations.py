@@ -98,9 +98,10 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    units = capacity.write_units(max(size, item_size(old) if old else 0))
-    spent = capacity.index_write_units(table, raw, item) if cap != "NONE" else None
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    if cap != "NONE":  # the item sizes are measured only when the capacity is asked for
+        units = capacity.write_units(max(size, item_size(old) if old else 0))
+        spent = capacity.index_write_units(table, raw, item)
+        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 
@@ -143,9 +144,10 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    units = capacity.write_units(item_size(old) if old else 0)
-    spent = capacity.index_write_units(table, raw, None) if cap != "NONE" else None
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    if cap != "NONE":
+        units = capacity.write_units(item_size(old) if old else 0)
+        spent = capacity.index_write_units(table, raw, None)
+        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 
@@ -201,9 +203,10 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     attributes = _returned(returns, old, new, touched)
     if attributes:
         out["Attributes"] = attributes
-    units = capacity.write_units(max(size, item_size(old) if old else 0))
-    spent = capacity.index_write_units(table, raw, new) if cap != "NONE" and written else None
-    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    if cap != "NONE":
+        units = capacity.write_units(max(size, item_size(old) if old else 0))
+        spent = capacity.index_write_units(table, raw, new) if written else None
+        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
     return out
 
 
