@@ -259,8 +259,8 @@ async def transact_get_items(ctx: Context, request: Mapping[str, Any]) -> dict[s
     async with ctx.db.reading() as conn:
         for table, key, proj, names in gets:
             item = await storage.load_live(conn, table, *key, now)
-            # Charged on the whole item whatever the projection, and a missing item still costs a read.
-            touches.append(Touch(table, item_size(item) if item else 0))
+            if cap != "NONE":  # charged on the whole item whatever the projection; a missing item costs a read
+                touches.append(Touch(table, item_size(item) if item else 0))
             if item is None:
                 responses.append({})
             else:
