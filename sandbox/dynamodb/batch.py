@@ -66,11 +66,9 @@ async def batch_get_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, 
             loaded = [await storage.load_live(conn, table, pk, sk, now) for pk, sk in rows]
             found = [item for item in loaded if item is not None]
             responses[table.name] = [project(proj, i, names) if proj else i for i in found]
-            # every key asked for is charged, found or not, as a GetItem would be
-            units = sum(capacity.read_units(item_size(i) if i else 0, consistent=consistent) for i in loaded)
-            entry = capacity.shape(cap, table.name, units)
-            if entry is not None:
-                consumed.append(entry)
+            if cap != "NONE":  # every key asked for is charged, found or not, as a GetItem would be
+                units = sum(capacity.read_units(item_size(i) if i else 0, consistent=consistent) for i in loaded)
+                consumed.append(capacity.shape(cap, table.name, units))
     out: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": {}}
     if consumed:
         out["ConsumedCapacity"] = consumed
@@ -127,14 +125,13 @@ async def batch_write_item(ctx: Context, request: Mapping[str, Any]) -> dict[str
             olds = await storage.load_many(conn, table, [key for key, _, _ in writes]) if need_old else {}
             changes = [(key, olds.get(key), item, size) for key, item, size in writes]
             await storage.write_many(conn, table, changes, now=now)
+            if cap == "NONE":  # the item sizes are measured only when the capacity is asked for
+                continue
             for key, item, size in writes:
                 raw = olds.get(key)
                 units += capacity.write_units(max(size, item_size(raw) if raw else 0))
-                if cap != "NONE":
-                    capacity.add_units(spent, capacity.index_write_units(table, raw, item))
-            entry = capacity.shape(cap, table.name, units, spent)
-            if entry is not None:
-                consumed.append(entry)
+                capacity.add_units(spent, capacity.index_write_units(table, raw, item))
+            consumed.append(capacity.shape(cap, table.name, units, spent))
     out: dict[str, Any] = {"UnprocessedItems": {}}
     if consumed:
         out["ConsumedCapacity"] = consumed

@@ -136,6 +136,11 @@ async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes
     return (None, None) if not rows else (loads(rows[0][0]), rows[0][1])
 
 
+def live(item: Item | None, expires: float | None, now: float) -> Item | None:
+    """`item`, or None when it is past its TTL (`expires`)."""
+    return item if expires is None or expires > now else None
+
+
 async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
     """The live item at a key: a GetItem's one lookup, in the trip it shares with this turn's others (`Database.read_now`)."""
     sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
@@ -143,12 +148,11 @@ async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: flo
     if not rows:
         return None
     text, expires = rows[0]
-    return loads(text) if expires is None or expires > now else None
+    return loads(text) if expires is None or expires > now else None  # parsed only when live
 
 
 async def load_live(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
-    item, expires = await load(conn, table, pk, sk)
-    return item if expires is None or expires > now else None
+    return live(*await load(conn, table, pk, sk), now)
 
 
 _DROP_INDEX_ROW = "DELETE FROM dynamo_gsi WHERE index_id = ? AND gpk = ? AND gsk = ? AND pk = ? AND sk = ?"
@@ -181,8 +185,7 @@ def _row(table: TableDef, key: tuple[bytes, bytes], item: Item, size: int) -> tu
 
 
 def _live(table: TableDef, item: Item | None, now: float) -> Item | None:
-    expires = None if item is None else expiry(table, item)
-    return item if expires is None or expires > now else None
+    return live(item, None if item is None else expiry(table, item), now)
 
 
 async def write(

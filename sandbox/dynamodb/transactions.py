@@ -16,7 +16,7 @@ from sandbox.clock import Clock
 from sandbox.dynamodb import capacity, storage
 from sandbox.dynamodb.context import Context
 from sandbox.dynamodb.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamodb.operations import condition_of, creates_nothing, live, projection_of, updated_item
+from sandbox.dynamodb.operations import condition_of, creates_nothing, projection_of, updated_item
 from sandbox.dynamodb.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamodb.schema import IndexDef, TableDef
 from sandbox.dynamodb.transaction_capacity import Touch, consumed, table_units
@@ -140,9 +140,9 @@ def _action(ctx: Context, entry: object) -> Action:
     )
 
 
-def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int]:
-    """(cancellation reason, the item to store or None to delete/leave alone, the size the action is
-    charged on: the larger of the item before and after, as for the plain operations)."""
+def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int, int]:
+    """(cancellation reason, the item to store or None to delete/leave alone, that item's size, the
+    size the action is charged on: the larger of the item before and after, as for the plain operations)."""
     ok = action.cond is None or evaluate(action.cond, old, action.names)
     new: Item | None = None
     size = 0
@@ -159,13 +159,13 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
         if creates_nothing(action.update, old):
             new = None
     action.names.check_all_used()
-    size = max(size, item_size(old) if old else 0)
+    charged = max(size, item_size(old) if old else 0)
     if ok:
-        return {"Code": "None"}, new, size
+        return {"Code": "None"}, new, size, charged
     reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
     if action.return_old and old is not None:
         reason["Item"] = old
-    return reason, new, size
+    return reason, new, size, charged
 
 
 async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) -> list[Touch]:
@@ -176,16 +176,16 @@ async def _apply(ctx: Context, actions: list[Action], *, count_indexes: bool) ->
         reasons = []
         for action in actions:
             raw, expires = await storage.load(conn, action.table, *action.key)
-            reason, new, size = _outcome(action, live(raw, expires, now))
+            reason, new, new_size, size = _outcome(action, storage.live(raw, expires, now))
             reasons.append(reason)
-            plans.append((action, raw, new, size))
+            plans.append((action, raw, new, new_size, size))
         if any(r["Code"] != "None" for r in reasons):
             raise TransactionCanceledError(reasons)  # carries no ConsumedCapacity, as on DynamoDB
         touches = []
-        for action, raw, new, size in plans:
+        for action, raw, new, new_size, size in plans:
             indexes: dict[IndexDef, float] = {}
             if new is not None:
-                await storage.write(conn, action.table, action.key, raw, new, item_size(new), now=now)
+                await storage.write(conn, action.table, action.key, raw, new, new_size, now=now)
                 if count_indexes:
                     indexes = capacity.index_write_units(action.table, raw, new)
             elif action.kind == "Delete" and raw is not None:
@@ -259,8 +259,8 @@ async def transact_get_items(ctx: Context, request: Mapping[str, Any]) -> dict[s
     async with ctx.db.reading() as conn:
         for table, key, proj, names in gets:
             item = await storage.load_live(conn, table, *key, now)
-            # Charged on the whole item whatever the projection, and a missing item still costs a read.
-            touches.append(Touch(table, item_size(item) if item else 0))
+            if cap != "NONE":  # charged on the whole item whatever the projection; a missing item costs a read
+                touches.append(Touch(table, item_size(item) if item else 0))
             if item is None:
                 responses.append({})
             else:
