@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -43,6 +44,30 @@ async def test_read_now_waits_for_an_open_transaction_and_sees_its_commit() -> N
         release.set()
         await task
         assert await read == [("new",)]
+
+
+async def test_read_now_never_runs_inside_an_open_transaction() -> None:
+    """The read shares the transaction's connection, where an uncommitted row would show: a read that
+    ran inside it would see the row the transaction then rolls back."""
+    async with Database(None) as db:
+        await db.write_one(SCHEMA)
+        inside = asyncio.Event()
+        release = asyncio.Event()
+
+        async def writer() -> None:
+            with contextlib.suppress(RuntimeError):
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO kv VALUES ('b', 'rolled back')")
+                    inside.set()
+                    await release.wait()
+                    raise RuntimeError("roll back")
+
+        task = asyncio.create_task(writer())
+        await inside.wait()
+        read = asyncio.create_task(db.read_now("SELECT v FROM kv WHERE k = 'b'"))
+        release.set()
+        await task
+        assert await read == []
 
 
 async def test_statements_of_one_turn_run_in_order_and_commit_together(tmp_path: Path) -> None:
