@@ -186,3 +186,7 @@ def invoke(pragma: str, name: str, payload: str, app_dir: Path, events_port: int
     click.echo(json.dumps(result, indent=2))
     if not result.get("ok", False):
         raise SystemExit(1)
+
+
+if __name__ == "__main__":  # `python -m sandbox.cli ...` works too, not only `python -m sandbox` and `arc-sandbox`
+    cli()

@@ -152,6 +152,9 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
     for route in m.http:
         src = route.function.src_dir.relative_to(m.root) if route.function.src_dir.is_relative_to(m.root) else ""
         lines.append(f"  {route.method:<7} {route.path} {'.' * max(2, 44 - len(route.path))} {src}")
+    if m.ws:
+        ws_url = "ws" + sandbox.url.removeprefix("http")
+        lines.append(f"  {'@ws':<11} {', '.join(w.name for w in m.ws)} {_dim('on ' + ws_url)}")
     for kind, names in (
         ("@events", [e.name for e in m.events]),
         ("@queues", [q.name for q in m.queues]),

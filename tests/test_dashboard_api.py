@@ -127,7 +127,7 @@ async def test_dashboard_records_a_failing_handler_with_its_event_and_traceback(
         assert "serving ok" in (await _json(detail))["logs"]  # what the handler printed, by request id
 
 
-async def test_dashboard_stream_tells_started_and_finished_and_ends_at_stop(tmp_path: Path) -> None:
+async def test_dashboard_stream_tells_started_finished_and_the_count_and_ends_at_stop(tmp_path: Path) -> None:
     (tmp_path / "app.arc").write_text("@app\nstream-app\n@http\nget /\n")
     (tmp_path / "src" / "http" / "get-index").mkdir(parents=True)
     (tmp_path / "src" / "http" / "get-index" / "lambda.py").write_text(
@@ -141,12 +141,14 @@ async def test_dashboard_stream_tells_started_and_finished_and_ends_at_stop(tmp_
             assert (await stream.content.readuntil(b"\n\n")).startswith(b"retry:")  # subscribed from here on
             async with session.get(sandbox.url + "/") as response:
                 assert response.status == 200
-            told = (await stream.content.readuntil(b"\n\n")).decode()
-            if told.startswith("event: started"):  # the call finished after the stream's batch was sent
-                told = (await stream.content.readuntil(b"\n\n")).decode()
-            assert told.startswith("event: finished")
-            summary = json.loads(told.split("data: ", 1)[1])
-            assert (summary["function"], summary["status"]) == ("get /", "ok")
+            told: dict[str, Any] = {}
+            kind = ""
+            while "finished" not in told or kind != "recorded":  # each batch ends with the count
+                head, _, data = (await stream.content.readuntil(b"\n\n")).decode().partition("\ndata: ")
+                kind = head.removeprefix("event: ")
+                told[kind] = json.loads(data)  # "started" too when the call ended after its batch was sent
+            assert (told["finished"]["function"], told["finished"]["status"]) == ("get /", "ok")
+            assert told["recorded"] == {"recorded": 1}  # said with the batch: the page's count stays true
             await sandbox.stop()
             assert await stream.content.read() == b""  # the stream ended rather than holding the stop up
     finally:

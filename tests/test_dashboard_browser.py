@@ -31,7 +31,11 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "dummy", "aws_secret_access_key": "dummy"}
 TIMEOUT_MS = 10_000
+API = "/_dashboard/api/"
 SCHEDULE = "\n@scheduled\nnightly-report rate(1 day)\n"
+TASKS_TABLE = "tasks\n  taskID *String\n"
+INDEX = "\n@tables-indexes\ntasks\n  status *String\n  name byStatus\n"  # so the Tables view has an index to choose
+TASKS = "background-tasks-staging-tasks"
 REPORT_HANDLER = '''"""@scheduled nightly-report: count the tasks by status."""
 
 from sandbox import arc
@@ -64,11 +68,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example app, plus one @scheduled function so that the Schedules view has something to run."""
+    """The example app, plus one @scheduled function to run now and a TTL and an index on `tasks` to show."""
     app = tmp_path_factory.mktemp("dashboard") / "example-app"
     shutil.copytree(ROOT / "example-app", app, ignore=shutil.ignore_patterns(".sandbox"))
-    with (app / "app.arc").open("a") as manifest:
-        manifest.write(SCHEDULE)
+    manifest = (app / "app.arc").read_text()
+    assert TASKS_TABLE in manifest
+    (app / "app.arc").write_text(manifest.replace(TASKS_TABLE, TASKS_TABLE + "  expires TTL\n") + SCHEDULE + INDEX)
     handler_dir = app / "src" / "scheduled" / "nightly-report"
     handler_dir.mkdir(parents=True)
     (handler_dir / "lambda.py").write_text(REPORT_HANDLER)
@@ -135,11 +140,20 @@ def _settle(running: ThreadedSandbox) -> None:
 
 def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: ThreadedSandbox) -> None:
     _open(page, running, "invocations")
+    page.wait_for_selector("#no-invocations")
+    fetched: list[str] = []
+    page.on("request", lambda request: API in request.url and fetched.append(request.url))
     assert _post_form(running, "/background", "background=Write+the+report") == 302
     row = page.locator("#invocation-rows tr", has_text="post /background").first
     row.wait_for()
     _settle(running)  # the event and the queue steps run: more rows arrive live
     page.locator("#invocation-rows tr", has_text="task-progress").first.wait_for()
+    recorded = running.sandbox.recorder.recorded
+    page.wait_for_function(
+        f"() => document.querySelector('#recorded').innerText === '{recorded} recorded'"
+        f" && document.querySelectorAll('#invocation-rows tr').length === {recorded}"
+    )
+    assert fetched == []  # every row came over the live stream: the page asked for nothing, polled nothing
     row.click()
     page.wait_for_selector("#invocation-event")
     event = json.loads(page.locator("#invocation-event").inner_text())
@@ -163,6 +177,7 @@ def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: Thr
     )
     failed.first.click()
     assert "KeyError: 'taskID'" in page.locator("#invocation-error").inner_text()
+    assert "lambda.py" in page.locator("#invocation-logs").inner_text()  # its log lines: the traceback it printed
     page.keyboard.press("Escape")
     page.select_option("#filter-status", "")
     _shot(page, "invocations")
@@ -175,27 +190,42 @@ def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, runni
     page.fill("#publish-payload", json.dumps({"taskID": "ghost-task", "status": "processing"}))
     page.click("#publish-send")
     page.wait_for_selector("#toast:has-text('Sent')")
+    running.run(running.sandbox.bus.drain())  # the first receive fails: the message waits to be retried
+    card = page.locator("[data-queue='task-progress']")
+    waiting = card.locator("table.messages tr", has_text="ghost-task")
+    waiting.locator(".s-retrying").wait_for()
+    assert "in " in waiting.locator("td").nth(4).inner_text()  # when it becomes visible again: "in 30s"
+    assert "next attempt" in card.locator(".counts").inner_text()
+    _shot(page, "queues-retrying")
+    running.run(running.sandbox.bus.publish("background-task", {"name": "purge me"}))  # fails: a dead letter
     _settle(running)
-    letter = page.locator("[data-queue='task-progress'] table.dead-letters tr", has_text="ghost-task")
+    letter = card.locator("table.dead-letters tr", has_text="ghost-task")
     letter.wait_for()
     assert "failed" in letter.inner_text()  # the handler reported the message in batchItemFailures
+    doomed = page.locator("[data-topic='background-task'] table.dead-letters tr", has_text="purge me")
+    doomed.wait_for()
     _shot(page, "queues")
+    doomed_id = doomed.get_attribute("data-id")
+    doomed.locator("button.purge").click()
+    page.wait_for_selector("#toast:has-text('Purged')")
+    doomed.wait_for(state="detached")
+    assert doomed_id not in [d.id for d in running.sandbox.bus.dead_letters()]
     _dynamodb(running).put_item(
-        TableName="background-tasks-staging-tasks",
+        TableName=TASKS,
         Item={"taskID": {"S": "ghost-task"}, "name": {"S": "Came back"}, "status": {"S": "received"}},
     )
     letter.locator("button.replay").click()
     page.wait_for_selector("#toast:has-text('Replayed')")
     _settle(running)
     page.locator("[data-queue='task-progress'] table.dead-letters").wait_for(state="detached")
-    item = _dynamodb(running).get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "ghost-task"}})
+    item = _dynamodb(running).get_item(TableName=TASKS, Key={"taskID": {"S": "ghost-task"}})
     assert item["Item"]["status"]["S"] == "complete"  # delivered, and the steps after it ran too
 
 
 def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: ThreadedSandbox) -> None:
     client = _dynamodb(running)
     client.put_item(
-        TableName="background-tasks-staging-tasks",
+        TableName=TASKS,
         Item={"taskID": {"S": "edit-me"}, "name": {"S": "Before"}, "status": {"S": "received"}, "created": {"N": "1"}},
     )
     _open(page, running, "tables")
@@ -208,7 +238,7 @@ def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: Threa
     page.fill("#item-json", json.dumps(edited, indent=2))
     page.click("#item-save")
     page.wait_for_selector("#toast:has-text('Saved')")
-    item = client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "edit-me"}})["Item"]
+    item = client.get_item(TableName=TASKS, Key={"taskID": {"S": "edit-me"}})["Item"]
     assert item["name"] == {"S": "After"}
     assert item["score"] == {"N": "0.1"}  # exact, not 0.1000000000000000055...
     assert item["tags"] == {"L": [{"S": "a"}, {"S": "b"}]}
@@ -220,17 +250,51 @@ def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: Threa
     page.fill("#item-json", json.dumps({"taskID": "added", "name": "New one", "status": "received"}))
     page.click("#item-save")
     page.wait_for_selector("#toast:has-text('Saved')")
-    added = client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
+    added = client.get_item(TableName=TASKS, Key={"taskID": {"S": "added"}})
     assert added["Item"]["name"] == {"S": "New one"}
     page.locator("#item-table tr", has_text="New one").click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#item-delete")
     page.wait_for_selector("#toast:has-text('Deleted')")
-    assert "Item" not in client.get_item(TableName="background-tasks-staging-tasks", Key={"taskID": {"S": "added"}})
+    assert "Item" not in client.get_item(TableName=TASKS, Key={"taskID": {"S": "added"}})
     page.click("[data-format='dynamo']")
     typed = page.locator("#item-table tr", has_text="After")
     typed.locator(".tag.type", has_text="L").wait_for()  # DynamoDB JSON: each value with its type
+    typed.click()
+    as_dynamo = json.loads(page.locator("#item-json").input_value())
+    assert as_dynamo["name"] == {"S": "After"} and as_dynamo["created"] == {"N": "1"}
+    as_dynamo.update(labels={"SS": ["x", "y"]}, expires={"N": "1900000000"})  # a set: plain JSON has none
+    page.fill("#item-json", json.dumps(as_dynamo))
+    page.click("#item-save")
+    page.wait_for_selector("#toast:has-text('Saved')")
+    item = client.get_item(TableName=TASKS, Key={"taskID": {"S": "edit-me"}})["Item"]
+    assert item["labels"] == {"SS": ["x", "y"]} and item["expires"] == {"N": "1900000000"}
+    page.locator("#item-table th", has_text="expires (TTL)").wait_for()
+    page.locator("#item-table tr", has_text="After").click()
+    assert "Expires (TTL expires): 2030-" in page.locator("#item-ttl").inner_text()
+    page.keyboard.press("Escape")
     _shot(page, "tables")
+
+
+def test_dashboard_queries_an_index_a_page_at_a_time(page: Any, running: ThreadedSandbox) -> None:
+    client = _dynamodb(running)
+    for n in range(60):
+        client.put_item(TableName=TASKS, Item={"taskID": {"S": f"bulk-{n:02d}"}, "status": {"S": "bulk"}})
+    _open(page, running, "tables")
+    page.select_option("#q-index", "byStatus")
+    page.fill("#q-pk", "bulk")
+    page.click("#q-run")
+    page.locator("#items-count", has_text="Query · 50 item(s)").wait_for()  # one page of the UI's 50
+    first = set(page.locator("#item-table tbody tr td:first-child").all_inner_texts())
+    page.click("#next-page")
+    page.locator("#items-count", has_text="Query · 10 item(s)").wait_for()
+    second = set(page.locator("#item-table tbody tr td:first-child").all_inner_texts())
+    assert first | second == {f"bulk-{n:02d}" for n in range(60)} and not first & second
+    assert page.locator("#next-page").count() == 0  # the last page
+    page.click("text=← Previous")
+    page.locator("#items-count", has_text="Query · 50 item(s)").wait_for()
+    for n in range(60):
+        client.delete_item(TableName=TASKS, Key={"taskID": {"S": f"bulk-{n:02d}"}})
 
 
 def test_dashboard_runs_a_schedule_now(page: Any, running: ThreadedSandbox) -> None:
@@ -248,7 +312,14 @@ def test_dashboard_runs_a_schedule_now(page: Any, running: ThreadedSandbox) -> N
 
 def test_dashboard_lists_routes_linking_to_the_app(page: Any, running: ThreadedSandbox) -> None:
     _open(page, running, "routes")
-    link = page.locator("a", has_text="/tasks")
+    link = page.locator("td a[target='_blank']", has_text="/tasks")
     assert link.get_attribute("href") == f"{running.sandbox.url}/tasks"
     assert link.get_attribute("target") == "_blank"
+    ws = page.locator("tr[data-kind='ws']")
+    assert [ws.nth(n).locator("td").nth(1).inner_text() for n in range(ws.count())] == [
+        "connect", "default", "disconnect"
+    ]  # fmt: skip
+    assert page.locator("#ws-url").inner_text() == "ws" + running.sandbox.url.removeprefix("http")
     _shot(page, "routes")
+    page.locator("tr", has_text="/tasks").locator("td").nth(2).locator("a").click()  # its invocations
+    page.wait_for_function("() => document.querySelector('#filter-function')?.value === 'get /tasks'")

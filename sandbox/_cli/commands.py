@@ -19,6 +19,7 @@ from sandbox._cli.client import DASHBOARD_API, SandboxClient, sandbox_port
 
 F = TypeVar("F", bound=Callable[..., Any])
 MESSAGE_STATES = ("pending", "in_flight", "delayed", "retrying", "dead")
+MAX_HELD_LINES = 500  # per invocation, as the dashboard keeps
 
 
 def sandbox_options(fn: F) -> F:
@@ -84,7 +85,8 @@ def _list_tables(client: SandboxClient) -> None:
         keys = t["partition_key"] + (f", {t['sort_key']}" if t["sort_key"] else "")
         extra = "".join(f"  index {i['name']}" for i in t["indexes"])
         extra += f"  TTL {t['ttl_attribute']}" if t["ttl_attribute"] else ""
-        click.echo(f"{click.style(t['name'].ljust(20), bold=True)} {t['item_count']:>8,} items  keys ({keys}){extra}")
+        count = f"{t['item_count']:>8,} item{'' if t['item_count'] == 1 else 's'}"
+        click.echo(f"{click.style(t['name'].ljust(20), bold=True)} {count:<15} keys ({keys}){extra}")
 
 
 @tables.command("list")
@@ -323,6 +325,7 @@ def logs(
     if not follow:
         return
     seen = 0
+    held: dict[str, list[str]] = {}  # log lines by request id, printed under their invocation once it ends
     for kind, data in client.stream(DASHBOARD_API + "/stream"):
         if kind == "hello":
             click.echo(
@@ -330,9 +333,13 @@ def logs(
                 err=True,
             )
         elif kind == "log" and (not function or data["function"] == function):
-            click.echo(f"    {click.style('│', dim=True)} {data['line']}")
+            lines_of = held.setdefault(data["request_id"], [])
+            if len(lines_of) < MAX_HELD_LINES:
+                lines_of.append(data["line"])
         elif kind == "finished" and (not function or data["function"] == function):
             click.echo(show.invocation_line(data))
+            for line in held.pop(data["request_id"], []):
+                click.echo(f"    {click.style('│', dim=True)} {line}")
             seen += 1
             if max_count is not None and seen >= max_count:
                 return

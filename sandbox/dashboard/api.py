@@ -127,7 +127,7 @@ class Dashboard:
         m = self._manifest()
         functions = sorted(
             {r.function.name for r in m.http}
-            | {f.function.name for group in (m.events, m.queues, m.scheduled) for f in group}
+            | {f.function.name for group in (m.events, m.queues, m.scheduled, m.ws) for f in group}
         )
         return {
             "app": m.app, "region": m.aws.region, "url": self._app_url(), "functions": functions,
@@ -153,7 +153,9 @@ class Dashboard:
         try:
             await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
             while (batch := await _next_batch(queue)) is not None:
-                await response.write(b"".join(_event(kind, data) for kind, data in batch))
+                counted = any(kind in ("started", "finished") for kind, _ in batch)
+                tail = [("recorded", {"recorded": self.recorder.recorded})] if counted else []
+                await response.write(b"".join(_event(kind, data) for kind, data in [*batch, *tail]))
                 if queue.full():
                     await response.write(b"event: resync\ndata: {}\n\n")
         except ConnectionResetError:
@@ -259,7 +261,15 @@ class Dashboard:
             }
             for r in m.http
         ]  # fmt: skip
-        return _json({"routes": routes, "url": base})
+        ws_url = "ws" + base.removeprefix("http")  # @ws upgrades share the http port, as on API Gateway
+        routes += [
+            {
+                "method": "WS", "path": w.name, "function": w.function.name,
+                "src": _relative(str(w.function.src_dir), str(m.root)), "url": ws_url, "kind": "ws",
+            }
+            for w in m.ws
+        ]  # fmt: skip
+        return _json({"routes": routes, "url": base, "ws_url": ws_url if m.ws else None})
 
 
 async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tuple[str, Json]] | None:

@@ -19,6 +19,7 @@ from sandbox.store import TableStore
 
 Format = Literal["plain", "dynamo"]
 MAX_PAGE = 200
+DYNAMO_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 SORT_OPS = ("=", "<", "<=", ">", ">=", "begins_with", "between")
 
 
@@ -46,10 +47,21 @@ def parse_item(item: Any, fmt: Format) -> dict[str, Any]:
     if not isinstance(item, dict) or not item:
         raise ValidationError("the item must be a non-empty JSON object")
     if fmt == "dynamo":
+        untyped = next((name for name, value in item.items() if not _typed_value(value)), None)
+        if untyped is not None:
+            raise ValidationError(
+                f"{untyped!r} is not DynamoDB JSON: give each value with its type, "
+                'e.g. {"S": "text"} or {"N": "1"}, or send the item as plain JSON'
+            )
         return item
     # Plain numbers arrive as floats from JSON; re-read them as Decimals so 0.1 stays 0.1.
     exact = json.loads(json.dumps(item), parse_float=Decimal)
     return item_from_python(exact)
+
+
+def _typed_value(value: Any) -> bool:
+    """Whether `value` has DynamoDB JSON's shape, one type key; the store checks the rest."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in DYNAMO_TYPES
 
 
 def checked_format(value: str | None) -> Format:

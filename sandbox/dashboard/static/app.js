@@ -203,8 +203,6 @@ function onInvocation(kind, inv) {
         while (body.children.length > 500) body.lastElementChild.remove();
       }
     }
-    const recorded = $("#recorded");
-    if (recorded && kind === "started") recorded.textContent = `${(parseInt(recorded.textContent.replace(/\D/g, "")) + 1).toLocaleString()} recorded`;
   }
   if (kind === "finished" && state.openId === inv.request_id) showInvocation(inv.request_id);
   if (kind === "finished") {
@@ -234,7 +232,7 @@ async function showInvocation(requestId) {
     parts.push(h("h3", {}, "Result"), h("pre", { class: "json", id: "invocation-result" }, pretty(inv.result)));
   }
   parts.push(h("h3", {}, `Logs (${inv.logs.length + inv.dropped_logs})`),
-    inv.logs.length ? h("pre", { class: "json logs" }, inv.logs.join("\n") + (inv.dropped_logs ? `\n… ${inv.dropped_logs} more lines not kept` : "")) : h("p", { class: "muted" }, "No log lines."));
+    inv.logs.length ? h("pre", { class: "json logs", id: "invocation-logs" }, inv.logs.join("\n") + (inv.dropped_logs ? `\n… ${inv.dropped_logs} more lines not kept` : "")) : h("p", { class: "muted" }, "No log lines."));
   parts.push(h("h3", {}, "Event"), h("pre", { class: "json", id: "invocation-event" }, pretty(inv.event)));
   openDrawer(inv.function, ...parts);
 }
@@ -288,7 +286,7 @@ function publishForm(data) {
     refreshers.queues();
   };
   return h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Publish a test event or message")),
-    h("div", { class: "panel-body" }, h("div", { class: "form-row" }, h("label", {}, "To", target), h("label", {}, "Attributes (JSON)", attributes), h("label", {}, "Delay (s, queues)", delay), h("button", { class: "primary", id: "publish-send", onclick: send }, "Send")), payload));
+    h("div", { class: "panel-body" }, h("div", { class: "form-row" }, h("label", {}, "To", target), h("label", {}, "Attributes (JSON)", attributes), h("label", {}, "Delay (s, queues)", delay), h("button", { class: "primary", id: "publish-send", onclick: send }, "Send")), h("label", {}, "Payload (JSON)", payload)));
 }
 
 views.queues = async () => {
@@ -320,7 +318,7 @@ views.queues = async () => {
   const allDead = [...data.topics, ...data.queues].reduce((n, x) => n + x.dead_letters.length, 0);
   $("#view").replaceChildren(
     section("Events & queues", h("span", { class: "muted" }, `a queue message is dead-lettered after ${data.max_receive_count} receives`), h("span", { class: "grow" }),
-      allDead ? h("button", { id: "replay-all", onclick: () => attempt(() => api("/dead-letters/replay", { method: "POST", body: { all: true } }), (r) => `Replayed ${r.replayed}`).then(refreshers.queues) }, `Replay all ${allDead}`) : null,
+      allDead ? h("button", { id: "replay-all", onclick: () => attempt(() => api("/dead-letters/replay", { method: "POST", body: { all: true } }), (r) => `Replayed ${r.replayed}`).then(refreshers.queues) }, `Replay all (${allDead})`) : null,
       allDead ? h("button", { class: "danger", id: "purge-all", onclick: () => confirm(`Purge ${allDead} dead letter(s) for good?`) && attempt(() => api("/dead-letters/purge", { method: "POST", body: { all: true } }), (r) => `Purged ${r.purged}`).then(refreshers.queues) }, "Purge all") : null),
     ...(cards.length ? cards : [h("div", { class: "panel" }, h("div", { class: "empty" }, "This app has no @events or @queues."))]),
     publishForm(data) || "");
@@ -367,7 +365,7 @@ function itemEditor(table, item) {
   const ttlValue = ttl && typeof ttl === "object" ? Number(ttl.N) : Number(ttl);
   openDrawer(isNew ? `New item in ${table.name}` : `${table.name} item`,
     h("p", { class: "hint" }, state.format === "dynamo" ? "DynamoDB JSON: every value typed, as the wire protocol has it." : "Plain JSON: numbers, strings, booleans, lists and objects. Sets read as lists; edit as DynamoDB JSON to keep them sets."),
-    ttl ? h("p", { class: "hint" }, `Expires (TTL ${table.ttl_attribute}): ${dateTime(ttlValue)}`) : null,
+    ttl ? h("p", { class: "hint", id: "item-ttl" }, `Expires (TTL ${table.ttl_attribute}): ${dateTime(ttlValue)}`) : null,
     area,
     h("div", { class: "form-row", style: "margin-top: 10px" }, h("button", { class: "primary", id: "item-save", onclick: save }, "Save"), isNew ? null : h("button", { class: "danger", id: "item-delete", onclick: remove }, "Delete")));
 }
@@ -467,16 +465,27 @@ refreshers.schedules = throttled(() => state.view === "schedules" && views.sched
 
 // --- routes ----------------------------------------------------------------------------------
 
+function showInvocationsOf(fn) {
+  state.filters = { function: fn, status: "" };
+  location.hash = "#/invocations";
+}
+
+function copyButton(text) {
+  return h("button", { class: "small", title: "Copy " + text, onclick: () => navigator.clipboard.writeText(text).then(() => toast("Copied " + text), () => toast(text)) }, "Copy");
+}
+
 views.routes = async () => {
   const data = await api("/routes");
   if (state.view !== "routes") return;
-  const rows = data.routes.map((r) => h("tr", {},
+  const rows = data.routes.map((r) => h("tr", { dataset: { kind: r.kind } },
     h("td", {}, h("span", { class: `mono m-${r.method}` }, h("strong", {}, r.method))),
-    h("td", { class: "mono" }, r.method === "GET" || r.method === "ANY" ? h("a", { href: r.url, target: "_blank", rel: "noopener" }, r.path) : r.path),
-    h("td", { class: "mono" }, r.function), h("td", { class: "mono muted" }, r.src), h("td", {}, h("span", { class: "tag" }, "@" + r.kind))));
-  $("#view").replaceChildren(section("Routes", h("a", { href: data.url, target: "_blank", rel: "noopener", class: "mono" }, data.url)),
+    h("td", { class: "mono" }, r.kind === "http" && (r.method === "GET" || r.method === "ANY") ? h("a", { href: r.url, target: "_blank", rel: "noopener" }, r.path) : r.path),
+    h("td", { class: "mono" }, h("a", { href: "#/invocations", title: "Its invocations", onclick: (e) => { e.preventDefault(); showInvocationsOf(r.function); } }, r.function)),
+    h("td", { class: "mono muted" }, r.src), h("td", {}, h("span", { class: "tag" }, "@" + r.kind))));
+  $("#view").replaceChildren(section("Routes", h("a", { href: data.url, target: "_blank", rel: "noopener", class: "mono" }, data.url),
+      data.ws_url ? h("span", { class: "mono muted", id: "ws-url" }, data.ws_url) : null, data.ws_url ? copyButton(data.ws_url) : null),
     h("div", { class: "panel" }, rows.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Method"), h("th", {}, "Path"), h("th", {}, "Function"), h("th", {}, "Source"), h("th", {}, "Kind"))), h("tbody", {}, rows))
-      : h("div", { class: "empty" }, "This app has no @http routes.")));
+      : h("div", { class: "empty" }, "This app has no @http or @ws routes.")));
 };
 
 // --- live stream -----------------------------------------------------------------------------
@@ -487,6 +496,7 @@ function connect() {
   source.addEventListener("hello", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("started", (e) => queueChange("started", JSON.parse(e.data)));
   source.addEventListener("finished", (e) => queueChange("finished", JSON.parse(e.data)));
+  source.addEventListener("recorded", (e) => { const el = $("#recorded"); if (el) el.textContent = `${JSON.parse(e.data).recorded.toLocaleString()} recorded`; });
   source.addEventListener("log", (e) => { if (JSON.parse(e.data).request_id === state.openId) refreshOpen(); });
   source.addEventListener("bus", () => refreshers.queues());
   source.addEventListener("resync", () => views[state.view]());
