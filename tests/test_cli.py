@@ -104,8 +104,9 @@ def test_cli_runs_as_python_dash_m() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "sandbox", "--version"], capture_output=True, text=True, check=True)
-    assert "arc-sandbox" in out.stdout
+    for module in ("sandbox", "sandbox.cli"):
+        out = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, check=True)
+        assert "arc-sandbox" in out.stdout, module
 
 
 async def test_cli_invoke_fires_a_scheduled_function_in_a_running_sandbox(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def app_dir(tmp_path: Path) -> Path:
         f"@sandbox\nports\n  http {http}\n  events {events}\n  tables {tables}\n  _arc {internal}\n"
     )
     for kind, name, code in (
-        ("events", "ping", "def handler(event, context):\n    return 'pong'\n"),
+        ("events", "ping", "def handler(event, context):\n    print('ponging')\n    return 'pong'\n"),
         ("queues", "work", FLAKY),
     ):
         (tmp_path / "src" / kind / name).mkdir(parents=True)
@@ -104,6 +104,10 @@ def test_cli_tables_rejects_bad_input_without_writing(app_dir: Path, running: Th
     assert not_json.exit_code == 2 and "not JSON" in not_json.output
     no_key = _run(app_dir, "tables", "put", "notes", '{"text": "no key"}')
     assert no_key.exit_code == 1 and "key" in no_key.output.lower()
+    untyped = _run(app_dir, "tables", "put", "notes", '{"owner": "ann", "at": 1}', "--dynamo")
+    assert (
+        untyped.exit_code == 1 and """'owner' is not DynamoDB JSON: give each value with its type""" in untyped.output
+    )
     unknown = _run(app_dir, "tables", "scan", "nope")
     assert unknown.exit_code == 1 and "no @tables table named 'nope'" in unknown.output
     assert "0 items" in _run(app_dir, "tables").output
@@ -145,15 +149,21 @@ def test_cli_invoke_and_logs_find_the_sandbox_through_prefs_arc(app_dir: Path, r
     assert "ok" in line and "ping" in line and "@events" in line
 
 
-def test_cli_logs_follow_prints_invocations_as_they_finish(app_dir: Path, running: ThreadedSandbox) -> None:
+def test_cli_logs_follow_prints_one_functions_invocations_with_their_log_lines(
+    app_dir: Path, running: ThreadedSandbox
+) -> None:
     command = [sys.executable, "-m", "sandbox", "logs", "--app", str(app_dir), "-n", "0", "--follow", "--max", "1"]
+    command += ["--function", "ping"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stderr is not None and proc.stdout is not None
-        assert "Following invocations" in proc.stderr.readline()  # subscribed: what happens next is printed
+        assert "Following invocations of ping" in proc.stderr.readline()  # subscribed: what happens next is printed
+        running.run(running.sandbox.bus.invoke_now("queues", "work", {"job": "quiet"}))  # not ping: left out
         running.run(running.sandbox.bus.invoke_now("events", "ping", {}))
         out = proc.stdout.read()
         assert proc.wait(timeout=20) == 0
-    assert "ping" in out and "@events" in out
+    call, log_line = out.splitlines()
+    assert "ping" in call and "@events" in call and "ok" in call
+    assert log_line.strip() == "│ ponging"  # what the handler printed, under its invocation
 
 
 def test_cli_says_which_port_it_tried_when_no_sandbox_answers(app_dir: Path) -> None:

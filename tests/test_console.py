@@ -7,6 +7,7 @@ import io
 import logging
 from pathlib import Path
 
+import click
 import pytest
 
 from sandbox.clock import FakeClock
@@ -94,6 +95,31 @@ async def test_console_warns_of_a_route_without_a_handler_file_at_load_and_reloa
     (warning,) = [r.getMessage() for r in caplog.records if "no handler file" in r.getMessage()]
     assert "get /missing has no handler file in src/http/get-missing" in warning
     assert "lambda.py, handler.py, index.py" in warning
+
+
+async def test_console_warns_of_a_route_without_a_handler_file_when_it_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _app(
+        tmp_path,
+        "@app\nwarn-app\n@http\nget /\npost /orders\n",
+        {"http/get-index": "def handler(e, c):\n    return {}\n"},
+    )
+    caplog.set_level(logging.WARNING, "arc_sandbox")
+    async with Sandbox(SandboxConfig.ephemeral(app)):
+        (warning,) = [r.getMessage() for r in caplog.records if "no handler file" in r.getMessage()]
+    assert "post /orders has no handler file in src/http/post-orders" in warning
+
+
+async def test_console_banner_lists_ws_routes_with_their_url(tmp_path: Path) -> None:
+    handlers = {
+        f"ws/{name}": "def handler(e, c):\n    return {'statusCode': 200}\n"
+        for name in ("connect", "default", "disconnect")
+    }
+    app = _app(tmp_path, "@app\nws-app\n@ws\n", handlers)
+    async with Sandbox(SandboxConfig.ephemeral(app)) as sandbox:
+        text = click.unstyle(banner(sandbox, verbose=False))
+    assert f"@ws         connect, default, disconnect on ws://localhost:{sandbox.ports['http']}" in text
 
 
 async def test_console_reports_work_restored_from_the_last_run(tmp_path: Path) -> None:

@@ -276,7 +276,8 @@ async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tup
     """What happened in the next STREAM_COALESCE seconds, each invocation once in its latest state; None: closed.
 
     A busy app makes hundreds of calls a second: one write and one repaint for each would cost the
-    app's own requests their CPU. Started-then-finished in one batch is sent as finished alone.
+    app's own requests their CPU. Started-then-finished in one batch is sent as finished alone, after
+    the batch's log lines (a call's lines come before it ends, so never in a later batch than its end).
     """
     first = await queue.get()
     if first is None:
@@ -297,7 +298,7 @@ async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tup
             latest[str(data.get("request_id"))] = (kind, data)
         else:
             logs.append((kind, data))
-    return [*latest.values(), *logs]
+    return [*logs, *latest.values()]  # log lines first: a reader shows them under the call once it is finished
 
 
 def _event(kind: str, data: Json) -> bytes:
