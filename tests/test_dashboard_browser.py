@@ -93,7 +93,7 @@ def running(app_dir: Path, clock: FakeClock) -> Iterator[ThreadedSandbox]:
 
 @pytest.fixture
 def page(browser: Any, running: ThreadedSandbox) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    context = browser.new_context(viewport={"width": 1400, "height": 860}, timezone_id="UTC")
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -270,6 +270,8 @@ def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: Threa
     item = client.get_item(TableName=TASKS, Key={"taskID": {"S": "edit-me"}})["Item"]
     assert item["labels"] == {"SS": ["x", "y"]} and item["expires"] == {"N": "1900000000"}
     page.locator("#item-table th", has_text="expires (TTL)").wait_for()
+    ttl = page.locator("#item-table tr", has_text="After").locator("td.ttl")
+    assert ttl.inner_text().startswith("2030-03-17 ") and "in " in ttl.inner_text()  # when it expires, readable
     page.locator("#item-table tr", has_text="After").click()
     assert "Expires (TTL expires): 2030-" in page.locator("#item-ttl").inner_text()
     page.keyboard.press("Escape")
@@ -281,6 +283,7 @@ def test_dashboard_queries_an_index_a_page_at_a_time(page: Any, running: Threade
     for n in range(60):
         client.put_item(TableName=TASKS, Item={"taskID": {"S": f"bulk-{n:02d}"}, "status": {"S": "bulk"}})
     _open(page, running, "tables")
+    assert page.locator("#q-sk-op").is_disabled()  # neither the table nor its index has a sort key
     page.select_option("#q-index", "byStatus")
     page.fill("#q-pk", "bulk")
     page.click("#q-run")

@@ -51,7 +51,7 @@ function relative(epoch, now) {
   const s = Math.round(epoch - now);
   const abs = Math.abs(s);
   if (abs < 1) return "just now";
-  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h` : abs < 2 * 31557600 ? `${Math.round(abs / 86400)}d` : `${Math.round(abs / 31557600)} years`;
   return s > 0 ? `in ${text}` : `${text} ago`;
 }
 const ms = (v) => (v === null || v === undefined ? "—" : v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
@@ -341,6 +341,16 @@ function cell(value) {
   return String(value);
 }
 
+// A TTL attribute reads as the moment it expires; the stored number is in its tooltip.
+function ttlCell(value) {
+  if (value === null || value === undefined) return h("td", {});
+  const epoch = Number(value?.N ?? value);
+  if (!Number.isFinite(epoch)) return h("td", { class: "clip" }, cell(value));
+  const expired = epoch <= Date.now() / 1000;
+  return h("td", { class: "ttl", title: "stored as " + (typeof value === "object" ? JSON.stringify(value) : String(value)) },
+    h("span", { class: expired ? "pill s-dead" : "" }, dateTime(epoch)), " ", h("span", { class: "muted" }, expired ? "expired" : relative(epoch, Date.now() / 1000)));
+}
+
 function keyOf(item, table) {
   const key = { [table.partition_key]: item[table.partition_key] };
   if (table.sort_key) key[table.sort_key] = item[table.sort_key];
@@ -383,10 +393,14 @@ async function loadItems(start, fetched) {
   const data = await (fetched || fetchItems(start));
   if (!data || state.view !== "tables") return;
   const table = data.table;
+  // Keys first, then the TTL attribute (when any item has it), then the rest as they come.
   const columns = [table.partition_key, table.sort_key].filter(Boolean);
+  if (table.ttl_attribute && data.items.some((item) => table.ttl_attribute in item)) columns.push(table.ttl_attribute);
   for (const item of data.items) for (const k of Object.keys(item)) if (!columns.includes(k)) columns.push(k);
+  const keyCount = table.sort_key ? 2 : 1;
   const rows = data.items.map((item) => h("tr", { class: "clickable", onclick: () => itemEditor(table, item) },
-    columns.map((c, i) => h("td", { class: (i < (table.sort_key ? 2 : 1) ? "mono" : "") + (c === table.ttl_attribute ? " muted" : "") + " clip", title: c === table.ttl_attribute && item[c] !== undefined ? "expires " + dateTime(Number(item[c]?.N ?? item[c])) : null }, cell(item[c])))));
+    columns.map((c, i) => c === table.ttl_attribute ? ttlCell(item[c])
+      : h("td", { class: (i < keyCount ? "mono" : "") + " clip" }, cell(item[c])))));
   const pages = state.pages || (state.pages = []);
   const result = $("#items");
   result.replaceChildren(
@@ -431,6 +445,15 @@ views.tables = async () => {
           h("span", { class: "hint" }, `${table.physical_name}${table.ttl_attribute ? " · TTL on " + table.ttl_attribute : ""}`)))),
         h("div", { class: "panel", id: "items" }, h("div", { class: "empty" }, "Loading…")))));
   pk.addEventListener("keydown", (e) => e.key === "Enter" && run());
+  // The sort key fields only where the table (or the chosen index) has a sort key.
+  const sortKeyOf = () => (index.value ? table.indexes.find((i) => i.name === index.value)?.sort_key : table.sort_key);
+  const showSortKey = () => {
+    const name = sortKeyOf();
+    for (const el of [skOp, sk, sk2]) el.disabled = !name;
+    skOp.options[0].textContent = name ? `${name}…` : "no sort key";
+  };
+  index.addEventListener("change", showSortKey);
+  showSortKey();
   await loadItems(state.pages?.[state.pages.length - 1], state.table === guess ? firstPage : null);
 };
 refreshers.tables = throttled(async () => {
