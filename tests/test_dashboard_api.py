@@ -61,6 +61,20 @@ async def test_dashboard_page_and_api_answer_only_a_loopback_host(client: aiohtt
         assert allowed.status == 200
 
 
+async def test_dashboard_answers_only_a_loopback_name_even_when_bound_to_every_interface(tmp_path: Path) -> None:
+    (tmp_path / "app.arc").write_text("@app\nwide-app\n")
+    async with Sandbox(SandboxConfig.ephemeral(tmp_path, host="0.0.0.0")) as wide:
+        port = wide.ports["internal"]
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+            # Bound to every interface, the internal port answers a LAN address (its SSM discovery does);
+            # the dashboard, which can write to tables and queues, still answers only a loopback name.
+            async with session.get(API + "/tables", headers={"Host": f"192.168.1.20:{port}"}) as refused:
+                assert refused.status == 403
+                assert "only on a loopback host name" in (await _json(refused))["error"]
+            async with session.get(API + "/tables", headers={"Host": f"localhost:{port}"}) as allowed:
+                assert allowed.status == 200
+
+
 async def test_dashboard_writes_need_json_and_no_foreign_origin(
     sandbox: Sandbox, client: aiohttp.ClientSession
 ) -> None:
@@ -70,6 +84,9 @@ async def test_dashboard_writes_need_json_and_no_foreign_origin(
     foreign = {"Origin": "http://attacker.example"}
     async with client.put(API + "/tables/things/item", json=item, headers=foreign) as cross_site:
         assert cross_site.status == 403
+    app_page = {"Origin": sandbox.url}  # a loopback origin, so the port guard lets it by: not the dashboard's own
+    async with client.put(API + "/tables/things/item", json=item, headers=app_page) as from_the_app:
+        assert from_the_app.status == 403 and "cross-site" in (await _json(from_the_app))["error"]
     own = {"Origin": f"http://127.0.0.1:{sandbox.ports['internal']}"}
     async with client.put(API + "/tables/things/item", json=item, headers=own) as same_site:
         assert same_site.status == 200
