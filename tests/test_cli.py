@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +166,36 @@ async def test_cli_messages_lists_a_running_sandboxs_queues(tmp_path: Path) -> N
     (queue,) = json.loads(result.output)["queues"]
     assert queue["name"] == "later" and queue["counts"]["delayed"] == 1
     assert [m["body"] for m in queue["messages"]] == [{"n": 1}] and queue["dead_letters"] == []
+
+
+def test_cli_start_requests_errors_prints_only_the_failed_request_lines(tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    (tmp_path / "app.arc").write_text("@app\nquiet-app\n@http\nget /\nget /boom\n")
+    for name, code in (("get-index", "return {'body': 'hi'}"), ("get-boom", "raise ValueError('boom')")):
+        (tmp_path / "src" / "http" / name).mkdir(parents=True)
+        (tmp_path / "src" / "http" / name / "lambda.py").write_text(f"def handler(event, context):\n    {code}\n")
+    command = [sys.executable, "-m", "sandbox", "start", str(tmp_path), "--port", "0", "--memory", "--no-watch"]
+    command += ["--events-port", "0", "--tables-port", "0", "--internal-port", "0", "--requests", "errors"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"}) as proc:
+        assert proc.stderr is not None
+        url = ""
+        for line in proc.stderr:  # blocks on the child's output, no sleeping
+            url = next(iter(re.findall(r"^http://localhost:\d+$", line.strip())), url)
+            if "Local environment ready" in line:
+                break
+        for _ in range(3):
+            with urllib.request.urlopen(url + "/", timeout=10) as ok:
+                assert ok.status == 200
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(url + "/boom", timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=20) == 0
+    assert "GET /boom 500" in rest
+    assert "GET / 200" not in rest  # the 2xx lines are hidden, the failed one is not
