@@ -160,6 +160,7 @@ def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: Thr
     assert event["requestContext"]["http"]["method"] == "POST"
     assert event["rawPath"] == "/background"
     assert "ok" in page.locator("#drawer .pill").first.inner_text()
+    assert json.loads(page.locator("#invocation-result").inner_text())["statusCode"] == 302  # its result
     _shot(page, "invocation")
     page.keyboard.press("Escape")
     page.select_option("#filter-function", "task-progress")
@@ -305,6 +306,11 @@ def test_dashboard_runs_a_schedule_now(page: Any, running: ThreadedSandbox) -> N
     row = page.locator("tr[data-schedule='nightly-report']")
     assert "rate(1 day)" in row.inner_text()
     assert "not run yet" in row.inner_text()
+    with urllib.request.urlopen(running.dashboard_url + "_dashboard/api/schedules", timeout=10) as answer:
+        (schedule,) = json.loads(answer.read())["schedules"]
+    assert schedule["next_fire_at"] > running.sandbox.clock.now()
+    next_fire = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(schedule["next_fire_at"]))  # the page is in UTC
+    assert next_fire in row.inner_text()
     row.locator("button.run-now").click()
     page.wait_for_selector("#toast:has-text('nightly-report ran')")
     row.locator("td.last .s-ok").wait_for()
