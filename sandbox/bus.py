@@ -343,8 +343,9 @@ class EventBus:
             self._log(result, "ok")
             self._storage.forget_event(job.message_id)
         elif job.attempt <= len(self.retry_delays):
-            self._log(result, f"failed, retrying in {self.retry_delays[job.attempt - 1]:g}s")
             job.due = self.clock.now() + self.retry_delays[job.attempt - 1]
+            attempts = len(self.retry_delays) + 1
+            self._log(result, f"failed, {notes.event_retry_note(job.due, self.clock.now(), job.attempt + 1, attempts)}")
             job.attempt += 1
             await self._storage.save_event(job)
             heapq.heappush(self._waiting_events, job)

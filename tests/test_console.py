@@ -155,3 +155,21 @@ async def test_console_queue_failures_say_when_the_next_attempt_is(
     assert "failed, next attempt in 30s at " in failures[0] and failures[0].count("(receive 1 of 3)") == 1
     assert "(receive 2 of 3)" in failures[1]
     assert "failed, dead-lettered after 3 receives" in failures[2]
+
+
+async def test_console_event_retries_say_when_the_next_attempt_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _app(
+        tmp_path,
+        "@app\nretry-app\n@events\nalerts\n",
+        {"events/alerts": "def handler(e, c):\n    raise ValueError('no')\n"},
+    )
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    async with Sandbox(SandboxConfig.ephemeral(app), clock=FakeClock()) as sandbox:
+        await sandbox.bus.publish("alerts", {})
+        await sandbox.settle(raise_on_failure=False)
+    failures = [r.getMessage().split("\n")[0] for r in caplog.records if "@events alerts" in r.getMessage()]
+    assert "failed, next attempt in 1s at " in failures[0] and "(attempt 2 of 3)" in failures[0]
+    assert "failed, next attempt in 2s at " in failures[1] and "(attempt 3 of 3)" in failures[1]
+    assert "failed, dead-lettered" in failures[2]

@@ -1,4 +1,4 @@
-"""What the console says about a failed queue delivery: when each message is tried again, or that it is dead."""
+"""What the console says about a failed queue or event delivery: when it is tried again, or that it is dead."""
 
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ def retry_note(batch: Sequence[QueuedMessage], failed: Collection[str], max_rece
         count = f"{dead} message(s) " if len(failing) > 1 else ""
         parts.append(f"{count}dead-lettered after {max_receives} receives")
     return "failed, " + "; ".join(parts) if parts else "failed"
+
+
+def event_retry_note(due: float, now: float, attempt: int, attempts: int) -> str:
+    """ "next attempt in 2s at 14:03:07 (attempt 2 of 3)": an event's retry, said as a queue's is."""
+    return f"next attempt in {max(0.0, due - now):.0f}s at {local_clock(due)} (attempt {attempt} of {attempts})"
