@@ -265,3 +265,25 @@ async def test_dashboard_lists_an_event_waiting_for_its_retry_with_its_payload(
     assert (retry["payload"], retry["attributes"], retry["attempt"]) == ({"level": 3}, {"source": "test"}, 2)
     assert alerts["counts"] == {"retrying": 1, "dead_letters": 0}
     assert alerts["next_attempt_at"] == retry["next_attempt_at"] > sandbox.clock.now()
+
+
+async def test_dashboard_pages_back_through_invocations_newest_first(
+    sandbox: Sandbox, client: aiohttp.ClientSession
+) -> None:
+    async with aiohttp.ClientSession() as app:
+        for n in range(5):
+            async with app.get(f"{sandbox.url}/ok?n={n}") as response:
+                assert response.status == 200
+    seen: list[str] = []
+    params = {"limit": "2", "function": "get /ok"}
+    while True:
+        async with client.get(API + "/invocations", params=params) as listing:
+            page = await _json(listing)
+        assert len(page["invocations"]) <= 2 and page["recorded"] == 5
+        for summary in page["invocations"]:
+            async with client.get(API + f"/invocations/{summary['request_id']}") as detail:
+                seen.append((await _json(detail))["event"]["rawQueryString"])
+        if page["next_before"] is None:
+            break
+        params["before"] = str(page["next_before"])
+    assert seen == ["n=4", "n=3", "n=2", "n=1", "n=0"]

@@ -203,6 +203,11 @@ def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, runni
     letter = card.locator("table.dead-letters tr", has_text="ghost-task")
     letter.wait_for()
     assert "failed" in letter.inner_text()  # the handler reported the message in batchItemFailures
+    letter.locator("td a").click()  # its drawer leads to the calls that failed it, whose logs say why
+    page.click("#dead-letter-invocations")
+    page.wait_for_function("() => document.querySelector('#filter-function')?.value === 'task-progress'")
+    page.go_back()
+    letter.wait_for()
     doomed = page.locator("[data-topic='background-task'] table.dead-letters tr", has_text="purge me")
     doomed.wait_for()
     _shot(page, "queues")

@@ -246,7 +246,18 @@ function countChip(label, n, hot) {
   return h("span", { class: `count ${n && hot ? hot : ""}` }, label, h("b", {}, n));
 }
 
-function deadLetterTable(letters, now) {
+// A dead letter's error, payload and a way to the calls that failed it (whose logs say why, when the
+// error is only "partial batch failure").
+function showDeadLetter(d, fn) {
+  openDrawer("Dead letter " + short(d.id),
+    h("dl", { class: "meta" }, h("dt", {}, "From"), h("dd", {}, h("span", { class: "tag" }, "@" + d.pragma), " ", d.name),
+      h("dt", {}, "Attempts"), h("dd", {}, d.attempts), h("dt", {}, "Failed"), h("dd", {}, dateTime(d.failed_at)),
+      h("dt", {}, "Handler"), h("dd", {}, h("a", { href: "#/invocations", id: "dead-letter-invocations", onclick: (e) => { e.preventDefault(); showInvocationsOf(fn); } }, `${fn}'s invocations and their logs`))),
+    h("h3", {}, "Error"), h("pre", { class: "json trace" }, (d.traceback || d.error || "").trim()),
+    h("h3", {}, "Payload"), h("pre", { class: "json" }, pretty(d.payload)));
+}
+
+function deadLetterTable(letters, now, fn) {
   if (!letters.length) return null;
   return h("div", {},
     h("h3", { style: "margin: 8px 14px" }, "Dead letters"),
@@ -254,7 +265,7 @@ function deadLetterTable(letters, now) {
       h("tbody", {}, letters.map((d) => h("tr", { dataset: { id: d.id } },
         h("td", { class: "mono muted", title: dateTime(d.failed_at) }, relative(d.failed_at, now)),
         h("td", { class: "num" }, d.attempts),
-        h("td", { class: "clip wrap" }, h("a", { href: "#", onclick: (e) => { e.preventDefault(); openDrawer("Dead letter " + short(d.id), h("h3", {}, "Error"), h("pre", { class: "json trace" }, (d.traceback || d.error || "").trim()), h("h3", {}, "Payload"), h("pre", { class: "json" }, pretty(d.payload))); } }, d.error || "failed")),
+        h("td", { class: "clip wrap" }, h("a", { href: "#", onclick: (e) => { e.preventDefault(); showDeadLetter(d, fn); } }, d.error || "failed")),
         h("td", { class: "clip mono" }, oneLine(d.payload)),
         h("td", {}, h("button", { class: "small replay", onclick: () => attempt(() => api("/dead-letters/replay", { method: "POST", body: { ids: [d.id] } }), "Replayed").then(refreshers.queues) }, "Replay"), " ",
           h("button", { class: "small danger purge", onclick: () => attempt(() => api("/dead-letters/purge", { method: "POST", body: { ids: [d.id] } }), "Purged").then(refreshers.queues) }, "Purge")))))));
@@ -302,7 +313,7 @@ views.queues = async () => {
         h("tbody", {}, t.retries.map((r) => h("tr", {}, h("td", { class: "mono" }, short(r.message_id)), h("td", {}, pill("retrying")), h("td", { class: "num" }, `#${r.attempt}`),
           h("td", {}, `${clock(r.next_attempt_at)} (${relative(r.next_attempt_at, now)})`), h("td", { class: "clip mono" }, oneLine(r.payload)),
           h("td", { class: "clip mono muted" }, Object.keys(r.attributes).length ? oneLine(r.attributes) : ""))))) : null,
-      deadLetterTable(t.dead_letters, now),
+      deadLetterTable(t.dead_letters, now, t.function),
       !t.retries.length && !t.dead_letters.length ? h("div", { class: "empty" }, "Nothing retrying, no dead letters.") : null));
   }
   for (const q of data.queues) {
@@ -313,7 +324,7 @@ views.queues = async () => {
         h("div", { class: "counts" }, countChip("pending", c.pending), countChip("in flight", c.in_flight), countChip("delayed", c.delayed), countChip("retrying", c.retrying, "warm"),
           q.next_attempt_at ? h("span", { class: "count" }, "next attempt ", h("b", {}, relative(q.next_attempt_at, now))) : null, countChip("dead letters", c.dead_letters, "hot"))),
       messageTable(q.messages, now),
-      deadLetterTable(q.dead_letters, now)));
+      deadLetterTable(q.dead_letters, now, q.function)));
   }
   const allDead = [...data.topics, ...data.queues].reduce((n, x) => n + x.dead_letters.length, 0);
   $("#view").replaceChildren(
