@@ -147,6 +147,9 @@ def test_cli_invoke_and_logs_find_the_sandbox_through_prefs_arc(app_dir: Path, r
     assert logs.exit_code == 0, logs.output
     (line,) = logs.output.splitlines()
     assert "ok" in line and "ping" in line and "@events" in line
+    assert "No invocations of work yet." in _run(app_dir, "logs", "--function", "work").stderr
+    unknown = _run(app_dir, "logs", "--function", "pong")
+    assert unknown.exit_code == 2 and "no function named 'pong'; this app's: ping, work" in unknown.output
 
 
 def test_cli_logs_follow_prints_one_functions_invocations_with_their_log_lines(

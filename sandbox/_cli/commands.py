@@ -318,12 +318,24 @@ def logs(
 ) -> None:
     """Invocations of a running sandbox's functions, with their errors and log lines."""
     client = _client(app_dir, internal_port)
+    if function:
+        known = client.get(DASHBOARD_API + "/overview")["functions"]
+        if function not in known:
+            raise click.BadParameter(
+                f"no function named {function!r}; this app's: {', '.join(known)}", param_hint="--function"
+            )
     if lines:
         recent = client.get(DASHBOARD_API + "/invocations", {"function": function, "limit": lines})["invocations"]
         for inv in reversed(recent):
             click.echo(show.invocation_line(inv))
-    if not follow:
-        return
+        if not recent and not follow:
+            click.echo(f"No invocations{' of ' + function if function else ''} yet.", err=True)
+    if follow:
+        _follow(client, function, max_count)
+
+
+def _follow(client: SandboxClient, function: str | None, max_count: int | None) -> None:
+    """Each invocation as it finishes, its log lines under it, until the sandbox stops or `max_count`."""
     seen = 0
     held: dict[str, list[str]] = {}  # log lines by request id, printed under their invocation once it ends
     for kind, data in client.stream(DASHBOARD_API + "/stream"):
