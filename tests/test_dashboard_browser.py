@@ -226,6 +226,17 @@ def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, runni
     page.locator("[data-queue='task-progress'] table.dead-letters").wait_for(state="detached")
     item = _dynamodb(running).get_item(TableName=TASKS, Key={"taskID": {"S": "ghost-task"}})
     assert item["Item"]["status"]["S"] == "complete"  # delivered, and the steps after it ran too
+    running.run(running.sandbox.bus.publish("background-task", {"name": "fails for good"}))
+    _settle(running)
+    letters = len(running.sandbox.bus.dead_letters())
+    page.click(f"#replay-all:has-text('Replay all ({letters})')")
+    page.wait_for_selector(f"#toast:has-text('Replayed {letters}')")
+    _settle(running)  # each fails again: dead letters once more
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#purge-all")
+    page.wait_for_selector(f"#toast:has-text('Purged {letters}')")
+    page.locator("table.dead-letters").first.wait_for(state="detached")
+    assert running.sandbox.bus.dead_letters() == []
 
 
 def test_dashboard_edits_an_item_that_boto3_then_reads(page: Any, running: ThreadedSandbox) -> None:
