@@ -98,9 +98,13 @@ def page(browser: Any, running: ThreadedSandbox) -> Iterator[Any]:
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    elsewhere = [url for url in requested if not url.startswith(running.dashboard_url)]
+    assert not elsewhere, f"the dashboard fetched from somewhere else than the sandbox: {elsewhere}"
 
 
 def _open(page: Any, running: ThreadedSandbox, view: str) -> None:
