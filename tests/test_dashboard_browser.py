@@ -352,3 +352,16 @@ def test_dashboard_lists_routes_linking_to_the_app(page: Any, running: ThreadedS
     _shot(page, "routes")
     page.locator("tr", has_text="/tasks").locator("td").nth(2).locator("a").click()  # its invocations
     page.wait_for_function("() => document.querySelector('#filter-function')?.value === 'get /tasks'")
+
+
+def test_dashboard_loads_older_invocations_a_page_at_a_time(page: Any, running: ThreadedSandbox) -> None:
+    for n in range(101):  # by hand: each one call, nothing queued after it
+        running.run(running.sandbox.bus.invoke_now("queues", "task-progress", {"taskID": f"none-{n}", "status": "x"}))
+    recorded = running.sandbox.recorder.recorded
+    _open(page, running, "invocations")
+    page.locator("#invocation-rows tr").nth(99).wait_for()
+    assert page.locator("#invocation-rows tr").count() == 100  # the first page; the rest on demand
+    page.click("#older")
+    page.wait_for_function(f"() => document.querySelectorAll('#invocation-rows tr').length === {min(recorded, 200)}")
+    seqs = page.eval_on_selector_all("#invocation-rows tr", "rows => rows.map(r => Number(r.dataset.seq))")
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs)  # newest first, none twice
