@@ -417,13 +417,16 @@ class EventBus:
         now = self.clock.now()
         body = records.encode_payload(messages.checked_json(payload if payload is not None else {}))
         queue = self.queues.find(name) if pragma == "queues" else None
+        ids: tuple[str, ...] = ()
         if pragma == "events" and name in self._events:
             arn = records.topic_arn(self.region, self.account_id, self.app, name)
-            event = records.sns_event(arn=arn, message_id=records.message_id(), message=body, timestamp=now)
+            ids = (records.message_id(),)
+            event = records.sns_event(arn=arn, message_id=ids[0], message=body, timestamp=now)
             fn = self._events[name].function
         elif queue is not None and queue.active:
             arn = records.queue_arn(self.region, self.account_id, self.app, name, fifo=queue.fifo)
             message = QueuedMessage(records.message_id(), name, body, 0, now, now, receive_count=1, first_receive=now)
+            ids = (message.id,)
             event = records.sqs_event([messages.sqs_record(arn, message)])
             fn = queue.spec.function
         elif pragma == "scheduled" and name in self._schedules:
@@ -433,7 +436,10 @@ class EventBus:
             fn = spec_s.function
         else:
             raise NotFoundError(f"no @{pragma} function named {name!r}")
-        result, _ = await self._call(pragma, name, fn, event, 1, ())
+        result, answer = await self._call(pragma, name, fn, event, 1, ids)
+        failed = messages.batch_failures(answer, ids) if result.ok and queue is not None else set()
+        if failed:  # the handler reported the message failed (partial batch response): so did this call
+            result = messages.partial(result, failed)
         self._log(result, "ok (by hand)" if result.ok else "failed (by hand)")
         return result
 

@@ -468,3 +468,22 @@ async def test_bus_invoke_now_fires_by_hand(app: App, make_bus: BusFactory) -> N
     assert result.ok and app.notes("tick") == ["Scheduled Event"]
     with pytest.raises(NotFoundError):
         await bus.invoke_now("events", "tick")
+
+
+async def test_bus_invoke_now_reports_a_message_the_queue_handler_failed(app: App, make_bus: BusFactory) -> None:
+    """A handler answering with a partial batch failure for the message it was given failed that call,
+    by hand as in a delivery (architect-functions' and sandbox.arc's `subscribe` answer this way)."""
+    q = app.function("queues", "work", QUEUE_PARTIAL)
+    e = app.function("events", "ping", EVENT_OK)
+    bus = await make_bus(
+        manifest(app.root, queues=(QueueSpec("work", q, fifo=False),), events=(EventSpec("ping", e),)),
+        run_schedules=False,
+    )
+    failed = await bus.invoke_now("queues", "work", {"bad": True})
+    assert not failed.ok and failed.failed_ids == failed.message_ids and len(failed.message_ids) == 1
+    assert "partial batch failure" in (failed.error or "")
+    fine = await bus.invoke_now("queues", "work", {"n": 1})
+    assert fine.ok and fine.failed_ids == () and len(fine.message_ids) == 1
+    event = await bus.invoke_now("events", "ping", {"n": 2})
+    assert event.ok and len(event.message_ids) == 1
+    assert app.notes("batch") == [[{"bad": True}], [{"n": 1}]] and app.notes("event") == [{"n": 2}]
