@@ -134,6 +134,7 @@ class Sandbox:
         self.started_in: float | None = None  # seconds, for the banner
         self.restored: dict[str, int] = {}  # what the bus found stored from the last run, for the banner
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._data_lock: DataLock | None = None
         self._stack = contextlib.AsyncExitStack()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -177,6 +178,8 @@ class Sandbox:
         await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
         stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
+        if self._data_lock is not None:  # the CLI's commands find this sandbox by its data folder
+            self._data_lock.record_ports(self.ports)
         self._warn_if_reachable()
         await self.bus.start()
         self.restored = bus_state.restored(self.bus)  # before the pump's first turn delivers any of it
@@ -225,6 +228,7 @@ class Sandbox:
         if path is not None:
             lock = DataLock(path)
             lock.acquire()
+            self._data_lock = lock
             self._stack.callback(lock.release)
 
     def _listeners(self) -> Listeners:

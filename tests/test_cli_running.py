@@ -3,6 +3,7 @@ tables, messages, replay, purge, logs and invoke, found the way `start` finds th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
 from sandbox.clock import FakeClock
-from sandbox.config import SandboxConfig
+from sandbox.config import DEFAULT_PORTS, SandboxConfig
 from tests.threaded import ThreadedSandbox, threaded_sandbox
 
 MANIFEST = """@app
@@ -182,3 +183,27 @@ def test_cli_output_has_colour_only_without_no_color(app_dir: Path, running: Thr
     plain = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": "1"})
     assert "\x1b[" in coloured.output
     assert "\x1b[" not in plain.output and "notes" in plain.output
+
+
+def test_cli_reaches_the_sandbox_that_moved_past_a_busy_default_port(
+    app_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`start` moves the events port past a busy 4444 (another app's sandbox, say): the CLI's commands
+    must then reach this app's sandbox, which records its ports in its data folder, not the other one."""
+    monkeypatch.delenv("ARC_EVENTS_PORT", raising=False)
+    prefs = (app_dir / "prefs.arc").read_text()
+    (app_dir / "prefs.arc").write_text("\n".join(line for line in prefs.splitlines() if "events" not in line) + "\n")
+    squatter = socket.socket()
+    with contextlib.suppress(OSError):  # already taken by someone else: as good
+        squatter.bind(("127.0.0.1", DEFAULT_PORTS["events"]))
+        squatter.listen()
+    try:
+        with threaded_sandbox(SandboxConfig(app_dir, quiet=True), clock=FakeClock()) as running:
+            moved = running.sandbox.ports["events"]
+            assert moved != DEFAULT_PORTS["events"]
+            invoked = json.loads(_run(app_dir, "invoke", "events", "ping", "{}").output)
+            assert invoked["ok"] and invoked["name"] == "ping"
+            assert running.sandbox.recorder.recorded == 1  # this sandbox ran it
+        assert "no sandbox answers on port" in _run(app_dir, "messages").output  # stopped: the record is gone
+    finally:
+        squatter.close()

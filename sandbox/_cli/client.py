@@ -15,6 +15,7 @@ import click
 
 from sandbox._manifest.prefs import load_prefs
 from sandbox.config import SandboxConfig
+from sandbox.datalock import running_ports
 from sandbox.errors import ManifestError
 from sandbox.model import Ports
 from sandbox.ports import resolve_ports
@@ -23,14 +24,20 @@ DASHBOARD_API = "/_dashboard/api"
 
 
 def sandbox_port(app_dir: Path, service: str, flag: int | None) -> int:
-    """The port `start` would choose for `service` in `app_dir`: flag, prefs.arc, ARC_*_PORT, default."""
+    """The port of `service` of the sandbox running for `app_dir`: the flag, else the port that sandbox
+    recorded in its data folder (it may have moved past a busy one), else the one `start` would choose
+    (prefs.arc, ARC_*_PORT, the default)."""
     if flag is not None:
         return flag
+    config = SandboxConfig(app_dir=app_dir)
+    if config.database_path is not None:
+        recorded = running_ports(config.database_path).get(service)
+        if recorded is not None:
+            return recorded
     try:
         prefs = load_prefs(app_dir, Path.home()).ports  # prefs.arc only: app.arc's functions are not needed
     except ManifestError:
         prefs = Ports()  # a broken prefs.arc or .env must not stop us reaching a sandbox started before it broke
-    config = SandboxConfig(app_dir=app_dir)
     return resolve_ports(config, prefs, os.environ)[service].port
 
 
