@@ -101,7 +101,7 @@ async def test_pipelined_requests_are_answered_in_order_on_one_connection(served
     assert json.loads(answers[3][2])["Table"]["TableName"] == TABLE
     for _, headers, body in answers:
         assert headers["x-amz-crc32"] == str(zlib.crc32(body))
-        assert headers["content-type"] == "application/x-amz-json-1.0"
+        assert headers["content-type"] == "application/x-amz-json-1.0" and headers["server"]
     assert len({headers["x-amzn-requestid"] for _, headers, _ in answers}) == 4
 
 
