@@ -289,3 +289,11 @@ async def test_a_large_item_arrives_in_many_reads_and_round_trips(served: Served
     writer.write(request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "big"}}}))
     assert json.loads((await answer(reader))[2])["Item"]["text"]["S"] == text
     writer.close()
+
+
+async def test_describe_endpoints_names_the_address_reached_even_without_host(served: Served) -> None:
+    reader, writer = await connect(served.port)
+    writer.write(request("DescribeEndpoints", {}, version="1.0").replace(b"Host: localhost\r\n", b""))
+    _, _, body = await answer(reader)
+    writer.close()
+    assert json.loads(body)["Endpoints"][0]["Address"] == f"127.0.0.1:{served.port}"

@@ -272,6 +272,10 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
                     task.uncancel()
                     stopped = _Refusal(503, "ServiceUnavailable", "the sandbox stopped before this request finished")
                     answer, keep_alive, body_read = self._error(stopped, message.version), False, False
+                except Exception:  # a bug of ours in reading the request: said as DynamoDB would, and logged
+                    self._server.logger.exception("the tables port failed to answer a request")
+                    failed = _Refusal(500, "InternalServerError", "Internal server error")
+                    answer, keep_alive, body_read = self._error(failed, message.version), False, False
                 finally:
                     self._reading = None
                     tracker.finished(task)
@@ -321,9 +325,14 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
             headers.get("X-Amz-Target", ""),
             body,
             authorization=headers.get("Authorization", ""),
-            host=headers.get("Host", ""),
+            host=headers.get("Host") or self._address(),
         )
         return self._response(answer, version, keep_alive), keep_alive, True
+
+    def _address(self) -> str:
+        """host:port this connection reached, for a request without Host (HTTP/1.0)."""
+        name = self.transport.get_extra_info("sockname") if self.transport is not None else None
+        return f"{name[0]}:{name[1]}" if isinstance(name, tuple) else ""
 
     async def _body(self, message: RawRequestMessage, payload: StreamReader) -> bytes:
         """The whole body, in bounded time and size; an AwsError says why not."""
