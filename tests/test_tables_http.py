@@ -297,3 +297,30 @@ async def test_describe_endpoints_names_the_address_reached_even_without_host(se
     _, _, body = await answer(reader)
     writer.close()
     assert json.loads(body)["Endpoints"][0]["Address"] == f"127.0.0.1:{served.port}"
+
+
+async def test_the_tables_ports_connections_count_towards_the_cap() -> None:
+    async with Database(None) as db, TableStore(db, clock=FakeClock(), app_name="app", tables=[SPEC]) as store:
+        logger = logging.getLogger("arc_sandbox.server")
+        listeners = Listeners(limits=Limits(max_connections=2), policy=HostPolicy(), logger=logger)
+        port = await listeners.listen_tables(DynamoEndpoint(store), host="127.0.0.1", port=0)
+        kept = []
+        try:
+            for _ in range(2):  # each finishes a request, so the server has surely counted it
+                reader, writer = await connect(port)
+                writer.write(request("ListTables", {}))
+                assert (await answer(reader))[0] == "HTTP/1.1 200 OK"
+                kept.append(writer)
+            assert listeners.open_connections == 2
+            reader, writer = await connect(port)
+            writer.write(request("ListTables", {}))
+            try:
+                refused = await asyncio.wait_for(reader.read(), 10)
+            except ConnectionResetError:
+                refused = b""
+            writer.close()
+            assert refused == b""
+        finally:
+            for writer in kept:
+                writer.close()
+            await listeners.close()
