@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import statistics
@@ -52,14 +53,16 @@ import boto3
 import botocore.exceptions
 import dynamo_wire
 from aiohttp import web
-from child_server import moto_process, pin, rates_taking_turns, serve_until_stopped, serving, split_cores
+from child_server import moto_process, pin, rates_taking_turns, serve_until_stopped, serving, split_cores, until_stopped
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
 from sandbox.dynamodb import storage
 from sandbox.dynamodb.item_json import dumps
-from sandbox.dynamodb.protocol import dynamo_routes
+from sandbox.dynamodb.protocol import DynamoEndpoint
 from sandbox.dynamodb.types import item_size
+from sandbox.guard import HostPolicy
+from sandbox.server import Limits, Listeners
 from sandbox.store import TableStore
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
@@ -82,9 +85,11 @@ def _sandbox_process(path: str, cores: set[int] | None, pipe: Connection) -> Non
         async with Database(Path(path)) as db:
             store = TableStore(db, clock=SystemClock(), app_name="bench")
             await store.start()
-            app = web.Application()
-            app.add_routes(dynamo_routes(store))
-            await serve_until_stopped(app, pipe)
+            # The tables port as a sandbox serves it: its own HTTP server, with every port's protections.
+            listeners = Listeners(limits=Limits(), policy=HostPolicy(), logger=logging.getLogger("arc_sandbox.server"))
+            pipe.send(await listeners.listen_tables(DynamoEndpoint(store), host="127.0.0.1", port=0))
+            await until_stopped(pipe)
+            await listeners.close()
             await store.stop()
 
     asyncio.run(serve())

@@ -28,8 +28,7 @@ from sandbox.dashboard.api import Dashboard
 from sandbox.dashboard.recorder import InvocationRecorder, Observers
 from sandbox.datalock import DataLock
 from sandbox.db import Database
-from sandbox.dynamodb.protocol import MAX_REQUEST_BYTES as DYNAMO_MAX_BODY
-from sandbox.dynamodb.protocol import dynamo_routes
+from sandbox.dynamodb.protocol import DynamoEndpoint
 from sandbox.dynamodb.stream_delivery import StreamDelivery
 from sandbox.errors import ManifestError
 from sandbox.guard import HostPolicy, is_loopback
@@ -172,6 +171,10 @@ class Sandbox:
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
         self.listeners = self._listeners()
         stack.push_async_callback(self._stop_serving, self.listeners)
+        tables = choices["tables"]
+        self.ports["tables"] = await self.listeners.listen_tables(
+            DynamoEndpoint(self.store), host=self.config.host, port=tables.port, fixed=tables.fixed
+        )
         for service, app in self._service_apps().items():
             await self._listen(service, app, choices[service])
         self.ports["_arc"] = self.ports["internal"]
@@ -207,7 +210,6 @@ class Sandbox:
         self._stack.push_async_callback(self.lambdas.stop)
         events_routes = [*bus_routes(self.bus), *control_routes(self.bus), *self.lambdas.routes()]
         return {
-            "tables": build_service_app(dynamo_routes(self.store), max_body=DYNAMO_MAX_BODY),
             "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
             "internal": build_service_app(
                 [*ssm_routes(discovery), *self.livereload.routes(), *self.ws.routes(), *self.dashboard.routes()]

@@ -33,6 +33,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from sandbox import guard
 from sandbox.apigateway.front import FrontHost, HttpFront
 from sandbox.dynamodb import protocol as dynamo_protocol
+from sandbox.dynamodb.http_protocol import TablesHttpServer
 from sandbox.errors import PortInUseError
 
 CLIENT_MAX_SIZE = 10 * 1024 * 1024  # above API Gateway's 10 MB so that the 6 MB Lambda limit is what answers
@@ -119,6 +120,7 @@ class Listeners:
         self._cap = limits.connection_cap()
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.AbstractServer] = []
+        self._tables: list[TablesHttpServer] = []
         self._awaiting_request: dict[RequestHandler, asyncio.TimerHandle] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._long_lived: set[asyncio.Task[Any]] = set()  # websockets: they never finish on their own
@@ -141,7 +143,30 @@ class Listeners:
 
     @property
     def open_connections(self) -> int:
-        return sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
+        apps = sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
+        return apps + sum(len(server.connections) for server in self._tables)
+
+    @property
+    def overdue(self) -> bool:
+        return self._overdue
+
+    async def listen_tables(
+        self, endpoint: dynamo_protocol.DynamoEndpoint, *, host: str, port: int, fixed: bool = True
+    ) -> int:
+        """Serve DynamoDB's protocol on host:port with the tables port's own HTTP server (`http_protocol.py`),
+        under the same protections, cap and shutdown as the aiohttp ports; returns the real port."""
+        server = TablesHttpServer(
+            endpoint,
+            policy=self.policy,
+            tracker=self,
+            header_timeout=self.limits.header_timeout,
+            body_timeout=self.limits.body_timeout,
+            max_body=max(self.limits.max_body, dynamo_protocol.MAX_REQUEST_BYTES),
+            linger=LINGER_SECONDS,
+            logger=self._logger,
+        )
+        self._tables.append(server)
+        return await self._bind(self._capped(server.connection), service="tables", host=host, port=port, fixed=fixed)
 
     async def listen(self, app: web.Application, *, service: str, host: str, port: int, fixed: bool = True) -> int:
         """Serve `app` on host:port and return the real port (port 0 asks the OS for one).
@@ -163,7 +188,11 @@ class Listeners:
         await runner.setup()
         self._runners.append(runner)
         assert runner.server is not None
-        factory = self._factory(runner.server)
+        return await self._bind(self._factory(runner.server), service=service, host=host, port=port, fixed=fixed)
+
+    async def _bind(
+        self, factory: Callable[[], asyncio.BaseProtocol], *, service: str, host: str, port: int, fixed: bool
+    ) -> int:
         tries = 1 if fixed or port == 0 else MAX_PORT_TRIES
         loop = asyncio.get_running_loop()
         for attempt in range(tries):
@@ -185,6 +214,19 @@ class Listeners:
     def _factory(self, server: web.Server) -> Callable[[], asyncio.BaseProtocol]:
         loop = asyncio.get_running_loop()
 
+        def handler() -> asyncio.BaseProtocol:
+            protocol = server()
+            # aiohttp closes a connection idle between requests (keepalive_timeout); this closes one
+            # that never completes its first request (slowloris), whatever aiohttp's version does.
+            timer = loop.call_later(self.limits.header_timeout, self._no_request_in_time, protocol)
+            self._awaiting_request[protocol] = timer
+            return protocol
+
+        return self._capped(handler)
+
+    def _capped(self, make: Callable[[], asyncio.BaseProtocol]) -> Callable[[], asyncio.BaseProtocol]:
+        """`make`'s connections, refused over the cap shared by every port."""
+
         def connection() -> asyncio.BaseProtocol:
             if self.open_connections >= self._cap:
                 if not self._at_cap:
@@ -200,12 +242,7 @@ class Listeners:
             if self._at_cap:
                 self._at_cap = False
                 self._logger.warning("connections below the cap again: accepting new ones")
-            handler = server()
-            # aiohttp closes a connection idle between requests (keepalive_timeout); this closes one
-            # that never completes its first request (slowloris), whatever aiohttp's version does.
-            timer = loop.call_later(self.limits.header_timeout, self._no_request_in_time, handler)
-            self._awaiting_request[handler] = timer
-            return handler
+            return make()
 
         return connection
 
@@ -264,10 +301,10 @@ class Listeners:
         task = asyncio.current_task()
         assert task is not None
         long_lived = request.headers.get("Upgrade", "").lower() == "websocket"
-        running = self._long_lived if long_lived else self._in_flight
-        running.add(task)
-        self._quiet.clear()
-        self._started_request.set()
+        if long_lived:
+            self._long_lived.add(task)
+        else:
+            self.started(task)
         try:
             return await handler(request)
         except asyncio.CancelledError:
@@ -278,9 +315,21 @@ class Listeners:
             response.force_close()
             return response
         finally:
-            running.discard(task)
-            if not self._in_flight:
-                self._quiet.set()
+            if long_lived:
+                self._long_lived.discard(task)
+            else:
+                self.finished(task)
+
+    def started(self, task: asyncio.Task[Any]) -> None:
+        """A request is being handled by `task` (the tables port reports its own)."""
+        self._in_flight.add(task)
+        self._quiet.clear()
+        self._started_request.set()
+
+    def finished(self, task: asyncio.Task[Any]) -> None:
+        self._in_flight.discard(task)
+        if not self._in_flight:
+            self._quiet.set()
 
     # --- stopping ------------------------------------------------------------------------------
 
@@ -307,6 +356,8 @@ class Listeners:
         for timer in self._awaiting_request.values():
             timer.cancel()
         self._awaiting_request.clear()
+        for tables in self._tables:
+            tables.close_connections()
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()

@@ -1,4 +1,5 @@
-"""DynamoDB's JSON 1.0 wire protocol over aiohttp: one POST route, the hot path of every client call.
+"""DynamoDB's JSON 1.0 wire protocol: `DynamoEndpoint` answers one request, whichever server carried it
+(the tables port's own, `http_protocol.py`, or an aiohttp app through `dynamo_routes`).
 
 Errors become `{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": ...}` with their
 status; the body is checksummed in `x-amz-crc32`, which botocore verifies. Any credentials pass.
@@ -13,7 +14,7 @@ import logging
 import os
 import re
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -40,6 +41,7 @@ ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 LOGGER = logging.getLogger("arc_sandbox.tables")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # DynamoDB's limit on a request body
+HEALTH = "healthy: dynamodb.local"
 EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})  # DynamoDB answers these with no body at all
 
 
@@ -63,21 +65,19 @@ class RequestIds:
         return f"{self._prefix}{next(self._count):020d}"
 
 
-def _respond(status: int, payload: dict[str, Any], request_id: str) -> web.Response:
-    body = _encode(payload)
-    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(body)), "x-amzn-RequestId": request_id}
-    return web.Response(status=status, body=body, headers=headers)
+def _web_response(answer: Answer) -> web.Response:
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "x-amz-crc32": str(zlib.crc32(answer.body)),
+        "x-amzn-RequestId": answer.request_id,
+    }
+    return web.Response(status=answer.status, body=answer.body, headers=headers)
 
 
 def signing_region(authorization: str) -> str | None:
     """The region a SigV4-signed request was signed for: a stream record's awsRegion is the reader's region."""
     match = CREDENTIAL_SCOPE.search(authorization)
     return match[1] if match else None
-
-
-def _respond_empty(request_id: str) -> web.Response:
-    headers = {"Content-Type": CONTENT_TYPE, "x-amz-crc32": str(zlib.crc32(b"")), "x-amzn-RequestId": request_id}
-    return web.Response(status=200, body=b"", headers=headers)
 
 
 def error_body(error: AwsError) -> dict[str, Any]:
@@ -124,39 +124,67 @@ async def _body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
-    """POST / for every operation (X-Amz-Target picks it), GET / for a health check."""
+class Answer(NamedTuple):
+    status: int
+    body: bytes  # the JSON as sent; its CRC32 goes in x-amz-crc32
+    request_id: str
 
-    ids = RequestIds()
 
-    async def handle(request: web.Request) -> web.Response:
-        target = request.headers.get("X-Amz-Target", "")
+class DynamoEndpoint:
+    """One request of the JSON 1.0 protocol, whatever HTTP server carried it: the X-Amz-Target picks the
+    operation (or a DynamoDB Streams one), the body is decoded, the store runs it, the answer is encoded."""
+
+    def __init__(self, store: TableStore) -> None:
+        self._store = store
+        self._ids = RequestIds()
+
+    def refusal(self, error: AwsError) -> Answer:
+        return Answer(error.status, _encode(error_body(error)), self._ids.next())
+
+    async def answer(self, target: str, body: bytes, *, authorization: str, host: str) -> Answer:
         try:
-            if target.startswith(STREAMS_PREFIX):  # boto3's dynamodbstreams client, pointed at this port
-                payload = _decode(await request.read())
-                region = signing_region(request.headers.get("Authorization", ""))
-                result = await store.call_streams(target[len(STREAMS_PREFIX) :], payload, region=region)
-                return _respond(200, result, ids.next())
-            if not target.startswith(TARGET_PREFIX):
-                raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
-            payload = _decode(await _body(request))
-            operation = target[len(TARGET_PREFIX) :]
-            if operation == "DescribeEndpoints":  # the address is the one the client reached
-                result = {"Endpoints": [{"Address": request.host, "CachePeriodInMinutes": 1440}]}
+            if target.startswith(TARGET_PREFIX):
+                operation = target[len(TARGET_PREFIX) :]
+                payload = _decode(body)
+                if operation == "DescribeEndpoints":  # the address is the one the client reached
+                    result = {"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}
+                else:
+                    payload[WIRE] = True
+                    result = await self._store.call(operation, payload)
+                if operation in EMPTY_ANSWERS:
+                    return Answer(200, b"", self._ids.next())
+            elif target.startswith(STREAMS_PREFIX):  # boto3's dynamodbstreams client, pointed at this port
+                payload = _decode(body)
+                region = signing_region(authorization)
+                result = await self._store.call_streams(target[len(STREAMS_PREFIX) :], payload, region=region)
             else:
-                payload[WIRE] = True
-                result = await store.call(operation, payload)
-            if operation in EMPTY_ANSWERS:
-                return _respond_empty(ids.next())
+                raise UnknownOperationError(f"Unknown target: {target}" if target else "Missing X-Amz-Target")
         except AwsError as error:
-            return _respond(error.status, error_body(error), ids.next())
+            return self.refusal(error)
         except Exception:  # a bug of ours: say so as DynamoDB would, keep the traceback in the log
             LOGGER.exception("DynamoDB %s failed", target)
-            body = {"__type": ERROR_PREFIX + "InternalServerError", "message": "Internal server error"}
-            return _respond(500, body, ids.next())
-        return _respond(200, result, ids.next())
+            internal = {"__type": ERROR_PREFIX + "InternalServerError", "message": "Internal server error"}
+            return Answer(500, _encode(internal), self._ids.next())
+        return Answer(200, _encode(result), self._ids.next())
+
+
+def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
+    """POST / for every operation (X-Amz-Target picks it), GET / for a health check, on an aiohttp app."""
+
+    endpoint = DynamoEndpoint(store)
+
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            body = await _body(request)
+        except AwsError as error:
+            return _web_response(endpoint.refusal(error))
+        headers = request.headers
+        answer = await endpoint.answer(
+            headers.get("X-Amz-Target", ""), body, authorization=headers.get("Authorization", ""), host=request.host
+        )
+        return _web_response(answer)
 
     async def health(request: web.Request) -> web.Response:
-        return web.Response(text="healthy: dynamodb.local")
+        return web.Response(text=HEALTH)
 
     return [web.post("/", handle), web.get("/", health)]

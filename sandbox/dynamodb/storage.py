@@ -141,10 +141,12 @@ def live(item: Item | None, expires: float | None, now: float) -> Item | None:
     return item if expires is None or expires > now else None
 
 
+_LOAD_ROW = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
+
+
 async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
     """The live item at a key: a GetItem's one lookup, in the trip it shares with this turn's others (`Database.read_now`)."""
-    sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
-    rows = await db.read_now(sql, (table.id, pk, sk))
+    rows = await db.read_now(_LOAD_ROW, (table.id, pk, sk))
     if not rows:
         return None
     text, expires = rows[0]
