@@ -13,6 +13,7 @@ sandbox.lambdas.worker`); never in the sandbox's own process. Imports must stay 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -51,6 +52,7 @@ def run(control_fd: int, services_fd: int) -> NoReturn:
 
     control = socket.socket(fileno=control_fd)
     services = socket.socket(fileno=services_fd)
+    _yield_to_the_sandbox()
     code = 0
     try:
         Worker(control, services).serve()
@@ -68,6 +70,17 @@ def run(control_fd: int, services_fd: int) -> NoReturn:
             except Exception:  # noqa: BLE001,S110 - the channel may be gone; nothing left to tell
                 pass
     os._exit(code)
+
+
+def _yield_to_the_sandbox() -> None:
+    """Run as a batch process (Linux): the same share of the CPU, but waking up does not preempt the
+    sandbox's loop. Without this, every invocation written to a worker on the loop's core switched to
+    the worker at once, in the middle of the loop's turn (more than one involuntary switch of the
+    sandbox per HTTP request under load); now the loop finishes its turn, writing to every worker it
+    has work for, and the workers run when it waits."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 class Worker:
