@@ -35,7 +35,7 @@ from sandbox.model import Manifest
 STATIC_PREFIX = "/_static"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: slotted, not frozen (see sandbox.apigateway.types)
 class Outcome:
     response: HttpResponse
     function: str | None = None
