@@ -204,3 +204,25 @@ def test_results_are_written_as_json_dumps_writes_them(result: object) -> None:
     from sandbox.lambdas.worker import _marshal
 
     assert _marshal(result) == json.dumps(result)
+
+
+def test_the_blocking_reader_takes_a_frame_in_one_read() -> None:
+    """The worker's per-call cost: a frame that fits its buffer (an API Gateway event) is one recv."""
+
+    class Counting:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+            self.reads = 0
+
+        def recv_into(self, buffer: memoryview) -> int:
+            self.reads += 1
+            return self.sock.recv_into(buffer)
+
+    left, right = socket.socketpair()
+    with left, right:
+        counting = Counting(right)
+        reader = frames.FrameReader(counting)  # type: ignore[arg-type]
+        for n in range(3):
+            left.sendall(frames.encode({"n": n, "event": {"headers": {"h": "v" * 800}}}))
+            assert reader.receive()["n"] == n
+        assert counting.reads == 3
