@@ -90,6 +90,19 @@ async def test_invoker_runs_sync_and_async_handlers_with_either_launcher(tmp_pat
         assert await invoker(async_fn, {"n": 4}) == {"got": 8}
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="scheduling policies are Linux's")
+async def test_environments_run_as_batch_processes_that_do_not_preempt_the_sandbox(
+    tmp_path: Path, launcher_name: str
+) -> None:
+    launcher = ForkServer() if launcher_name == "fork" else Spawner()
+    async with Invoker(environment=minimal_environment, launcher=launcher) as invoker:
+        fn = function(
+            tmp_path, "policy", "import os\ndef handler(event, context):\n    return os.sched_getscheduler(0)\n"
+        )
+        assert await invoker(fn, {}) == os.SCHED_BATCH
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the sandbox's own process keeps the default
+
+
 async def test_invoker_imports_the_handler_under_its_real_name_in_its_own_folder(
     invoker: Invoker, tmp_path: Path
 ) -> None:

@@ -121,3 +121,108 @@ def test_a_frame_over_the_limit_is_refused_by_the_reader() -> None:
     too_big = frames.encode({"s": "x" * (frames.MAX_FRAME + 1)})
     with pytest.raises(frames.ChannelClosed):
         frames.FrameBuffer().feed(too_big)
+
+
+def test_the_blocking_reader_takes_frames_however_they_arrive() -> None:
+    """One read may hold several frames, part of one, or a frame larger than the reader's buffer."""
+    sent: list[frames.Message] = [
+        {"i": 0, "n": LONG},
+        {"i": 1, "s": "x" * 40},
+        {"i": 2},
+        {"i": 3, "big": "y" * 5000},
+        {"i": 4},
+    ]
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(b"".join(frames.encode(m) for m in sent))
+        reader = frames.FrameReader(right, size=64)  # small: frames straddle reads and the buffer's end
+        assert [reader.receive() for _ in sent] == sent
+        left.sendall(frames.encode({"again": True}))
+        assert reader.receive() == {"again": True}
+        left.close()
+        with pytest.raises(frames.ChannelClosed):
+            reader.receive()
+
+
+def test_long_integers_are_found_in_result_text() -> None:
+    assert frames.has_long_integer(b'{"n": 1234567890123456789}')
+    assert not frames.has_long_integer(b'{"n": 123456789012345678, "m": 123456789012345678}')
+    assert not frames.has_long_integer(b'"2026-11-29T13:00:00.123456+00:00"')
+
+
+async def test_large_events_reach_the_worker_intact(invoker: Invoker, tmp_path: Path) -> None:
+    fn = echo(tmp_path)
+    for size in (64 * 1024, 300_001, 2_000_000):
+        event = {"s": "z" * size, "n": LONG}
+        assert await invoker(fn, event) == event
+
+
+async def test_a_result_json_refuses_leaves_the_next_result_unharmed(invoker: Invoker, tmp_path: Path) -> None:
+    """The worker writes results with one JSON encoder it keeps: a failure half-way through a result
+    (a circular one, a set deep inside) must not spoil the next result, which shares objects."""
+    fn = echo(
+        tmp_path,
+        "shared = {'k': [1, 2]}\n"
+        "def handler(event, context):\n"
+        "    if event['bad'] == 'circular':\n"
+        "        loop = {'shared': shared}\n"
+        "        loop['self'] = loop\n"
+        "        return loop\n"
+        "    if event['bad'] == 'set':\n"
+        "        return {'shared': shared, 'deep': [{'s': {1}}]}\n"
+        "    return {'a': shared, 'b': shared, 'f': 1.5, 'nan': float('inf'), 't': (1, 'x'), 1: None}\n",
+    )
+    for bad in ("circular", "set"):
+        with pytest.raises(HandlerFailedError) as caught:
+            await invoker(fn, {"bad": bad})
+        assert caught.value.error_type == "Runtime.MarshalError"
+        assert await invoker(fn, {"bad": ""}) == {
+            "a": {"k": [1, 2]},
+            "b": {"k": [1, 2]},
+            "f": 1.5,
+            "nan": math.inf,
+            "t": [1, "x"],
+            "1": None,
+        }
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"statusCode": 200, "body": "pong", "headers": {"content-type": "text/plain"}},
+        [1, -LONG, 2.5, 1e16, -0.0, float("nan"), float("-inf"), True, None],
+        {1: "a", 2.5: "b", False: "c", None: "d", "caf\u00e9": "\U0001f600 \ud800"},
+        ("tuple", ["nested", {"deep": (1, 2)}]),
+        "just text \u2028",
+        42,
+        None,
+    ],
+)
+def test_results_are_written_as_json_dumps_writes_them(result: object) -> None:
+    import json
+
+    from sandbox.lambdas.worker import _marshal
+
+    assert _marshal(result) == json.dumps(result)
+
+
+def test_the_blocking_reader_takes_a_frame_in_one_read() -> None:
+    """The worker's per-call cost: a frame that fits its buffer (an API Gateway event) is one recv."""
+
+    class Counting:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+            self.reads = 0
+
+        def recv_into(self, buffer: memoryview) -> int:
+            self.reads += 1
+            return self.sock.recv_into(buffer)
+
+    left, right = socket.socketpair()
+    with left, right:
+        counting = Counting(right)
+        reader = frames.FrameReader(counting)  # type: ignore[arg-type]
+        for n in range(3):
+            left.sendall(frames.encode({"n": n, "event": {"headers": {"h": "v" * 800}}}))
+            assert reader.receive()["n"] == n
+        assert counting.reads == 3

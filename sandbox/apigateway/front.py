@@ -35,7 +35,7 @@ from sandbox.model import Manifest
 STATIC_PREFIX = "/_static"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: slotted, not frozen (see sandbox.apigateway.types)
 class Outcome:
     response: HttpResponse
     function: str | None = None
@@ -90,15 +90,20 @@ class HttpFront:
         self, request: web.Request, response: web.Response, outcome: Outcome, started: float, request_id: str
     ) -> None:
         ms = (time.perf_counter() - started) * 1000
-        self._logger.info(
+        logger = self._logger
+        # The record made and handled directly, as Logger.info would, less its search of the stack for
+        # the caller's file and line (which no handler here shows): 40% of a request line's cost.
+        record = logger.makeRecord(
+            logger.name,
+            logging.INFO,
+            __file__,
+            0,
             "%s %s %d %.1fms %s",
-            request.method,
-            request.rel_url.raw_path,
-            response.status,
-            ms,
-            request_id,
+            (request.method, request.rel_url.raw_path, response.status, ms, request_id),
+            None,
             extra={"kind": "request", "status": response.status, "function": outcome.function},
         )
+        logger.handle(record)
 
     async def _respond(self, request: HttpRequest, request_id: str) -> Outcome:
         sandbox = self._sandbox
@@ -176,9 +181,11 @@ class HttpFront:
 
 
 async def _read_request(request: web.Request) -> HttpRequest:
-    body = await request.read()
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    # Without a body there is nothing to wait for (a GET): no trip through aiohttp's empty reader.
+    body = await request.read() if request.body_exists else b""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport else None
+    sockname = transport.get_extra_info("sockname") if transport else None
     local_port = sockname[1] if sockname else 0
     return HttpRequest(
         method=request.method,

@@ -7,6 +7,7 @@ with a single call into the regex engine per request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ def match_route(routes: Sequence[HttpRoute], method: str, path: str) -> tuple[Ht
     return Router(routes).match(method, path)
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and asked for the same few routes on every request
 def route_resource(path: str) -> str:
     """API Gateway's spelling of an app.arc path: `/notes/:id` -> `/notes/{id}`, `/*` -> `/{proxy+}`."""
     if path == "/":

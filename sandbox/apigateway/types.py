@@ -1,11 +1,16 @@
-"""Plain data passed between the server and the API Gateway emulation (no aiohttp here)."""
+"""Plain data passed between the server and the API Gateway emulation (no aiohttp here).
+
+One of each is made per HTTP request, so they are slotted rather than frozen (a frozen dataclass sets
+each field through object.__setattr__: 2.2 us for an HttpRequest, 0.3 us slotted). Read-only all the
+same: nothing changes them after they are made.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HttpRequest:
     """What the server hands over, taken from the socket."""
 
@@ -19,7 +24,7 @@ class HttpRequest:
     host: str  # Host header value or "localhost:<port>"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RouteMatch:
     """The route a request matched and the parameters taken from its path."""
 
@@ -28,7 +33,7 @@ class RouteMatch:
     path_parameters: dict[str, str]  # decoded values; catch-all -> {"proxy": "a/b"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HttpResponse:
     """What goes back on the wire."""
 

@@ -13,7 +13,6 @@ integer over 64 bits back as a float. What orjson refuses to read (NaN, a lone s
 from __future__ import annotations
 
 import json
-import re
 import socket
 import struct
 from typing import Any, BinaryIO
@@ -26,8 +25,12 @@ STDLIB_JSON = 1 << 31  # in the header: the body needs json's reader (see the mo
 _SIZE = STDLIB_JSON - 1
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 # An integer of 19 digits or more may be over 64 bits, which orjson would read as a float. (Digits in
-# a string or a float's fraction match too: they only cost the slower reader.)
-_LONG_INTEGER = re.compile(rb"\d{19}")
+# a string or a float's fraction count too: they only cost the slower reader.) Found by turning every
+# digit into a NUL byte, which JSON text never holds (json escapes it), and looking for a run of 19:
+# ten times faster than the regular expression \d{19}, which took 25 us on a 2 KB result.
+_DIGITS_TO_NUL = bytes.maketrans(b"0123456789", bytes(10))
+_LONG_RUN = bytes(19)
+READ_SIZE = 64 * 1024  # a blocking reader's buffer: an API Gateway event arrives in one read
 
 Message = dict[str, Any]
 
@@ -57,8 +60,14 @@ def encode_with_text(message: Message, key: str, text: str) -> bytes:
     """`message` with `key` set to `text`, JSON that json.dumps wrote (the worker's result): spliced
     in rather than decoded and encoded again."""
     head, stdlib = _dumps(message)
-    payload = b"".join((head[:-1], b',"', key.encode(), b'":', text.encode(), b"}"))
-    return _header(len(payload), stdlib or _LONG_INTEGER.search(payload) is not None) + payload
+    body = text.encode()
+    payload = b"".join((head[:-1], b',"', key.encode(), b'":', body, b"}"))
+    return _header(len(payload), stdlib or has_long_integer(body)) + payload
+
+
+def has_long_integer(text: bytes) -> bool:
+    """Whether JSON text may hold an integer over 64 bits (a run of 19 digits or more)."""
+    return len(text) >= 19 and _LONG_RUN in text.translate(_DIGITS_TO_NUL)
 
 
 def _header(size: int, stdlib: bool) -> bytes:
@@ -101,6 +110,54 @@ def _read_exactly(source: socket.socket | BinaryIO, size: int) -> bytes:
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)
+
+
+class FrameReader:
+    """Blocking reads of whole frames from a socket: one `recv` for a frame that fits the buffer (the
+    header and body together), decoded where it landed. `receive` reads `sock` through a buffered
+    file object instead, and paid for two reads and the copies between them on every call."""
+
+    def __init__(self, sock: socket.socket, size: int = READ_SIZE) -> None:
+        self._sock = sock
+        self._buffer = bytearray(size)
+        self._view = memoryview(self._buffer)
+        self._start = 0  # the unread bytes are _buffer[_start:_end]
+        self._end = 0
+
+    def receive(self) -> Message:
+        while True:
+            available = self._end - self._start
+            if available >= HEADER.size:
+                (header,) = HEADER.unpack_from(self._buffer, self._start)
+                size = header & _SIZE
+                if size > MAX_FRAME:
+                    raise ChannelClosed(f"frame of {size} bytes exceeds the channel's limit")
+                if available >= HEADER.size + size:
+                    body = self._start + HEADER.size
+                    self._start = body + size
+                    return decode(self._view[body : self._start], bool(header & STDLIB_JSON))
+                if HEADER.size + size > len(self._buffer):
+                    return self._receive_large(header, size)
+            self._fill()
+
+    def _fill(self) -> None:
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif self._end == len(self._buffer):  # a partial frame at the end: move it to the front
+            left = self._end - self._start
+            self._buffer[:left] = self._buffer[self._start : self._end]
+            self._start, self._end = 0, left
+        count = self._sock.recv_into(self._view[self._end :])
+        if not count:
+            raise ChannelClosed("the channel was closed")
+        self._end += count
+
+    def _receive_large(self, header: int, size: int) -> Message:
+        """A frame larger than the buffer (a multi-megabyte event): read into a buffer of its own."""
+        have = bytes(self._view[self._start + HEADER.size : self._end])
+        self._start = self._end = 0
+        body = have + _read_exactly(self._sock, size - len(have))
+        return decode(body, bool(header & STDLIB_JSON))
 
 
 class FrameBuffer:

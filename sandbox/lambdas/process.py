@@ -267,12 +267,12 @@ class EnvironmentProcess:
 
     def _on_message(self, message: Message) -> None:
         kind = message.get("t")
-        if kind == "log":
-            self._log(message.get("id") or self.request_id or "", str(message.get("line", "")))
-        elif kind in ("result", "error"):
+        if kind == "result" or kind == "error":  # the usual message first
             pending = self._pending
             if pending is not None and not pending.done() and message.get("id") == self.request_id:
                 pending.set_result(message)
+        elif kind == "log":
+            self._log(message.get("id") or self.request_id or "", str(message.get("line", "")))
         elif kind == "hello":
             self.pid = int(message["pid"])
         elif kind in ("ready", "init_error") and not self._started.done():

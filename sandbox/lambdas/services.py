@@ -26,6 +26,7 @@ class ServicesChannel:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._replies = frames.FrameReader(sock)
         self._lock = threading.Lock()
         self._count = 0
 
@@ -33,7 +34,7 @@ class ServicesChannel:
         with self._lock:
             self._count += 1
             frames.send(self._sock, {"n": self._count, "op": op, "args": args})
-            reply = frames.receive(self._sock)
+            reply = self._replies.receive()
         failure = reply.get("error")
         if failure is not None:
             raise rebuild_error(failure)
