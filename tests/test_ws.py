@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,12 @@ def handler(event, context):
         return None
     return {"statusCode": 200}
 """,
-    "default": """
+    "default": RECORD
+    + """
 import arc  # architect-functions, unchanged
 
 def handler(event, context):
+    record(event)
     context_ = event["requestContext"]
     arc.ws.send(context_["connectionId"], {"echo": event["body"], "route": context_["routeKey"]})
     return {"statusCode": 200}
@@ -112,6 +115,16 @@ async def test_ws_connect_event_and_default_route(sandbox: Sandbox, session: aio
     assert connect["headers"]["X-Trace"] == "t1"
     assert connect["queryStringParameters"] == {"team": "blue"}
     assert connect["multiValueQueryStringParameters"] == {"team": ["red", "blue"]}
+    messages = seen(sandbox, "default")
+    assert [m["body"] for m in messages] == ["hello", '{"action": "unknown"}']
+    for message in messages:
+        inside = message["requestContext"]
+        assert (inside["eventType"], inside["messageDirection"], inside["stage"]) == ("MESSAGE", "IN", "testing")
+        assert (inside["connectionId"], inside["connectedAt"]) == (context["connectionId"], context["connectedAt"])
+        assert inside["messageId"] and inside["requestId"] != context["requestId"]
+        assert inside["domainName"] == context["domainName"] and inside["identity"]["sourceIp"] == "127.0.0.1"
+        assert "headers" not in message and message["isBase64Encoded"] is False
+    assert "messageId" not in context  # API Gateway gives one to messages only
 
 
 async def test_ws_action_routes_and_sandbox_arc_ws(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
@@ -173,6 +186,22 @@ async def test_ws_management_api_with_boto3(sandbox: Sandbox, session: aiohttp.C
     assert len(seen(sandbox, "disconnect")) == 1
 
 
+@pytest.mark.parametrize("where", ["internal", "http"])
+async def test_ws_management_api_unknown_connection_is_gone(sandbox: Sandbox, where: str) -> None:
+    endpoint = f"http://127.0.0.1:{sandbox.ports['_arc']}/_arc/ws" if where == "internal" else sandbox.url
+    api: Any = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-west-2",
+                            aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    calls = [
+        (api.post_to_connection, {"Data": b"hello"}),
+        (api.get_connection, {}),
+        (api.delete_connection, {}),
+    ]
+    for method, params in calls:
+        with pytest.raises(api.exceptions.GoneException) as err:
+            await asyncio.to_thread(method, ConnectionId="NeverConnected=", **params)
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
+
+
 async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) -> None:
     lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{sandbox.ports['events']}", region_name="us-west-2",
                        aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
@@ -191,7 +220,9 @@ async def test_sandbox_arc_ws_from_a_script(sandbox: Sandbox, session: aiohttp.C
         connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
         await native.ws.send_async(connection, {"from": "script"})
         assert json.loads((await ws.receive(timeout=5)).data) == {"from": "script"}
-        assert (await native.ws.info_async(connection))["identity"]["sourceIp"] == "127.0.0.1"
+        info = await native.ws.info_async(connection)  # the keys the AWS backend gives too (tests/test_arc_aws.py)
+        assert info["identity"]["sourceIp"] == "127.0.0.1" and set(info["identity"]) == {"sourceIp", "userAgent"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", info["connectedAt"])
         await native.ws.close_async(connection)
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
     await sandbox.settle()
