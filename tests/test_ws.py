@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -235,3 +236,22 @@ async def test_ws_connect_without_a_handler_is_a_502(sandbox: Sandbox, session: 
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await session.ws_connect(ws_url(sandbox))
     assert err.value.status == 502
+
+
+async def test_ws_invocations_are_logged_one_line_each(
+    sandbox: Sandbox, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str("hello")
+        await ws.receive(timeout=5)
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await session.ws_connect(ws_url(sandbox, "?deny=403"))
+    await sandbox.settle()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("@ws ")]
+    assert sorted(line.rsplit(" ", 2)[0] for line in lines) == [
+        "@ws $connect 200",
+        "@ws $connect 403",
+        "@ws $default ok",
+        "@ws $disconnect ok",
+    ]  # fmt: skip (the disconnect may finish after the next connect)

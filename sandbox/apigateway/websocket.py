@@ -98,7 +98,9 @@ class WebSocketApi:
         if pending.query:  # API Gateway leaves both out when there is no query string
             event["queryStringParameters"] = {k: v[-1] for k, v in pending.query.items()}
             event["multiValueQueryStringParameters"] = pending.query
+        started = time.perf_counter()
         status = await self._connect_status(routes["connect"], event)
+        self._said("$connect", str(status), started, event)
         if not 200 <= status < 300:
             return web.Response(status=status)
         connection, socket = pending, pending.socket
@@ -181,11 +183,13 @@ class WebSocketApi:
         else:
             event["body"] = data
         request_id = str(context["requestId"])
+        started = time.perf_counter()
         try:
             result = await self._invoke(routes[name].function, event, request_id=request_id)
             failed = (
                 isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400
             )
+            self._said(str(context["routeKey"]), f"answered {result['statusCode']}" if failed else "ok", started, event)
         except InvocationError as error:
             self._logger.error("@ws %s failed [%s]: %s", name, request_id, error.message)
             failed = True
@@ -200,12 +204,21 @@ class WebSocketApi:
         event = self._event(connection, "$disconnect", "DISCONNECT", with_headers=True)
         event["requestContext"]["disconnectStatusCode"] = socket.close_code or 1005
         event["requestContext"]["disconnectReason"] = ""
+        started = time.perf_counter()
         try:
             await self._invoke(
                 routes["disconnect"].function, event, request_id=str(event["requestContext"]["requestId"])
             )
+            self._said("$disconnect", "ok", started, event)
         except InvocationError as error:
             self._logger.error("@ws disconnect failed: %s", error.message)
+
+    def _said(self, route_key: str, outcome: str, started: float, event: dict[str, Json]) -> None:
+        """One line per invocation, as the bus writes for @events and @queues."""
+        if self._logger.isEnabledFor(logging.INFO):
+            ms = (time.perf_counter() - started) * 1000
+            request_id = event["requestContext"]["requestId"]
+            self._logger.info("@ws %s %s %.1fms [%s]", route_key, outcome, ms, request_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
