@@ -64,11 +64,13 @@ def handler(event, context):
 """,
     "boom": "def handler(event, context):\n    raise RuntimeError('boom')\n",
     "plain": """
+import os
 import boto3  # no endpoint given: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, as the sandbox sets it
 
 def handler(event, context):
     api = boto3.client("apigatewaymanagementapi")
-    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=b"plain boto3")
+    data = "plain boto3 " + os.environ["ARC_WSS_URL"]
+    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=data.encode())
     return {"statusCode": 200}
 """,
     "disconnect": RECORD + "\ndef handler(event, context):\n    record(event)\n",
@@ -147,7 +149,8 @@ async def test_ws_plain_boto3_in_a_function_finds_the_management_api(
 ) -> None:
     async with session.ws_connect(ws_url(sandbox)) as ws:
         await ws.send_str(json.dumps({"action": "plain"}))
-        assert (await ws.receive(timeout=5)).data == "plain boto3"
+        # ARC_WSS_URL as Architect's sandbox sets it (reference §2.3)
+        assert (await ws.receive(timeout=5)).data == f"plain boto3 ws://localhost:{sandbox.ports['http']}"
 
 
 async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
