@@ -161,6 +161,18 @@ async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, 
     assert set(answer) == {"message", "connectionId", "requestId"}
 
 
+async def test_ws_binary_frame_closes_the_connection_as_api_gateway_does(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_bytes(b"\x00\x01")
+        closing = await ws.receive(timeout=5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1003)
+    await sandbox.settle()
+    assert seen(sandbox, "default") == []
+    assert len(seen(sandbox, "disconnect")) == 1
+
+
 @pytest.mark.parametrize(("query", "status"), [("?deny=403", 403), ("?nothing=1", 502), ("?deny=oops", 500)])
 async def test_ws_connect_refuses(sandbox: Sandbox, session: aiohttp.ClientSession, query: str, status: int) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:

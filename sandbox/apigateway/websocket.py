@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from sandbox.clock import Clock
 from sandbox.errors import HandlerNotFoundError, InvocationError
@@ -108,9 +108,13 @@ class WebSocketApi:
         self._connections[connection.id] = connection
         try:
             async for message in socket:
-                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if message.type == WSMsgType.TEXT:
                     connection.last_active = self._clock.now()
                     self._spawn(self._message(connection, message.data))
+                elif message.type == WSMsgType.BINARY:  # API Gateway refuses them so, and the client is gone
+                    self._logger.warning("@ws binary frame from %s: closed with 1003, as API Gateway does "
+                                         "(send text, e.g. base64)", connection.id)  # fmt: skip
+                    await socket.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"Binary frames are not supported")
         finally:
             await self._disconnect(connection, routes, socket)
             self._connections.pop(connection.id, None)
@@ -171,17 +175,14 @@ class WebSocketApi:
             return 502
         return status
 
-    async def _message(self, connection: Connection, data: str | bytes) -> None:
+    async def _message(self, connection: Connection, data: str) -> None:
         routes = {spec.name: spec for spec in self._manifest().ws}
         action = _action(data)
         name = action if action is not None and action in routes and action not in BUILT_IN else "default"
         event = self._event(connection, name if name != "default" else "$default", "MESSAGE")
         context = event["requestContext"]
         context["messageId"] = base64.b64encode(uuid.uuid4().bytes[:9]).decode()
-        if isinstance(data, bytes):
-            event["body"], event["isBase64Encoded"] = base64.b64encode(data).decode(), True
-        else:
-            event["body"] = data
+        event["body"] = data
         request_id = str(context["requestId"])
         started = time.perf_counter()
         try:
@@ -287,7 +288,7 @@ class WebSocketApi:
         }
 
 
-def _action(data: str | bytes) -> str | None:
+def _action(data: str) -> str | None:
     try:
         body = json.loads(data)
     except ValueError:
