@@ -39,6 +39,8 @@ def handler(event, context):
         return {"statusCode": int(query["deny"])}
     if "nothing" in query:
         return None
+    if "proto" in query:  # the subprotocol the client asked for, chosen as API Gateway lets `connect` choose it
+        return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": query["proto"]}}
     return {"statusCode": 200}
 """,
     "default": RECORD
@@ -159,6 +161,15 @@ async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, 
         answer = json.loads((await ws.receive(timeout=5)).data)
     assert answer["message"] == "Internal server error"
     assert set(answer) == {"message", "connectionId", "requestId"}
+
+
+async def test_ws_connect_chooses_the_subprotocol(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    async with session.ws_connect(ws_url(sandbox, "?proto=chat.v2"), protocols=("chat.v1", "chat.v2")) as ws:
+        assert ws.protocol == "chat.v2"
+    [connect] = seen(sandbox, "connect")
+    assert [p.strip() for p in connect["headers"]["Sec-WebSocket-Protocol"].split(",")] == ["chat.v1", "chat.v2"]
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        assert ws.protocol is None
 
 
 async def test_ws_binary_frame_closes_the_connection_as_api_gateway_does(

@@ -99,10 +99,12 @@ class WebSocketApi:
             event["queryStringParameters"] = {k: v[-1] for k, v in pending.query.items()}
             event["multiValueQueryStringParameters"] = pending.query
         started = time.perf_counter()
-        status = await self._connect_status(routes["connect"], event)
+        status, protocol = await self._connect_status(routes["connect"], event)
         self._said("$connect", str(status), started, event)
         if not 200 <= status < 300:
             return web.Response(status=status)
+        if protocol:  # the subprotocol `connect` chose answers the client's Sec-WebSocket-Protocol, as on AWS
+            pending.socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, protocols=(protocol,))
         connection, socket = pending, pending.socket
         await socket.prepare(request)
         self._connections[connection.id] = connection
@@ -163,17 +165,21 @@ class WebSocketApi:
             event["multiValueHeaders"] = {k: list(v) for k, v in connection.multi_headers.items()}
         return event
 
-    async def _connect_status(self, spec: WsSpec, event: dict[str, Json]) -> int:
+    async def _connect_status(self, spec: WsSpec, event: dict[str, Json]) -> tuple[int, str | None]:
+        """The status `connect` answered, and the Sec-WebSocket-Protocol header it returned, if any."""
         try:
             result = await self._invoke(spec.function, event, request_id=str(event["requestContext"]["requestId"]))
         except InvocationError as error:
             self._logger.error("@ws connect failed: %s", error.message)
-            return 502 if isinstance(error, HandlerNotFoundError) else 500  # Architect: no handler is a 502
+            return (502 if isinstance(error, HandlerNotFoundError) else 500), None  # Architect: no handler is a 502
         status = result.get("statusCode") if isinstance(result, dict) else None
         if isinstance(status, bool) or not isinstance(status, int):
             self._logger.error("@ws connect returned no statusCode (%r): the upgrade is refused with 502", result)
-            return 502
-        return status
+            return 502, None
+        headers = result.get("headers") if isinstance(result, dict) else None
+        found = {str(k).lower(): v for k, v in headers.items()} if isinstance(headers, dict) else {}
+        protocol = found.get("sec-websocket-protocol")
+        return status, protocol if isinstance(protocol, str) and protocol else None
 
     async def _message(self, connection: Connection, data: str) -> None:
         routes = {spec.name: spec for spec in self._manifest().ws}
