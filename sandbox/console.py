@@ -161,11 +161,13 @@ def banner(sandbox: Sandbox, *, verbose: bool) -> str:
         ("@scheduled", [s.name for s in m.scheduled]),
         ("@tables", [t.name for t in m.tables]),
         ("@tables-streams", [s.name for s in m.tables_streams]),
+        ("@ws", [w.name for w in m.ws]),
     ):
         if names:
             lines.append(f"  {kind:<11} {', '.join(names)}")
     for pragma in m.not_emulated:
-        lines.append(click.style(f"  ⚠ @{pragma} is parsed but not emulated yet", fg="yellow"))
+        hint = " (`arc-sandbox init` writes missing handlers)" if pragma == "create" else ""
+        lines.append(click.style(f"  ⚠ @{pragma} is parsed but not emulated yet{hint}", fg="yellow"))
     if any(sandbox.restored.values()):
         lines.append(f"  ↺ Restored from the last run: {restored_text(sandbox.restored)}")
     internal = sandbox.ports.get("internal")

@@ -174,7 +174,14 @@ class Manifest:
     shared_dir: Path | None = None  # src/shared if it exists (or @shared src)
     views_dir: Path | None = None  # src/views if it exists (or @views src)
     prefs: Prefs = field(default_factory=Prefs)
-    not_emulated: tuple[str, ...] = ()  # pragmas parsed but not emulated yet (@ws @proxy @plugins ...)
+    not_emulated: tuple[str, ...] = ()  # pragmas parsed but not emulated (@plugins @cdn @create)
+
+    def functions(self) -> list[FunctionSpec]:
+        """Every function of the app, each pragma's in manifest order: what reloads, Lambda Invoke and checks cover."""
+        found = [route.function for route in self.http]
+        for group in (self.events, self.queues, self.scheduled, self.tables_streams, self.ws):
+            found += [spec.function for spec in group]
+        return found
 
     def user_env(self, arc_env: str) -> dict[str, str]:
         """The user's variables for one ARC_ENV (`.env` or prefs.arc `@env`)."""

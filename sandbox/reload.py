@@ -45,9 +45,7 @@ class ReloadPlan:
 
 
 def classify(changes: Iterable[FileChange], manifest: Manifest) -> ReloadPlan:
-    function_dirs = {r.function.src_dir for r in manifest.http}
-    function_dirs |= {e.function.src_dir for e in manifest.events} | {q.function.src_dir for q in manifest.queues}
-    function_dirs |= {s.function.src_dir for s in manifest.scheduled}
+    function_dirs = {fn.src_dir for fn in manifest.functions()}
     shared_dirs = [d for d in (manifest.shared_dir, manifest.views_dir) if d is not None]
     static_dir = manifest.root / manifest.static.folder if manifest.static else None
     is_manifest = is_shared = is_static = False

@@ -4,6 +4,7 @@ found through SSM as Architect's own client finds them, with discovery looked up
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,7 +100,12 @@ def test_aws_unknown_names_say_so(aws: dict[str, Any]) -> None:
 
 def test_aws_ws_goes_to_the_management_api_at_arc_wss_url(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     arc.ws.send("Ab3dEfGhIjKlMnO=", {"hello": "client"})
-    assert set(arc.ws.info("Ab3dEfGhIjKlMnO=")) == {"ConnectedAt", "Identity", "LastActiveAt"}
+    info = arc.ws.info("Ab3dEfGhIjKlMnO=")  # the keys and ISO times the sandbox gives (tests/test_ws.py)
+    assert set(info) == {"connectedAt", "identity", "lastActiveAt"} and set(info["identity"]) == {
+        "sourceIp",
+        "userAgent",
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", info["connectedAt"])
     arc.ws.close("Ab3dEfGhIjKlMnO=")
     monkeypatch.delenv("ARC_WSS_URL")
     with pytest.raises(SandboxError, match="ARC_WSS_URL"):

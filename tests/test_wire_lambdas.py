@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from sandbox.sandbox import Sandbox
@@ -74,3 +75,17 @@ async def test_lambda_invoke_unknown_function_and_bad_payload(sandbox: Sandbox, 
         await call(lam.invoke, FunctionName="ping", Payload=b"{not json")
     await sandbox.settle()
     assert seen(sandbox.manifest.root, "events/ping") == []
+
+
+async def test_plain_boto3_in_a_handler_reaches_ssm_sns_sqs_and_lambda(sandbox: Sandbox) -> None:
+    """AWS_ENDPOINT_URL_SSM/_SNS/_SQS/_LAMBDA, as every function is given them: no endpoint arguments."""
+    async with aiohttp.ClientSession() as session, session.get(f"{sandbox.url}/plain") as response:
+        assert response.status == 200, await response.text()
+        assert await response.json() == {"invoked": {"from": "plain"}}
+    await sandbox.settle()
+    assert [e["Records"][0]["Sns"]["Message"] for e in seen(sandbox.manifest.root, "events/ping")] == [
+        "from plain boto3"
+    ]
+    sqs = client_factory("sqs", sandbox.ports["events"])()
+    inbox = (await call(sqs.get_queue_url, QueueName="inbox"))["QueueUrl"]
+    assert [m["Body"] for m in (await call(sqs.receive_message, QueueUrl=inbox))["Messages"]] == ["from plain boto3"]

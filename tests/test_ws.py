@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,16 @@ def handler(event, context):
         return {"statusCode": int(query["deny"])}
     if "nothing" in query:
         return None
+    if "proto" in query:  # the subprotocol the client asked for, chosen as API Gateway lets `connect` choose it
+        return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": query["proto"]}}
     return {"statusCode": 200}
 """,
-    "default": """
+    "default": RECORD
+    + """
 import arc  # architect-functions, unchanged
 
 def handler(event, context):
+    record(event)
     context_ = event["requestContext"]
     arc.ws.send(context_["connectionId"], {"echo": event["body"], "route": context_["routeKey"]})
     return {"statusCode": 200}
@@ -60,11 +66,13 @@ def handler(event, context):
 """,
     "boom": "def handler(event, context):\n    raise RuntimeError('boom')\n",
     "plain": """
+import os
 import boto3  # no endpoint given: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, as the sandbox sets it
 
 def handler(event, context):
     api = boto3.client("apigatewaymanagementapi")
-    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=b"plain boto3")
+    data = "plain boto3 " + os.environ["ARC_WSS_URL"]
+    api.post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=data.encode())
     return {"statusCode": 200}
 """,
     "disconnect": RECORD + "\ndef handler(event, context):\n    record(event)\n",
@@ -112,6 +120,16 @@ async def test_ws_connect_event_and_default_route(sandbox: Sandbox, session: aio
     assert connect["headers"]["X-Trace"] == "t1"
     assert connect["queryStringParameters"] == {"team": "blue"}
     assert connect["multiValueQueryStringParameters"] == {"team": ["red", "blue"]}
+    messages = seen(sandbox, "default")
+    assert [m["body"] for m in messages] == ["hello", '{"action": "unknown"}']
+    for message in messages:
+        inside = message["requestContext"]
+        assert (inside["eventType"], inside["messageDirection"], inside["stage"]) == ("MESSAGE", "IN", "testing")
+        assert (inside["connectionId"], inside["connectedAt"]) == (context["connectionId"], context["connectedAt"])
+        assert inside["messageId"] and inside["requestId"] != context["requestId"]
+        assert inside["domainName"] == context["domainName"] and inside["identity"]["sourceIp"] == "127.0.0.1"
+        assert "headers" not in message and message["isBase64Encoded"] is False
+    assert "messageId" not in context  # API Gateway gives one to messages only
 
 
 async def test_ws_action_routes_and_sandbox_arc_ws(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
@@ -133,7 +151,8 @@ async def test_ws_plain_boto3_in_a_function_finds_the_management_api(
 ) -> None:
     async with session.ws_connect(ws_url(sandbox)) as ws:
         await ws.send_str(json.dumps({"action": "plain"}))
-        assert (await ws.receive(timeout=5)).data == "plain boto3"
+        # ARC_WSS_URL as Architect's sandbox sets it (reference §2.3)
+        assert (await ws.receive(timeout=5)).data == f"plain boto3 ws://localhost:{sandbox.ports['http']}"
 
 
 async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
@@ -142,6 +161,27 @@ async def test_ws_failing_route_answers_internal_server_error(sandbox: Sandbox, 
         answer = json.loads((await ws.receive(timeout=5)).data)
     assert answer["message"] == "Internal server error"
     assert set(answer) == {"message", "connectionId", "requestId"}
+
+
+async def test_ws_connect_chooses_the_subprotocol(sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+    async with session.ws_connect(ws_url(sandbox, "?proto=chat.v2"), protocols=("chat.v1", "chat.v2")) as ws:
+        assert ws.protocol == "chat.v2"
+    [connect] = seen(sandbox, "connect")
+    assert [p.strip() for p in connect["headers"]["Sec-WebSocket-Protocol"].split(",")] == ["chat.v1", "chat.v2"]
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        assert ws.protocol is None
+
+
+async def test_ws_binary_frame_closes_the_connection_as_api_gateway_does(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_bytes(b"\x00\x01")
+        closing = await ws.receive(timeout=5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1003)
+    await sandbox.settle()
+    assert seen(sandbox, "default") == []
+    assert len(seen(sandbox, "disconnect")) == 1
 
 
 @pytest.mark.parametrize(("query", "status"), [("?deny=403", 403), ("?nothing=1", 502), ("?deny=oops", 500)])
@@ -173,6 +213,22 @@ async def test_ws_management_api_with_boto3(sandbox: Sandbox, session: aiohttp.C
     assert len(seen(sandbox, "disconnect")) == 1
 
 
+@pytest.mark.parametrize("where", ["internal", "http"])
+async def test_ws_management_api_unknown_connection_is_gone(sandbox: Sandbox, where: str) -> None:
+    endpoint = f"http://127.0.0.1:{sandbox.ports['_arc']}/_arc/ws" if where == "internal" else sandbox.url
+    api: Any = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-west-2",
+                            aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    calls = [
+        (api.post_to_connection, {"Data": b"hello"}),
+        (api.get_connection, {}),
+        (api.delete_connection, {}),
+    ]
+    for method, params in calls:
+        with pytest.raises(api.exceptions.GoneException) as err:
+            await asyncio.to_thread(method, ConnectionId="NeverConnected=", **params)
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
+
+
 async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) -> None:
     lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{sandbox.ports['events']}", region_name="us-west-2",
                        aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
@@ -191,7 +247,9 @@ async def test_sandbox_arc_ws_from_a_script(sandbox: Sandbox, session: aiohttp.C
         connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
         await native.ws.send_async(connection, {"from": "script"})
         assert json.loads((await ws.receive(timeout=5)).data) == {"from": "script"}
-        assert (await native.ws.info_async(connection))["identity"]["sourceIp"] == "127.0.0.1"
+        info = await native.ws.info_async(connection)  # the keys the AWS backend gives too (tests/test_arc_aws.py)
+        assert info["identity"]["sourceIp"] == "127.0.0.1" and set(info["identity"]) == {"sourceIp", "userAgent"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", info["connectedAt"])
         await native.ws.close_async(connection)
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
     await sandbox.settle()
@@ -204,3 +262,22 @@ async def test_ws_connect_without_a_handler_is_a_502(sandbox: Sandbox, session: 
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await session.ws_connect(ws_url(sandbox))
     assert err.value.status == 502
+
+
+async def test_ws_invocations_are_logged_one_line_each(
+    sandbox: Sandbox, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        await ws.send_str("hello")
+        await ws.receive(timeout=5)
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await session.ws_connect(ws_url(sandbox, "?deny=403"))
+    await sandbox.settle()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("@ws ")]
+    assert sorted(line.rsplit(" ", 2)[0] for line in lines) == [
+        "@ws $connect 200",
+        "@ws $connect 403",
+        "@ws $default ok",
+        "@ws $disconnect ok",
+    ]  # fmt: skip (the disconnect may finish after the next connect)

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (D
 
 APP = "@app\nws-browser\n\n@ws\n"
 HANDLERS = {
-    "connect": "def handler(event, context):\n    return {'statusCode': 200}\n",
+    "connect": (  # chooses the subprotocol the page asks for: Chromium refuses a connection without it
+        "def handler(event, context):\n"
+        "    asked = event['headers'].get('Sec-WebSocket-Protocol')\n"
+        "    headers = {'Sec-WebSocket-Protocol': asked.split(',')[0].strip()} if asked else {}\n"
+        "    return {'statusCode': 200, 'headers': headers}\n"
+    ),
     "disconnect": "def handler(event, context):\n    return None\n",
     "default": (
         "import json\nfrom sandbox import arc\n\n"
@@ -30,8 +35,8 @@ HANDLERS = {
 }
 PAGE = """<!doctype html><script>
   window.answers = [];
-  const socket = new WebSocket("ws://127.0.0.1:%d/");
-  socket.onopen = () => socket.send("hello from the page");
+  const socket = new WebSocket("ws://127.0.0.1:%d/", ["chat.v2"]);
+  socket.onopen = () => { window.protocol = socket.protocol; socket.send("hello from the page"); };
   socket.onmessage = (message) => window.answers.push(JSON.parse(message.data));
 </script>"""
 
@@ -56,5 +61,6 @@ async def test_ws_browser_page_round_trip(sandbox: Sandbox) -> None:
             await page.set_content(PAGE % sandbox.ports["http"])
             await page.wait_for_function("window.answers.length > 0", timeout=20_000)
             assert await page.evaluate("window.answers") == [{"shout": "HELLO FROM THE PAGE"}]
+            assert await page.evaluate("window.protocol") == "chat.v2"
         finally:
             await browser.close()

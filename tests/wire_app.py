@@ -26,6 +26,7 @@ wire-app
 @http
 get /ok
 get /boom
+get /plain
 
 @events
 ping
@@ -44,7 +45,22 @@ def handler(event, context):
     with open(pathlib.Path(__file__).parent / "seen.jsonl", "a") as out:
         out.write(json.dumps(event) + "\\n")
 """
+PLAIN_BOTO3 = """
+import json, os
+import boto3  # no endpoint, region or credentials given: the sandbox's environment supplies them
+
+def handler(event, context):
+    ssm = boto3.client("ssm")
+    stack = "WireApp" + os.environ["ARC_ENV"].capitalize()
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(Path="/" + stack, Recursive=True)
+    found = {p["Name"].split("/", 2)[2]: p["Value"] for page in pages for p in page["Parameters"]}
+    boto3.client("sns").publish(TopicArn=found["events/ping"], Message="from plain boto3")
+    boto3.client("sqs").send_message(QueueUrl=found["queues/inbox"], MessageBody="from plain boto3")
+    answer = boto3.client("lambda").invoke(FunctionName="get /ok", Payload=json.dumps({"from": "plain"}))
+    return {"invoked": json.loads(answer["Payload"].read())["event"]}
+"""
 HANDLERS = {
+    "http/get-plain": PLAIN_BOTO3,
     "http/get-ok": "def handler(event, context):\n    return {'event': event, 'name': context.function_name}\n",
     "http/get-boom": "def inner():\n    raise ValueError('boom')\n\ndef handler(event, context):\n    inner()\n",
     "events/ping": RECORDER,

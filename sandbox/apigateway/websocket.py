@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from sandbox.clock import Clock
 from sandbox.errors import HandlerNotFoundError, InvocationError
@@ -98,17 +98,25 @@ class WebSocketApi:
         if pending.query:  # API Gateway leaves both out when there is no query string
             event["queryStringParameters"] = {k: v[-1] for k, v in pending.query.items()}
             event["multiValueQueryStringParameters"] = pending.query
-        status = await self._connect_status(routes["connect"], event)
+        started = time.perf_counter()
+        status, protocol = await self._connect_status(routes["connect"], event)
+        self._said("$connect", str(status), started, event)
         if not 200 <= status < 300:
             return web.Response(status=status)
+        if protocol:  # the subprotocol `connect` chose answers the client's Sec-WebSocket-Protocol, as on AWS
+            pending.socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, protocols=(protocol,))
         connection, socket = pending, pending.socket
         await socket.prepare(request)
         self._connections[connection.id] = connection
         try:
             async for message in socket:
-                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if message.type == WSMsgType.TEXT:
                     connection.last_active = self._clock.now()
                     self._spawn(self._message(connection, message.data))
+                elif message.type == WSMsgType.BINARY:  # API Gateway refuses them so, and the client is gone
+                    self._logger.warning("@ws binary frame from %s: closed with 1003, as API Gateway does "
+                                         "(send text, e.g. base64)", connection.id)  # fmt: skip
+                    await socket.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"Binary frames are not supported")
         finally:
             await self._disconnect(connection, routes, socket)
             self._connections.pop(connection.id, None)
@@ -157,35 +165,38 @@ class WebSocketApi:
             event["multiValueHeaders"] = {k: list(v) for k, v in connection.multi_headers.items()}
         return event
 
-    async def _connect_status(self, spec: WsSpec, event: dict[str, Json]) -> int:
+    async def _connect_status(self, spec: WsSpec, event: dict[str, Json]) -> tuple[int, str | None]:
+        """The status `connect` answered, and the Sec-WebSocket-Protocol header it returned, if any."""
         try:
             result = await self._invoke(spec.function, event, request_id=str(event["requestContext"]["requestId"]))
         except InvocationError as error:
             self._logger.error("@ws connect failed: %s", error.message)
-            return 502 if isinstance(error, HandlerNotFoundError) else 500  # Architect: no handler is a 502
+            return (502 if isinstance(error, HandlerNotFoundError) else 500), None  # Architect: no handler is a 502
         status = result.get("statusCode") if isinstance(result, dict) else None
         if isinstance(status, bool) or not isinstance(status, int):
             self._logger.error("@ws connect returned no statusCode (%r): the upgrade is refused with 502", result)
-            return 502
-        return status
+            return 502, None
+        headers = result.get("headers") if isinstance(result, dict) else None
+        found = {str(k).lower(): v for k, v in headers.items()} if isinstance(headers, dict) else {}
+        protocol = found.get("sec-websocket-protocol")
+        return status, protocol if isinstance(protocol, str) and protocol else None
 
-    async def _message(self, connection: Connection, data: str | bytes) -> None:
+    async def _message(self, connection: Connection, data: str) -> None:
         routes = {spec.name: spec for spec in self._manifest().ws}
         action = _action(data)
         name = action if action is not None and action in routes and action not in BUILT_IN else "default"
         event = self._event(connection, name if name != "default" else "$default", "MESSAGE")
         context = event["requestContext"]
         context["messageId"] = base64.b64encode(uuid.uuid4().bytes[:9]).decode()
-        if isinstance(data, bytes):
-            event["body"], event["isBase64Encoded"] = base64.b64encode(data).decode(), True
-        else:
-            event["body"] = data
+        event["body"] = data
         request_id = str(context["requestId"])
+        started = time.perf_counter()
         try:
             result = await self._invoke(routes[name].function, event, request_id=request_id)
             failed = (
                 isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400
             )
+            self._said(str(context["routeKey"]), f"answered {result['statusCode']}" if failed else "ok", started, event)
         except InvocationError as error:
             self._logger.error("@ws %s failed [%s]: %s", name, request_id, error.message)
             failed = True
@@ -200,12 +211,21 @@ class WebSocketApi:
         event = self._event(connection, "$disconnect", "DISCONNECT", with_headers=True)
         event["requestContext"]["disconnectStatusCode"] = socket.close_code or 1005
         event["requestContext"]["disconnectReason"] = ""
+        started = time.perf_counter()
         try:
             await self._invoke(
                 routes["disconnect"].function, event, request_id=str(event["requestContext"]["requestId"])
             )
+            self._said("$disconnect", "ok", started, event)
         except InvocationError as error:
             self._logger.error("@ws disconnect failed: %s", error.message)
+
+    def _said(self, route_key: str, outcome: str, started: float, event: dict[str, Json]) -> None:
+        """One line per invocation, as the bus writes for @events and @queues."""
+        if self._logger.isEnabledFor(logging.INFO):
+            ms = (time.perf_counter() - started) * 1000
+            request_id = event["requestContext"]["requestId"]
+            self._logger.info("@ws %s %s %.1fms [%s]", route_key, outcome, ms, request_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -274,7 +294,7 @@ class WebSocketApi:
         }
 
 
-def _action(data: str | bytes) -> str | None:
+def _action(data: str) -> str | None:
     try:
         body = json.loads(data)
     except ValueError:

@@ -12,6 +12,7 @@ import re
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -237,11 +238,26 @@ class Aws(_ThreadedAsync):
             elif method == "DELETE":
                 client.delete_connection(ConnectionId=connection_id)
             else:
-                found = client.get_connection(ConnectionId=connection_id)
-                return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+                return _connection_info(client.get_connection(ConnectionId=connection_id))
         except client.exceptions.GoneException:
             raise GoneError(f"connection {connection_id!r} is gone") from None
         return {}
+
+
+def _connection_info(found: dict[str, Any]) -> dict[str, Any]:
+    """GetConnection as the sandbox answers it (the API's own JSON), not boto3's parsed form, so that
+    `arc.ws.info` gives a handler the same keys and values in both places."""
+    identity = found.get("Identity") or {}
+    return {
+        "connectedAt": _iso(found["ConnectedAt"]),
+        "lastActiveAt": _iso(found.get("LastActiveAt") or found["ConnectedAt"]),
+        "identity": {"sourceIp": identity.get("SourceIp", ""), "userAgent": identity.get("UserAgent", "")},
+    }
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 @cache

@@ -2,7 +2,7 @@
 
     arc.ws.send(connection_id, payload)   # payload as JSON text to the client
     arc.ws.close(connection_id)
-    arc.ws.info(connection_id)            # {"connectedAt", "lastActiveAt", "identity": {...}}
+    arc.ws.info(connection_id)            # {"connectedAt", "lastActiveAt" (ISO times), "identity": {...}}
 
 Against a sandbox (ARC_SANDBOX set) the calls go to its Management API on the internal port; on AWS
 to `ARC_WSS_URL` through boto3. A connection that is gone raises `GoneError`.

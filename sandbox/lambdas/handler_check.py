@@ -11,8 +11,8 @@ from sandbox.model import FunctionSpec, Manifest
 def missing_handlers(manifest: Manifest) -> list[FunctionSpec]:
     """Every function whose folder has no handler file: each call to it would fail. A queue without one
     is not listed: it is read by clients over the SQS API, not delivered to a function."""
-    functions = [r.function for r in manifest.http]
-    functions += [f.function for group in (manifest.events, manifest.scheduled) for f in group]
+    queues = {q.function for q in manifest.queues}
+    functions = [fn for fn in manifest.functions() if fn not in queues]
     seen: set[FunctionSpec] = set()
     missing = []
     for fn in functions:

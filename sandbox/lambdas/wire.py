@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,12 +29,6 @@ MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 262_144
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 FRAME = re.compile(r'^  File "', re.MULTILINE)
-
-
-def functions(manifest: Manifest) -> Iterator[FunctionSpec]:
-    yield from (route.function for route in manifest.http)
-    for group in (manifest.events, manifest.queues, manifest.scheduled, manifest.ws):
-        yield from (spec.function for spec in group)
 
 
 class LambdaApi:
@@ -87,7 +81,7 @@ class LambdaApi:
 
     def _find(self, name: str) -> FunctionSpec:
         candidates = _candidates(name)
-        for fn in functions(self._manifest()):
+        for fn in self._manifest().functions():
             if {fn.function_name, fn.name, fn.name.replace(" ", "")} & candidates:
                 return fn
         wanted = name.rpartition(":function:")[2]
