@@ -8,6 +8,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import aiohttp
 import pytest
 from watchfiles import Change
 
@@ -91,3 +92,12 @@ async def test_lambda_invoke_reaches_stream_schedule_and_ws_functions(tmp_path: 
         lam = client_factory("lambda", sandbox.ports["events"])()
         answer = await asyncio.to_thread(lam.invoke, FunctionName=name, Payload=b'{"Records": []}')
         assert json.loads(answer["Payload"].read()) == {"statusCode": 200, "seen": {"Records": []}}
+
+
+async def test_the_dashboard_lists_every_function(tmp_path: Path) -> None:
+    async with Sandbox(SandboxConfig.ephemeral(write_app(tmp_path), watch=False)) as sandbox:
+        url = f"http://127.0.0.1:{sandbox.ports['internal']}/_dashboard/api/overview"
+        async with aiohttp.ClientSession() as session, session.get(url) as answer:
+            listed = (await answer.json())["functions"]
+        assert listed == sorted(fn.name for fn in sandbox.manifest.functions())
+        assert {"notes", "chat", "connect"} <= set(listed)  # @tables-streams and @ws were left out once

@@ -125,10 +125,7 @@ class Dashboard:
 
     def _overview_data(self) -> dict[str, Json]:
         m = self._manifest()
-        functions = sorted(
-            {r.function.name for r in m.http}
-            | {f.function.name for group in (m.events, m.queues, m.scheduled, m.ws) for f in group}
-        )
+        functions = sorted({f.name for f in m.functions()})
         return {
             "app": m.app, "region": m.aws.region, "url": self._app_url(), "functions": functions,
             "tables": [t.name for t in m.tables],
