@@ -335,7 +335,8 @@ def test_apigateway_values(tmp_path: Path, value: str, expected: str) -> None:
 
 
 def test_not_emulated_pragmas_are_listed(tmp_path: Path) -> None:
-    arc = "@app\nxy\n@ws\n@plugins\nmy-plugin\n@cdn\n@proxy\ntesting http://a\n@create\nautocreate true\n"
+    proxy = "@proxy\ntesting http://a\nstaging http://b\nproduction http://c\n@http\nget /\n"
+    arc = f"@app\nxy\n@ws\n@plugins\nmy-plugin\n@cdn\n{proxy}@create\nautocreate true\n"
     assert load(tmp_path, {"app.arc": arc}).not_emulated == ("plugins", "cdn", "create")
 
 
@@ -353,9 +354,10 @@ def test_ws_routes_always_have_connect_default_disconnect(tmp_path: Path) -> Non
 
 
 def test_proxy_urls_by_environment(tmp_path: Path) -> None:
-    arc = "@app\nxy\n@proxy\ntesting http://localhost:8000/\nproduction https://example.org\n"
+    arc = "@app\nxy\n@http\nget /\n@proxy\ntesting http://localhost:8000/\nstaging http://s\nproduction https://example.org\n"
     assert load(tmp_path, {"app.arc": arc}).proxy == {
         "testing": "http://localhost:8000",
+        "staging": "http://s",
         "production": "https://example.org",
     }
 
@@ -365,11 +367,18 @@ def test_proxy_urls_by_environment(tmp_path: Path) -> None:
     [
         pytest.param("dev http://a", "unknown", id="unknown-env"),
         pytest.param("testing ftp://a", "http:// or https://", id="not-http"),
+        pytest.param("testing http://a\nproduction http://c", r"missing: staging\)", id="an-environment-missing"),
     ],
 )
 def test_proxy_errors(tmp_path: Path, lines: str, problem: str) -> None:
     with pytest.raises(ManifestError, match=problem):
-        load(tmp_path, {"app.arc": f"@app\nxy\n@proxy\n{lines}\n"})
+        load(tmp_path, {"app.arc": f"@app\nxy\n@http\nget /\n@proxy\n{lines}\n"})
+
+
+def test_proxy_needs_http(tmp_path: Path) -> None:
+    arc = "@app\nxy\n@proxy\ntesting http://a\nstaging http://b\nproduction http://c\n"
+    with pytest.raises(ManifestError, match="@proxy needs @http"):
+        load(tmp_path, {"app.arc": arc})
 
 
 def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def write_app(root: Path, proxy_lines: str, aws: str = "") -> Path:
 
 
 async def test_proxy_forwards_unmatched_requests(tmp_path: Path, upstream: str) -> None:
-    app = write_app(tmp_path, f"testing {upstream}\nproduction http://127.0.0.1:9")
+    app = write_app(tmp_path, f"testing {upstream}\nstaging http://127.0.0.1:9\nproduction http://127.0.0.1:9")
     async with Sandbox(SandboxConfig.ephemeral(app)) as sandbox, aiohttp.ClientSession(sandbox.url) as client:
         async with client.get("/here") as resp:
             assert await resp.text() == "local"
@@ -60,7 +60,7 @@ async def test_proxy_forwards_unmatched_requests(tmp_path: Path, upstream: str) 
 
 
 async def test_proxy_uses_the_current_environment_and_says_when_it_is_down(tmp_path: Path, upstream: str) -> None:
-    app = write_app(tmp_path, f"testing {upstream}\nstaging http://127.0.0.1:9")
+    app = write_app(tmp_path, f"testing {upstream}\nstaging http://127.0.0.1:9\nproduction http://127.0.0.1:9")
     config = SandboxConfig.ephemeral(app, arc_env="staging")
     async with (
         Sandbox(config) as sandbox,
@@ -72,7 +72,9 @@ async def test_proxy_uses_the_current_environment_and_says_when_it_is_down(tmp_p
 
 
 async def test_proxy_is_for_http_apis_only(tmp_path: Path, upstream: str) -> None:
-    app = write_app(tmp_path, f"testing {upstream}", aws="\n@aws\napigateway rest\n")
+    app = write_app(
+        tmp_path, f"testing {upstream}\nstaging {upstream}\nproduction {upstream}", aws="\n@aws\napigateway rest\n"
+    )
     async with (
         Sandbox(SandboxConfig.ephemeral(app)) as sandbox,
         aiohttp.ClientSession(sandbox.url) as client,

@@ -163,4 +163,14 @@ def proxy_urls(doc: ArcDoc) -> dict[str, str]:
         if not url.startswith(("http://", "https://")):
             raise doc.error(setting.line, f"@proxy {key} must be an http:// or https:// URL, not {url!r}")
         found[key] = url.rstrip("/")
+    section = doc.get("proxy")
+    if section is not None:  # Architect refuses these at every command, deploy included: so do we, at start
+        missing = [env for env in PROXY_ENVS if env not in found]
+        if missing:
+            raise doc.error(
+                section.line,
+                f"@proxy needs a URL for each of testing, staging and production (missing: {', '.join(missing)})",
+            )
+        if doc.get("http") is None:
+            raise doc.error(section.line, "@proxy needs @http: it sends on what none of the app's routes takes")
     return found
