@@ -27,6 +27,7 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.config import SandboxConfig
+from sandbox.event_loop import new_event_loop
 from sandbox.lambdas.invoker import Invoker
 from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
@@ -197,4 +198,5 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--cold", type=int, default=40)
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.calls, args.cold)))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:  # the loop `arc-sandbox start` runs on
+        sys.exit(runner.run(main(args.calls, args.cold)))

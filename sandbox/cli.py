@@ -90,7 +90,10 @@ def run_sandbox(config: SandboxConfig) -> None:
         quiet=config.quiet, verbose=config.verbose, requests="errors" if config.show_requests == "errors" else "all"
     )
     try:
-        asyncio.run(_serve_until_signalled(config))
+        from sandbox.event_loop import new_event_loop
+
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(_serve_until_signalled(config))
     except StartupError as error:
         raise click.ClickException(error.message) from None
 

@@ -226,3 +226,48 @@ def test_the_blocking_reader_takes_a_frame_in_one_read() -> None:
             left.sendall(frames.encode({"n": n, "event": {"headers": {"h": "v" * 800}}}))
             assert reader.receive()["n"] == n
         assert counting.reads == 3
+
+
+class _ArrivesLate:
+    """A socket whose first non-blocking read finds nothing, the frame arriving just after it looked."""
+
+    def __init__(self, sock: socket.socket, sender: socket.socket, frame: bytes) -> None:
+        self.sock, self.sender, self.frame = sock, sender, frame
+        self.reads: list[str] = []
+
+    def recv_into(self, buffer: memoryview, nbytes: int = 0, flags: int = 0) -> int:
+        polling = bool(flags & socket.MSG_DONTWAIT)
+        if polling and self.frame:
+            self.sender.sendall(self.frame)
+            self.frame = b""
+            self.reads.append("empty poll")
+            raise BlockingIOError
+        self.reads.append("poll" if polling else "blocking read")
+        return self.sock.recv_into(buffer, nbytes, flags)
+
+
+@pytest.mark.parametrize(
+    ("poll_ns", "reads"),
+    [
+        pytest.param(10**10, ["empty poll", "poll"], id="arrives-while-polling"),
+        pytest.param(1, ["empty poll", "blocking read"], id="arrives-after-the-poll-time"),
+    ],
+)
+def test_a_polling_reader_takes_the_next_frame_while_polling_or_after(poll_ns: int, reads: list[str]) -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        late = _ArrivesLate(right, left, frames.encode({"call": 1}))
+        reader = frames.FrameReader(late)  # type: ignore[arg-type]
+        assert reader.receive(poll_ns) == {"call": 1}
+        assert late.reads == reads
+        left.close()
+        with pytest.raises(frames.ChannelClosed):  # a closed channel ends the poll at once, as a read would
+            reader.receive(poll_ns)
+
+
+def test_workers_poll_for_their_next_call_after_a_short_one_when_the_sandbox_has_another_cpu() -> None:
+    from sandbox.lambdas.worker import next_call_poll_ns
+
+    assert next_call_poll_ns(2, 50_000) > 0
+    assert next_call_poll_ns(1, 50_000) == 0  # alone on one CPU, polling would take it from the sandbox
+    assert next_call_poll_ns(8, 5_000_000) == 0  # a 5 ms call: the wake-up is a small share of it

@@ -13,8 +13,10 @@ integer over 64 bits back as a float. What orjson refuses to read (NaN, a lone s
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
+import time
 from typing import Any, BinaryIO
 
 import orjson
@@ -124,7 +126,8 @@ class FrameReader:
         self._start = 0  # the unread bytes are _buffer[_start:_end]
         self._end = 0
 
-    def receive(self) -> Message:
+    def receive(self, poll_ns: int = 0) -> Message:
+        """The next frame; `poll_ns`: how long to keep asking for it without blocking before blocking."""
         while True:
             available = self._end - self._start
             if available >= HEADER.size:
@@ -138,19 +141,33 @@ class FrameReader:
                     return decode(self._view[body : self._start], bool(header & STDLIB_JSON))
                 if HEADER.size + size > len(self._buffer):
                     return self._receive_large(header, size)
-            self._fill()
+            self._fill(poll_ns)
 
-    def _fill(self) -> None:
+    def _fill(self, poll_ns: int) -> None:
         if self._start == self._end:
             self._start = self._end = 0
         elif self._end == len(self._buffer):  # a partial frame at the end: move it to the front
             left = self._end - self._start
             self._buffer[:left] = self._buffer[self._start : self._end]
             self._start, self._end = 0, left
-        count = self._sock.recv_into(self._view[self._end :])
+        count = self._poll(poll_ns) if poll_ns else None
+        if count is None:
+            count = self._sock.recv_into(self._view[self._end :])
         if not count:
             raise ChannelClosed("the channel was closed")
         self._end += count
+
+    def _poll(self, poll_ns: int) -> int | None:
+        """Read without blocking until the poll time is up: the bytes read, or None if none came.
+        Yields the CPU between tries, so anything else runnable on it runs first."""
+        deadline = time.perf_counter_ns() + poll_ns
+        while True:
+            try:
+                return self._sock.recv_into(self._view[self._end :], 0, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if time.perf_counter_ns() > deadline:
+                    return None
+                os.sched_yield()
 
     def _receive_large(self, header: int, size: int) -> Message:
         """A frame larger than the buffer (a multi-megabyte event): read into a buffer of its own."""
