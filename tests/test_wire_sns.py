@@ -76,6 +76,35 @@ async def test_sns_empty_and_oversized_messages_are_invalid(sandbox: Sandbox, sn
     assert sandbox.bus.published == []
 
 
+async def test_sns_message_structure_json_sends_the_lambda_entry_or_the_default(sandbox: Sandbox, sns: Any) -> None:
+    per_protocol = [
+        '{"default": "for all", "lambda": "for functions", "email": "hi"}',
+        '{"default": "for all", "sqs": "q"}',
+    ]
+    for message in per_protocol:
+        await call(sns.publish, TopicArn=topic(sandbox), Message=message, MessageStructure="json")
+    await sandbox.settle()
+    received = [e["Records"][0]["Sns"]["Message"] for e in seen(sandbox.manifest.root, "events/ping")]
+    assert received == ["for functions", "for all"]
+
+
+@pytest.mark.parametrize(
+    ("message", "structure", "problem"),
+    [
+        pytest.param('{"lambda": "x"}', "json", "No default entry", id="no-default"),
+        pytest.param("not json", "json", "failed to parse", id="not-json"),
+        pytest.param('{"default": 1}', "json", "No default entry", id="default-not-text"),
+        pytest.param('{"default": "x"}', "xml", "MessageStructure", id="unknown-structure"),
+    ],
+)
+async def test_sns_bad_message_structures_are_invalid(
+    sandbox: Sandbox, sns: Any, message: str, structure: str, problem: str
+) -> None:
+    with pytest.raises(sns.exceptions.InvalidParameterException, match=problem):
+        await call(sns.publish, TopicArn=topic(sandbox), Message=message, MessageStructure=structure)
+    assert sandbox.bus.published == []
+
+
 async def test_sns_unknown_action_is_an_xml_error(sandbox: Sandbox) -> None:
     async with aiohttp.ClientSession() as session:
         data = {"Action": "CreateTopic", "Name": "x"}

@@ -6,6 +6,7 @@ and discovery serves at `/<Stack>/events/<name>`; a topic is also found by its b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -134,6 +135,9 @@ class SnsApi:
         size = len(message.encode()) + sum(len(k) + len(v) for k, v in attributes.items())
         if size > MAX_MESSAGE:
             raise invalid("Message too long")
+        structure = form.get(prefix + "MessageStructure")
+        if structure is not None:
+            message = _for_lambda(message, structure)
         try:
             return await self._bus.publish(
                 spec.name, records.RawMessage(message), subject=subject, attributes=attributes
@@ -158,6 +162,23 @@ class SnsApi:
             else:
                 done.append(f"<member><Id>{entry_id}</Id><MessageId>{outcome}</MessageId></member>")
         return f"<Successful>{''.join(done)}</Successful><Failed>{''.join(failed)}</Failed>"
+
+
+def _for_lambda(message: str, structure: str) -> str:
+    """MessageStructure=json: a message per protocol; a Lambda subscriber gets the "lambda" one, else
+    "default", which SNS requires."""
+    if structure != "json":
+        raise invalid("MessageStructure")
+    try:
+        per_protocol = json.loads(message)
+    except ValueError:
+        raise invalid("Message Structure - JSON message body failed to parse") from None
+    if not isinstance(per_protocol, dict) or not isinstance(per_protocol.get("default"), str):
+        raise invalid("Message Structure - No default entry in JSON message body")
+    chosen = per_protocol.get("lambda", per_protocol["default"])
+    if not isinstance(chosen, str):
+        raise invalid("Message Structure - JSON message body failed to parse")
+    return chosen
 
 
 def _text_only(form: MultiDictProxy[Any]) -> dict[str, str]:
