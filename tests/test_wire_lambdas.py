@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 from tests import wire_app
 from tests.wire_app import call, client_factory, seen
@@ -89,3 +91,21 @@ async def test_plain_boto3_in_a_handler_reaches_ssm_sns_sqs_and_lambda(sandbox: 
     sqs = client_factory("sqs", sandbox.ports["events"])()
     inbox = (await call(sqs.get_queue_url, QueueName="inbox"))["QueueUrl"]
     assert [m["Body"] for m in (await call(sqs.receive_message, QueueUrl=inbox))["Messages"]] == ["from plain boto3"]
+
+
+async def test_lambda_invoke_of_a_function_that_times_out(tmp_path: Path) -> None:
+    """As Lambda answers an Invoke whose function ran out of time: 200, FunctionError, Sandbox.Timedout."""
+    app = tmp_path / "slow-app"
+    (app / "src" / "http" / "get-slow").mkdir(parents=True)
+    (app / "app.arc").write_text("@app\nslow-app\n@http\nget /slow\n")
+    (app / "src" / "http" / "get-slow" / "config.arc").write_text("@aws\ntimeout 1\n")
+    (app / "src" / "http" / "get-slow" / "lambda.py").write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(60)\n"
+    )
+    async with Sandbox(SandboxConfig.ephemeral(app)) as sandbox:
+        lam = client_factory("lambda", sandbox.ports["events"])()
+        answer = await call(lam.invoke, FunctionName="get /slow")
+        assert (answer["StatusCode"], answer["FunctionError"]) == (200, "Unhandled")
+        error = json.loads(answer["Payload"].read())
+        assert error["errorType"] == "Sandbox.Timedout"
+        assert error["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
