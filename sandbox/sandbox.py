@@ -119,7 +119,9 @@ class Sandbox:
             self.invoker, lambda: self.manifest, clock=self.clock, stage=self.arc_env, logger=self.logger.getChild("ws")
         )
         self.proxy = Proxy()
-        self.lambdas = LambdaApi(self.invoker, lambda: self.manifest, account_id=self.bus.account_id)
+        self.lambdas = LambdaApi(
+            self.invoker, lambda: self.manifest, account_id=self.bus.account_id, logger=self.logger.getChild("lambda")
+        )
         self.dashboard = Dashboard(
             recorder=self.recorder,
             bus=self.bus,

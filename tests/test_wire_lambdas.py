@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,23 @@ async def test_lambda_invoke_event_and_dry_run(sandbox: Sandbox, lam: Any) -> No
     assert dry["StatusCode"] == 204
     await sandbox.settle()
     assert seen(sandbox.manifest.root, "events/ping") == [{"Records": []}]
+
+
+async def test_lambda_invoke_writes_one_console_line_per_call(
+    sandbox: Sandbox, lam: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    await call(lam.invoke, FunctionName="get /ok")
+    await call(lam.invoke, FunctionName="get /boom")
+    await call(lam.invoke, FunctionName="get /boom", InvocationType="Event")
+    await sandbox.lambdas.drain()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Invoke ")]
+    assert [line.split(" ms")[0].split(" ")[:4] for line in lines] == [
+        ["Invoke", "get", "/ok", "(RequestResponse)"],
+        ["Invoke", "get", "/boom", "(RequestResponse)"],
+        ["Invoke", "get", "/boom", "(Event)"],
+    ]
+    assert " ok " in lines[0] and " failed " in lines[1] and '"errorType": "ValueError"' in lines[2]
 
 
 async def test_lambda_invoke_unknown_function_and_bad_payload(sandbox: Sandbox, lam: Any) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -44,7 +45,7 @@ class LambdaApi:
         self._manifest = manifest
         self._account_id = account_id
         self._logger = logger or logging.getLogger("arc_sandbox.lambda")
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(INVOKE_PATH, self.handle)]
@@ -72,9 +73,9 @@ class LambdaApi:
         request_id = new_request_id()
         headers["x-amzn-RequestId"] = request_id
         if kind == "Event":
-            self._spawn(self._run_async(fn, event, request_id))
+            self._spawn(self._run(fn, event, request_id, kind))
             return web.Response(status=202, headers=headers)
-        payload, failed = await self._run(fn, event, request_id)
+        payload, failed = await self._run(fn, event, request_id, kind)
         if failed:
             headers["X-Amz-Function-Error"] = "Unhandled"
         return web.Response(body=payload, headers=headers, content_type="application/json")
@@ -89,7 +90,18 @@ class LambdaApi:
         arn = f"arn:aws:lambda:{region}:{self._account_id}:function:{wanted}"
         raise WireError(404, "ResourceNotFoundException", f"Function not found: {arn}")
 
-    async def _run(self, fn: FunctionSpec, event: Any, request_id: str) -> tuple[bytes, bool]:
+    async def _run(self, fn: FunctionSpec, event: Any, request_id: str, kind: str) -> tuple[bytes, bool]:
+        started = time.perf_counter()
+        payload, failed = await self._answer(fn, event, request_id)
+        ms = (time.perf_counter() - started) * 1000
+        # One console line per Invoke, as the bus writes one per delivery: a failure with Lambda's error payload.
+        if failed:
+            self._logger.error("Invoke %s (%s) failed %.1fms [%s]: %s", fn.name, kind, ms, request_id, payload.decode())
+        else:
+            self._logger.info("Invoke %s (%s) ok %.1fms [%s]", fn.name, kind, ms, request_id)
+        return payload, failed
+
+    async def _answer(self, fn: FunctionSpec, event: Any, request_id: str) -> tuple[bytes, bool]:
         try:
             result = await self._invoke(fn, event, request_id=request_id)
         except InvocationError as error:
@@ -101,13 +113,8 @@ class LambdaApi:
                        "requestId": request_id, "stackTrace": []}  # fmt: skip
             return json.dumps(failure).encode(), True
 
-    async def _run_async(self, fn: FunctionSpec, event: Any, request_id: str) -> None:
-        payload, failed = await self._run(fn, event, request_id)
-        if failed:
-            self._logger.error("%s (invoked with InvocationType=Event) failed [%s]: %s", fn.name, request_id, payload)
-
     def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
