@@ -143,16 +143,6 @@ class SerializationError(AwsError):
     aws_code = "SerializationException"
 
 
-class RequestTooLargeError(AwsError):
-    """A request body over the service's limit (DynamoDB: 16 MB), answered 413 before it is parsed."""
-
-    status = 413
-    aws_code = "RequestEntityTooLarge"
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"Request entity too large: the request is at least {size} bytes, the limit is 16 MB")
-
-
 class ResourceNotFoundError(AwsError):
     aws_code = "ResourceNotFoundException"
 

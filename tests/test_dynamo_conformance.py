@@ -19,13 +19,12 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
-from aiohttp import web
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.store import TableStore
+from tests.tables_port import tables_port
 
 HASH = TableSpec(name="hash", partition_key=KeyAttr("p", "S"))
 SORTED = TableSpec(name="sorted", partition_key=KeyAttr("p", "S"), sort_key=KeyAttr("c", "N"))
@@ -36,27 +35,14 @@ RAW = botocore.config.Config(parameter_validation=False, retries={"max_attempts"
 TARGET = "DynamoDB_20120810."
 
 
-async def _serve(store: TableStore) -> tuple[web.AppRunner, int]:
-    app = web.Application()
-    app.add_routes(dynamo_routes(store))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port: int = runner.addresses[0][1]
-    return runner, port
-
-
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
     async with (
         Database(None) as db,
         TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH, SORTED]) as store,
+        tables_port(store) as bound,
     ):
-        runner, bound = await _serve(store)
-        try:
-            yield bound
-        finally:
-            await runner.cleanup()
+        yield bound
 
 
 def _client(port: int) -> Any:
@@ -494,44 +480,42 @@ async def test_conformance_table_management(port: int) -> None:
 
 async def test_conformance_tags_round_trip_limits_and_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "data.db"
-    async with Database(path) as db, TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH]) as store:
-        runner, port = await _serve(store)
-        try:
-            arn = (await _call(port, "DescribeTable", TableName=H))["Table"]["TableArn"]
-            await _call(
-                port, "TagResource", ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}]
-            )
-            await _call(port, "TagResource", ResourceArn=arn, Tags=[{"Key": "a", "Value": "2"}])
-            await _call(port, "UntagResource", ResourceArn=arn, TagKeys=["b", "never-there"])
-            status, body = await _raw(
-                port, "TagResource", json.dumps({"ResourceArn": arn, "Tags": [{"Key": "c", "Value": "3"}]}).encode()
-            )
-            assert status == 200 and body is None  # DynamoDB answers with no body at all
-            for tags, code in [
-                ([{"Key": "", "Value": "x"}], "ValidationException"),
-                ([{"Key": "k" * 129, "Value": "x"}], "ValidationException"),
-                ([{"Key": "k", "Value": "v" * 257}], "ValidationException"),
-                ([{"Key": "bad#", "Value": "x"}], "ValidationException"),
-                ([{"Key": "k"}], "ValidationException"),
-                ([{"Key": f"n{i}", "Value": "x"} for i in range(49)], "ValidationException"),  # 51 with a and c
-            ]:
-                assert (await _error(port, "TagResource", ResourceArn=arn, Tags=tags))[0] == code
-            assert (await _error(port, "TagResource", ResourceArn=arn + "x", Tags=[{"Key": "k", "Value": "v"}]))[0] == (
-                "ResourceNotFoundException"
-            )
-            code, message = await _error(port, "TagResource", ResourceArn="nope", Tags=[{"Key": "k", "Value": "v"}])
-            assert code == "ValidationException" and "ARNs" in message
-            code, message = await _error(port, "ListTagsOfResource", ResourceArn=arn + "/index/gsi")
-            assert code == "ValidationException" and "ResourceArn" in message
-        finally:
-            await runner.cleanup()
-    async with Database(path) as db, TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH]) as store:
-        runner, port = await _serve(store)
-        try:
-            listed = await _call(port, "ListTagsOfResource", ResourceArn=arn)
-            assert listed["Tags"] == [{"Key": "a", "Value": "2"}, {"Key": "c", "Value": "3"}]
-        finally:
-            await runner.cleanup()
+    async with (
+        Database(path) as db,
+        TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH]) as store,
+        tables_port(store) as port,
+    ):
+        arn = (await _call(port, "DescribeTable", TableName=H))["Table"]["TableArn"]
+        await _call(port, "TagResource", ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": ""}])
+        await _call(port, "TagResource", ResourceArn=arn, Tags=[{"Key": "a", "Value": "2"}])
+        await _call(port, "UntagResource", ResourceArn=arn, TagKeys=["b", "never-there"])
+        status, body = await _raw(
+            port, "TagResource", json.dumps({"ResourceArn": arn, "Tags": [{"Key": "c", "Value": "3"}]}).encode()
+        )
+        assert status == 200 and body is None  # DynamoDB answers with no body at all
+        for tags, code in [
+            ([{"Key": "", "Value": "x"}], "ValidationException"),
+            ([{"Key": "k" * 129, "Value": "x"}], "ValidationException"),
+            ([{"Key": "k", "Value": "v" * 257}], "ValidationException"),
+            ([{"Key": "bad#", "Value": "x"}], "ValidationException"),
+            ([{"Key": "k"}], "ValidationException"),
+            ([{"Key": f"n{i}", "Value": "x"} for i in range(49)], "ValidationException"),  # 51 with a and c
+        ]:
+            assert (await _error(port, "TagResource", ResourceArn=arn, Tags=tags))[0] == code
+        assert (await _error(port, "TagResource", ResourceArn=arn + "x", Tags=[{"Key": "k", "Value": "v"}]))[0] == (
+            "ResourceNotFoundException"
+        )
+        code, message = await _error(port, "TagResource", ResourceArn="nope", Tags=[{"Key": "k", "Value": "v"}])
+        assert code == "ValidationException" and "ARNs" in message
+        code, message = await _error(port, "ListTagsOfResource", ResourceArn=arn + "/index/gsi")
+        assert code == "ValidationException" and "ResourceArn" in message
+    async with (
+        Database(path) as db,
+        TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH]) as store,
+        tables_port(store) as port,
+    ):
+        listed = await _call(port, "ListTagsOfResource", ResourceArn=arn)
+        assert listed["Tags"] == [{"Key": "a", "Value": "2"}, {"Key": "c", "Value": "3"}]
 
 
 async def test_conformance_create_table_with_tags_all_or_nothing(port: int) -> None:
@@ -683,26 +667,23 @@ async def test_conformance_wire_answers_pass_stored_items_through_unchanged() ->
     async with (
         Database(None) as db,
         TableStore(db, clock=FakeClock(), app_name="app", tables=[HASH, SORTED]) as store,
+        tables_port(store) as port,
     ):
-        runner, port = await _serve(store)
-        try:
-            for i in range(5):
-                item = {"p": S("v"), "c": N(str(i)), "m": {"M": {"é": {"L": [N("1.5"), {"NULL": True}]}}}}
-                await store.call("PutItem", {"TableName": SO, "Item": item})
-            cases: list[tuple[str, dict[str, Any]]] = [
-                (
-                    "Query",
-                    {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": S("v")}, "Limit": 3},
-                ),
-                ("Scan", {"ReturnConsumedCapacity": "TOTAL"}),
-            ]
-            for operation, request in cases:
-                direct = await store.call(operation, {"TableName": SO, **request})
-                wire = await _call(port, operation, TableName=SO, **request)
-                wire.pop("ResponseMetadata")
-                assert wire == direct and direct["Items"][0]["m"]["M"]["é"]["L"][0] == N("1.5")
-        finally:
-            await runner.cleanup()
+        for i in range(5):
+            item = {"p": S("v"), "c": N(str(i)), "m": {"M": {"é": {"L": [N("1.5"), {"NULL": True}]}}}}
+            await store.call("PutItem", {"TableName": SO, "Item": item})
+        cases: list[tuple[str, dict[str, Any]]] = [
+            (
+                "Query",
+                {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": S("v")}, "Limit": 3},
+            ),
+            ("Scan", {"ReturnConsumedCapacity": "TOTAL"}),
+        ]
+        for operation, request in cases:
+            direct = await store.call(operation, {"TableName": SO, **request})
+            wire = await _call(port, operation, TableName=SO, **request)
+            wire.pop("ResponseMetadata")
+            assert wire == direct and direct["Items"][0]["m"]["M"]["é"]["L"][0] == N("1.5")
 
 
 async def test_conformance_index_projection_refuses_unprojected_attributes(port: int) -> None:

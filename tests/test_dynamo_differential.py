@@ -32,6 +32,7 @@ Intentional differences (normalised away, and why):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -40,13 +41,12 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from aiohttp import web
 from moto.server import ThreadedMotoServer
 
 from sandbox.clock import SystemClock
 from sandbox.db import Database
-from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.store import TableStore
+from tests.tables_port import tables_port
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 Step = tuple[str, dict[str, Any]]
@@ -59,7 +59,7 @@ class SandboxThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._db = Database(None)
-        self._runner: web.AppRunner | None = None
+        self._port = contextlib.AsyncExitStack()
 
     def _run(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -69,17 +69,11 @@ class SandboxThread:
         await self._db.open()
         self.store = TableStore(self._db, clock=SystemClock(), app_name="diff")
         await self.store.start()
-        app = web.Application()
-        app.add_routes(dynamo_routes(self.store))
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port: int = self._runner.addresses[0][1]
+        port: int = await self._port.enter_async_context(tables_port(self.store))
         return port
 
     async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._port.aclose()
         await self.store.stop()
         await self._db.close()
 

@@ -5,6 +5,7 @@ wire details (crc32, error shapes), and `architect-functions` finding a table th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import zlib
@@ -21,10 +22,10 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
+from tests.tables_port import tables_port
 
 SPEC = TableSpec(name="things", partition_key=KeyAttr("pk", "S"), sort_key=KeyAttr("sk", "N"))
 TABLE = "app-staging-things"
@@ -45,9 +46,13 @@ async def _listen(routes: list[web.RouteDef], stack: list[web.AppRunner]) -> int
 @pytest.fixture
 async def ports() -> AsyncIterator[dict[str, int]]:
     runners: list[web.AppRunner] = []
-    async with Database(None) as db, TableStore(db, clock=FakeClock(), app_name="app", tables=[SPEC]) as store:
+    async with (
+        Database(None) as db,
+        TableStore(db, clock=FakeClock(), app_name="app", tables=[SPEC]) as store,
+        contextlib.AsyncExitStack() as stack,
+    ):
         found: dict[str, int] = {}
-        found["tables"] = await _listen(dynamo_routes(store), runners)
+        found["tables"] = await stack.enter_async_context(tables_port(store))
         discovery = Discovery(
             app_name=lambda: "app", arc_env="testing", tables=store.logical_tables, ports=lambda: found
         )

@@ -18,14 +18,13 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from aiohttp import web
 from moto.server import ThreadedMotoServer
 
 from sandbox.clock import FakeClock
 from sandbox.db import Database
-from sandbox.dynamodb.protocol import dynamo_routes
 from sandbox.store import TableStore
 from tests import test_dynamo_capacity as capacity_tests
+from tests.tables_port import tables_port
 
 KEYS: Any = {"region_name": "us-west-2", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 T = "indexed"
@@ -67,20 +66,15 @@ class Client:
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
-    async with Database(None) as db, TableStore(db, clock=FakeClock(), app_name="app", sweep_interval=1e9) as store:
-        app = web.Application()
-        app.add_routes(dynamo_routes(store))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            port = runner.addresses[0][1]
-            c = Client(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **KEYS))
-            await c("create_table", **INDEXED)
-            await c("create_table", **PLAIN)
-            yield c
-        finally:
-            await runner.cleanup()
+    async with (
+        Database(None) as db,
+        TableStore(db, clock=FakeClock(), app_name="app", sweep_interval=1e9) as store,
+        tables_port(store) as port,
+    ):
+        c = Client(boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **KEYS))
+        await c("create_table", **INDEXED)
+        await c("create_table", **PLAIN)
+        yield c
 
 
 def units(axis: str, value: float) -> dict[str, float]:

@@ -1,5 +1,5 @@
-"""DynamoDB's JSON 1.0 wire protocol: `DynamoEndpoint` answers one request, whichever server carried it
-(the tables port's own, `http_protocol.py`, or an aiohttp app through `dynamo_routes`).
+"""DynamoDB's JSON 1.0 wire protocol: `DynamoEndpoint` answers one request that the tables port's HTTP
+server (`http_protocol.py`) has read.
 
 Errors become `{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": ...}` with their
 status; the body is checksummed in `x-amz-crc32`, which botocore verifies. Any credentials pass.
@@ -13,19 +13,14 @@ import json
 import logging
 import os
 import re
-import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-from aiohttp import web
-from aiohttp.http_exceptions import ContentEncodingError
-from aiohttp.web_protocol import RequestPayloadError
 
 from sandbox.dynamodb.request import WIRE
 from sandbox.errors import (
     AwsError,
     ConditionalCheckFailedError,
-    RequestTooLargeError,
     SerializationError,
     TransactionCanceledError,
     UnknownOperationError,
@@ -65,15 +60,6 @@ class RequestIds:
         return f"{self._prefix}{next(self._count):020d}"
 
 
-def _web_response(answer: Answer) -> web.Response:
-    headers = {
-        "Content-Type": CONTENT_TYPE,
-        "x-amz-crc32": str(zlib.crc32(answer.body)),
-        "x-amzn-RequestId": answer.request_id,
-    }
-    return web.Response(status=answer.status, body=answer.body, headers=headers)
-
-
 def signing_region(authorization: str) -> str | None:
     """The region a SigV4-signed request was signed for: a stream record's awsRegion is the reader's region."""
     match = CREDENTIAL_SCOPE.search(authorization)
@@ -101,27 +87,6 @@ def _decode(raw: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise SerializationError("Start of structure or map found where not expected")
     return payload
-
-
-async def _body(request: web.Request) -> bytes:
-    """The request body, refused with 413 past DynamoDB's 16 MB (also when it arrives chunked or
-    compressed), before more of it is held in memory. The server's middleware has usually read it
-    already, in bounded time and size: then this takes aiohttp's copy."""
-    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-        raise RequestTooLargeError(request.content_length)
-    if request.content.at_eof():
-        return await request.read()
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        async for chunk in request.content.iter_any():
-            total += len(chunk)
-            if total > MAX_REQUEST_BYTES:
-                raise RequestTooLargeError(total)
-            chunks.append(chunk)
-    except (ContentEncodingError, RequestPayloadError) as exc:  # DynamoDB answers 500; a client's bad body is a 400
-        raise SerializationError(f"The request body could not be read: {exc}") from None
-    return b"".join(chunks)
 
 
 class Answer(NamedTuple):
@@ -166,25 +131,3 @@ class DynamoEndpoint:
             internal = {"__type": ERROR_PREFIX + "InternalServerError", "message": "Internal server error"}
             return Answer(500, _encode(internal), self._ids.next())
         return Answer(200, _encode(result), self._ids.next())
-
-
-def dynamo_routes(store: TableStore) -> list[web.RouteDef]:
-    """POST / for every operation (X-Amz-Target picks it), GET / for a health check, on an aiohttp app."""
-
-    endpoint = DynamoEndpoint(store)
-
-    async def handle(request: web.Request) -> web.Response:
-        try:
-            body = await _body(request)
-        except AwsError as error:
-            return _web_response(endpoint.refusal(error))
-        headers = request.headers
-        answer = await endpoint.answer(
-            headers.get("X-Amz-Target", ""), body, authorization=headers.get("Authorization", ""), host=request.host
-        )
-        return _web_response(answer)
-
-    async def health(request: web.Request) -> web.Response:
-        return web.Response(text=HEALTH)
-
-    return [web.post("/", handle), web.get("/", health)]
