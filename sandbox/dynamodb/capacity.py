@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.dynamodb.schema import IndexDef, TableDef
-from sandbox.dynamodb.storage import index_key
+from sandbox.dynamodb.storage import index_key, index_view
 from sandbox.dynamodb.types import Item, item_size
 from sandbox.errors import ValidationError
 
@@ -39,12 +39,7 @@ def _index_entry(table: TableDef, index: IndexDef, item: Item | None) -> tuple[A
     if item is None:
         return None
     key = index_key(index, item)
-    if key is None:
-        return None
-    if index.projection == "ALL":
-        return key, item
-    keep = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
-    return key, {name: value for name, value in item.items() if name in keep}
+    return None if key is None else (key, index_view(table, index, item))
 
 
 def index_write_units(table: TableDef, old: Item | None, new: Item | None) -> dict[IndexDef, float]:

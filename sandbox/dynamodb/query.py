@@ -72,14 +72,6 @@ def select_of(request: Mapping[str, Any], proj: Projection | None, index: IndexD
     return str(select)
 
 
-def index_view(table: TableDef, index: IndexDef, item: Item) -> Item:
-    """What a GSI holds of an item: everything (ALL) or the keys plus the included attributes."""
-    if index.projection == "ALL":
-        return item
-    keep = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
-    return {k: v for k, v in item.items() if k in keep}
-
-
 def _check_type(table: TableDef, name: str, value: AttributeValue) -> bytes:
     kind = next(iter(value))
     if kind != table.attribute_types[name]:
@@ -321,14 +313,14 @@ async def _respond(
         return _finish(out, ctx, request, table, index, page, cap)
     # An LSI fetches what it does not project from the table (as DynamoDB does, at a cost); a GSI cannot.
     fetches = index is not None and index.local
-    rows = [index_view(table, index, item) for item in page.rows] if index and not fetches else page.rows
+    rows = [storage.index_view(table, index, item) for item in page.rows] if index and not fetches else page.rows
     kept = [item for item in rows if filt is None or evaluate(filt, item, names)]
     out = {}
     if select != "COUNT":
         if proj is not None:
             out["Items"] = [project(proj, item, names) for item in kept]
         elif index is not None and fetches and request.get("Select") != "ALL_ATTRIBUTES":  # default: projected
-            out["Items"] = [index_view(table, index, item) for item in kept]
+            out["Items"] = [storage.index_view(table, index, item) for item in kept]
         else:
             out["Items"] = kept
     out["Count"] = len(kept)

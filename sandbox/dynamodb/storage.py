@@ -83,6 +83,14 @@ def index_key(index: IndexDef, item: Item) -> tuple[bytes, bytes] | None:
     return None if gsk is None else (encode_key(gpk), encode_key(gsk))
 
 
+def index_view(table: TableDef, index: IndexDef, item: Item) -> Item:
+    """What an index holds of an item: everything (ALL) or the keys plus the included attributes."""
+    if index.projection == "ALL":
+        return item
+    keep = {*table.key_names(), *index.key_names(), *index.non_key_attributes}
+    return {k: v for k, v in item.items() if k in keep}
+
+
 _INDEX_KEY_LIMITS = (MAX_PARTITION_KEY, MAX_SORT_KEY)  # bytes of a partition key and a sort key
 
 
@@ -129,19 +137,18 @@ async def create_schema(conn: aiosqlite.Connection) -> None:
             await conn.execute(statement)
 
 
+_LOAD_ROW = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
+
+
 async def load(conn: aiosqlite.Connection, table: TableDef, pk: bytes, sk: bytes) -> tuple[Item | None, float | None]:
     """The stored item (expired or not) and its expiry time."""
-    sql = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
-    rows = list(await conn.execute_fetchall(sql, (table.id, pk, sk)))  # one hop to the db thread, not three
+    rows = list(await conn.execute_fetchall(_LOAD_ROW, (table.id, pk, sk)))  # one hop to the db thread, not three
     return (None, None) if not rows else (loads(rows[0][0]), rows[0][1])
 
 
 def live(item: Item | None, expires: float | None, now: float) -> Item | None:
     """`item`, or None when it is past its TTL (`expires`)."""
     return item if expires is None or expires > now else None
-
-
-_LOAD_ROW = "SELECT item, expires FROM dynamo_items WHERE table_id = ? AND pk = ? AND sk = ?"
 
 
 async def load_now(db: Database, table: TableDef, pk: bytes, sk: bytes, now: float) -> Item | None:
