@@ -17,7 +17,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 import aiohttp
 
 from sandbox.config import SandboxConfig
-from sandbox.event_loop import new_event_loop
+from sandbox.event_loop import new_event_loop, usable_cpus
 from sandbox.lambdas.invoker import Invoker
 from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
@@ -162,7 +161,7 @@ async def main(calls: int, cold: int) -> int:
             warm_us = await warm_calls(invoker, function(root, "warm", TRIVIAL), calls)
             memory = await idle_memory(invoker, root, 8)
         direct_us = direct_calls(calls)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = usable_cpus()
         one = await cpu_throughput(root, 1, 200)
         many = await cpu_throughput(root, max(2, cores), 200)
         pings = await ping_while_holding(root)

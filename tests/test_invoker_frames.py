@@ -69,7 +69,8 @@ def test_frames_split_and_joined_across_reads_and_the_blocking_reader() -> None:
     left, right = socket.socketpair()
     with left, right:
         left.sendall(data)
-        assert [frames.receive(right) for _ in range(3)] == got
+        reader = frames.FrameReader(right)
+        assert [reader.receive() for _ in range(3)] == got
 
 
 @pytest.fixture

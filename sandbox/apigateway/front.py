@@ -128,9 +128,9 @@ class HttpFront:
             result = await sandbox.invoker.invoke(fn, event, request_id=request_id)
             return Outcome(build_response(api_type, result), fn.name)
         except InvocationError as error:
-            return Outcome(self._failure_page(fn.name, fn.src_dir, error, request_id), fn.name)
+            return Outcome(self._failure_page(fn.name, error, request_id), fn.name)
 
-    def _failure_page(self, name: str, src_dir: object, error: InvocationError, request_id: str) -> HttpResponse:
+    def _failure_page(self, name: str, error: InvocationError, request_id: str) -> HttpResponse:
         if isinstance(error, HandlerFailedError):
             self._logger.error("%s failed [%s]\n%s", name, request_id, error.traceback.rstrip())
             return pages.handler_error_page(

@@ -1,7 +1,7 @@
 """Messages between the sandbox and an execution environment: length-prefixed JSON frames.
 
 Both ends of a worker's channels use this: the sandbox through `FrameBuffer` on its event loop, the
-worker with blocking `send`/`receive` on its main thread. Light to import: the worker pays for it.
+worker with blocking `send` and `FrameReader` on its main thread. Light to import: the worker pays for it.
 
 Frames are written and read with orjson, several times faster than json for an API Gateway event.
 What orjson would write differently (integers over 64 bits; dict keys that are not strings;
@@ -17,7 +17,7 @@ import os
 import socket
 import struct
 import time
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
@@ -93,20 +93,10 @@ def send(sock: socket.socket, message: Message) -> None:
     sock.sendall(encode(message))
 
 
-def receive(source: socket.socket | BinaryIO) -> Message:
-    """The next message from a socket, or from a buffered reader over one (one read call per frame)."""
-    (header,) = HEADER.unpack(_read_exactly(source, HEADER.size))
-    size = header & _SIZE
-    if size > MAX_FRAME:
-        raise ChannelClosed(f"frame of {size} bytes exceeds the channel's limit")
-    return decode(_read_exactly(source, size), bool(header & STDLIB_JSON))
-
-
-def _read_exactly(source: socket.socket | BinaryIO, size: int) -> bytes:
-    read = source.recv if isinstance(source, socket.socket) else source.read
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
     chunks: list[bytes] = []
     while size:
-        chunk = read(min(size, 1 << 20))
+        chunk = sock.recv(min(size, 1 << 20))
         if not chunk:
             raise ChannelClosed("the channel was closed")
         chunks.append(chunk)
@@ -116,8 +106,7 @@ def _read_exactly(source: socket.socket | BinaryIO, size: int) -> bytes:
 
 class FrameReader:
     """Blocking reads of whole frames from a socket: one `recv` for a frame that fits the buffer (the
-    header and body together), decoded where it landed. `receive` reads `sock` through a buffered
-    file object instead, and paid for two reads and the copies between them on every call."""
+    header and body together), decoded where it landed."""
 
     def __init__(self, sock: socket.socket, size: int = READ_SIZE) -> None:
         self._sock = sock

@@ -150,8 +150,7 @@ def _event(raw: bytes) -> Any:
 
 def _error_payload(error: InvocationError, request_id: str) -> dict[str, Any]:
     if isinstance(error, HandlerFailedError):
-        error_type, message = _failure_parts(error)
-        return {"errorMessage": message, "errorType": error_type, "requestId": request_id,
+        return {"errorMessage": error.error_message, "errorType": error.error_type, "requestId": request_id,
                 "stackTrace": _frames(error.traceback)}  # fmt: skip
     if isinstance(error, HandlerTimeoutError):
         return {"errorType": "Sandbox.Timedout",
@@ -161,15 +160,6 @@ def _error_payload(error: InvocationError, request_id: str) -> dict[str, Any]:
                 "requestId": request_id, "stackTrace": []}  # fmt: skip
     return {"errorMessage": error.message, "errorType": type(error).__name__, "requestId": request_id,
             "stackTrace": []}  # fmt: skip
-
-
-def _failure_parts(error: HandlerFailedError) -> tuple[str, str]:
-    # The invoker is moving to handlers in worker processes, where only the type name and message travel.
-    error_type = getattr(error, "error_type", None)
-    if isinstance(error_type, str):
-        return error_type, str(getattr(error, "error_message", ""))
-    original = getattr(error, "error", None)
-    return type(original).__name__, str(original)
 
 
 def _frames(traceback: str) -> list[str]:
