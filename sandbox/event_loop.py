@@ -40,6 +40,8 @@ class PollingSelector(selectors.DefaultSelector):
             budget = self._poll_ns if timeout is None else min(self._poll_ns, int(timeout * 1e9))
             started = time.perf_counter_ns()
             deadline = started + budget
+            # No sched_yield between tries, unlike a worker's poll: the workers this loop waits for
+            # run as batch processes on the other CPUs, and a yield would hand them this one too.
             while True:
                 ready = self._wait(0)
                 if ready:
