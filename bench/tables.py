@@ -13,10 +13,12 @@ Run: `python bench/tables.py [--ops 1000] [--only raw ...]`. Loopback only, boun
    sandbox has none), a conditional PutItem, UpdateItem with an expression, Query on a GSI. dynalite
    (the npm package Architect's sandbox runs, with node; installed into bench/.dynalite on first use)
    joins every round where node and npm are present.
-2. Raw HTTP: PutItem and GetItem ops/s of requests signed ahead of time and sent by a light client
-   (bench/dynamo_wire.py, 8 keep-alive connections), so boto3 does not bound the rate: the sandbox vs
-   dynalite (target >= 3x) and moto's server (target >= 10x). The `{}` floor server is timed beside them:
-   an aiohttp server that does nothing, the ceiling of any aiohttp-based endpoint here.
+2. Raw HTTP: PutItem and GetItem ops/s of requests signed ahead of time and sent by wrk (Debian's
+   package; 8 keep-alive connections, the servers taking turns) so that neither boto3 nor the client
+   bounds the rate; without wrk, by the light Python client in bench/dynamo_wire.py, which does bound it.
+   The sandbox vs dynalite (target >= 3x) and moto's server (target >= 10x). The `{}` floor server, an
+   aiohttp web application that does nothing, is timed beside them, and under wrk the tables port's own
+   ceiling too: its health check (`GET /`, fixed bytes, no DynamoDB work) on the same server.
 3. 10,000 items loaded with BatchWriteItem and queried back (every page) through boto3, the sandbox
    vs dynalite (and moto), median of three (target: at least as fast as dynalite).
 4. Query p50 latency (the store's `query`, in-process, so HTTP noise does not hide the index) on a
@@ -33,6 +35,7 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -282,8 +285,7 @@ def raw_rates(ports: dict[str, int], ops: int, concurrency: int, table: str) -> 
     servers taking turns in blocks so that noise falls on all of them."""
     for port in ports.values():
         dynamo_wire.call(port, "CreateTable", {"TableName": table, **TABLE})
-    puts = [{"TableName": table, "Item": _item(i)} for i in range(ops)]
-    gets = [{"TableName": table, "Key": {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}}} for i in range(ops)]
+    puts, gets = _raw_bodies(table, ops)
     rates: dict[str, dict[str, float]] = {name: {} for name in ports}
     block = max(ops // 5, 1)
     for op, bodies in (("PutItem", puts), ("GetItem", gets)):
@@ -297,6 +299,38 @@ def raw_rates(ports: dict[str, int], ops: int, concurrency: int, table: str) -> 
         for name in ports:
             rates[name][op] = ops / elapsed[name]
     return rates
+
+
+def wrk_rates(
+    ports: dict[str, int], seconds: float, concurrency: int, table: str, cores: set[int] | None
+) -> dict[str, dict[str, float]]:
+    """ops/s of raw PutItem and GetItem on each server with wrk as the client: the servers take turns of
+    a fifth of `seconds` each. Every item the GetItems ask for is stored first, on every server."""
+    distinct = 1000  # requests wrk cycles through: moto stores them all in a few seconds
+    for port in ports.values():
+        dynamo_wire.call(port, "CreateTable", {"TableName": table, **TABLE})
+    puts, gets = _raw_bodies(table, distinct)
+    rates: dict[str, dict[str, float]] = {name: {} for name in ports}
+    for op, bodies in (("PutItem", puts), ("GetItem", gets)):
+        signed = {name: dynamo_wire.presign(port, op, bodies) for name, port in ports.items()}
+        if op == "GetItem":
+            for port in ports.values():
+                asyncio.run(dynamo_wire.send_all(port, dynamo_wire.presign(port, "PutItem", puts), concurrency))
+        served = dict.fromkeys(ports, 0.0)
+        for _ in range(5):
+            for name, port in ports.items():
+                served[name] += dynamo_wire.wrk_rate(port, signed[name], seconds / 5, concurrency, cores) / 5
+        rates.update({name: {**rates[name], op: served[name]} for name in ports})
+    health = [f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{ports['sandbox']}\r\n\r\n".encode()]
+    ceiling = sum(dynamo_wire.wrk_rate(ports["sandbox"], health, seconds / 5, concurrency, cores) for _ in range(5)) / 5
+    rates["sandbox GET /"] = {"PutItem": ceiling, "GetItem": ceiling}
+    return rates
+
+
+def _raw_bodies(table: str, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    puts = [{"TableName": table, "Item": _item(i)} for i in range(count)]
+    gets = [{"TableName": table, "Key": {"pk": {"S": f"p{i % 50}"}, "sk": {"N": str(i)}}} for i in range(count)]
+    return puts, gets
 
 
 def bulk_rows(urls: dict[str, str], items: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
@@ -356,10 +390,15 @@ def _print_boto3_rounds(args: argparse.Namespace, ports: dict[str, int]) -> None
 GROUPS = ("boto3", "raw", "bulk", "scaling")  # the row groups of the docstring, 1 to 4
 
 
-def _print_raw(args: argparse.Namespace, servers: dict[str, int]) -> None:
+def _print_raw(args: argparse.Namespace, servers: dict[str, int], client_cores: set[int] | None) -> None:
     """The floor server is timed too: the most an aiohttp server reaches under this client on this machine."""
-    raw = raw_rates(servers, args.raw_ops, args.concurrency, "raw")
-    print(f"raw HTTP, pre-signed, {args.concurrency} connections (ops/s)")
+    if shutil.which("wrk"):
+        raw = wrk_rates(servers, args.raw_seconds, args.concurrency, "raw", client_cores)
+        client = f"wrk, {args.concurrency} connections, {args.raw_seconds:g} s per kind and server"
+    else:
+        raw = raw_rates(servers, args.raw_ops, args.concurrency, "raw")
+        client = f"the Python client ({args.concurrency} connections; install wrk for a client that is not the limit)"
+    print(f"raw HTTP, pre-signed, {client} (ops/s)")
     for op in ("PutItem", "GetItem"):
         row = ", ".join(f"{name} {rates[op]:,.0f}" for name, rates in raw.items())
         vs = ", ".join(f"{raw['sandbox'][op] / raw[p][op]:.2f}x {p}" for p in ("dynalite", "moto") if p in raw)
@@ -380,6 +419,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=1000, help="operations per kind, endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--raw-ops", type=int, default=5000, help="raw HTTP requests per kind and server")
+    parser.add_argument("--raw-seconds", type=float, default=5, help="seconds of wrk load per kind and server")
     parser.add_argument("--concurrency", type=int, default=8, help="connections of the raw HTTP client")
     parser.add_argument("--bulk", type=int, default=10_000, help="items loaded by BatchWriteItem and queried back")
     parser.add_argument("--big", type=int, default=1_000_000, help="items in the big table")
@@ -412,7 +452,7 @@ def main() -> None:
                 _print_boto3_rounds(args, ports)
             servers = {k: v for k, v in ports.items() if k != "floor"}
             if "raw" in args.only:
-                _print_raw(args, ports)
+                _print_raw(args, ports, client_cores)
             if "bulk" in args.only:
                 _print_bulk(args, servers)
             if split:
