@@ -34,6 +34,7 @@ from sandbox.dynamodb.request import (
     on_failure_returns_old,
     return_values,
 )
+from sandbox.dynamodb.schema import TableDef
 from sandbox.dynamodb.types import Item, item_size, validate_item
 from sandbox.errors import ConditionalCheckFailedError, ValidationError
 
@@ -98,10 +99,7 @@ async def put_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    if cap != "NONE":  # the item sizes are measured only when the capacity is asked for
-        units = capacity.write_units(max(size, item_size(old) if old else 0))
-        spent = capacity.index_write_units(table, raw, item)
-        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    _spend_writes(out, cap, table, size, old, (raw, item))
     return out
 
 
@@ -144,10 +142,7 @@ async def delete_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     out: dict[str, Any] = {}
     if returns == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    if cap != "NONE":
-        units = capacity.write_units(item_size(old) if old else 0)
-        spent = capacity.index_write_units(table, raw, None)
-        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    _spend_writes(out, cap, table, 0, old, (raw, None))
     return out
 
 
@@ -203,11 +198,26 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
     attributes = _returned(returns, old, new, touched)
     if attributes:
         out["Attributes"] = attributes
-    if cap != "NONE":
-        units = capacity.write_units(max(size, item_size(old) if old else 0))
-        spent = capacity.index_write_units(table, raw, new) if written else None
-        capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
+    _spend_writes(out, cap, table, size, old, (raw, new) if written else None)
     return out
+
+
+def _spend_writes(
+    out: dict[str, Any],
+    cap: str,
+    table: TableDef,
+    size: int,
+    old: Item | None,
+    change: tuple[Item | None, Item | None] | None,
+) -> None:
+    """ConsumedCapacity of a one-item write, when asked for: the larger of the item's sizes before and
+    after (`size`), and what the `change` (stored row before, item after; None: nothing written) spent
+    on each index. The sizes are measured only here, so a write that asks for none pays nothing."""
+    if cap == "NONE":
+        return
+    units = capacity.write_units(max(size, item_size(old) if old else 0))
+    spent = capacity.index_write_units(table, *change) if change is not None else None
+    capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
 
 
 def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...], *, exists: bool = True) -> Item:
