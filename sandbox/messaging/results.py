@@ -1,4 +1,4 @@
-"""What the bus records: delivery outcomes, published messages, dead letters, pending event retries."""
+"""What the bus records: delivery outcomes, published messages, dead letters, pending events and async invokes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Literal
 from sandbox.errors import SandboxError
 from sandbox.model import Json
 
-Pragma = Literal["events", "queues", "scheduled", "tables-streams"]
+# "lambda": a Lambda Invoke with InvocationType=Event, retried and dead-lettered as an @events delivery is.
+Pragma = Literal["events", "queues", "scheduled", "tables-streams", "lambda"]
+EventKind = Literal["events", "lambda"]  # what an EventJob's name is: an @events topic, or a function's
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, 4-5 us for these ten
@@ -67,3 +69,4 @@ class EventJob:
     attributes: Mapping[str, str] | None = field(compare=False, default=None)
     attempt: int = field(compare=False, default=1)
     body: str | None = field(compare=False, default=None, repr=False)  # the payload as JSON text, once encoded
+    kind: EventKind = field(compare=False, default="events")
