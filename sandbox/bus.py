@@ -368,9 +368,12 @@ class EventBus:
         return delivery, result
 
     def _log(self, result: DeliveryResult, outcome: str) -> None:
-        line = "%s attempt %d %s %.1fms [%s]"
-        target = f"Invoke {result.name} (Event)" if result.pragma == "lambda" else f"@{result.pragma} {result.name}"
-        args = (target, result.attempt, outcome, result.duration_ms, result.request_id)
+        if result.pragma == "lambda":
+            line = "Invoke %s (Event) attempt %d %s %.1fms [%s]"
+            args: tuple[Any, ...] = (result.name, result.attempt, outcome, result.duration_ms, result.request_id)
+        else:
+            line = "@%s %s attempt %d %s %.1fms [%s]"
+            args = (result.pragma, result.name, result.attempt, outcome, result.duration_ms, result.request_id)
         if result.ok:
             self._logger.info(line, *args)
         else:

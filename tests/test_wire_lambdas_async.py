@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.bus import DeliveryFailedError
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
@@ -67,7 +68,9 @@ async def test_a_failing_async_invoke_is_retried_on_schedule_dead_lettered_and_r
     clock = FakeClock()
     async with Sandbox(SandboxConfig.ephemeral(app, watch=False), clock=clock) as sandbox:
         await invoke_event(sandbox, "sandbox-get/flaky", b'{"id": 7}')
-        assert [(r.pragma, r.name, r.attempt, r.ok) for r in await sandbox.bus.drain()] == [
+        with pytest.raises(DeliveryFailedError, match=r"Invoke get /flaky \(Event\) \(attempt 1\)") as failed:
+            await sandbox.bus.drain(raise_on_failure=True)
+        assert [(r.pragma, r.name, r.attempt, r.ok) for r in failed.value.failures] == [
             ("lambda", "get /flaky", 1, False)
         ]
         assert sandbox.bus.next_due() == clock.now() + sandbox.bus.retry_delays[0]
