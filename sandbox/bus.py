@@ -519,7 +519,7 @@ class EventBus:
                 {**_event_info(job), "state": "in_flight"} for job in running
             ] + [
                 {**_event_info(job), "state": "retrying" if job.attempt > 1 else "pending"}
-                for job in sorted(self._waiting_events)
+                for job in sorted([*self._waiting_events, *self._parked])
             ],
             "dead_letters": self.dead_letters(),
         }  # fmt: skip

@@ -347,7 +347,7 @@ class Sandbox:
     # --- tests and tools ---------------------------------------------------------------------
 
     async def settle(self, *, raise_on_failure: bool = True, max_rounds: int = 10_000) -> list[DeliveryResult]:
-        """Return once every event, queue message, table stream record and retry has been handled.
+        """Return once every event, queue message, Lambda async invoke, table stream record and retry has been handled.
 
         With a FakeClock, time is advanced to each next due delivery (a retry's backoff, a delayed
         message), so work that would take minutes settles at once. Schedules fire only when due now.

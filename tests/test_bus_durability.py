@@ -13,6 +13,7 @@ import pytest
 
 from sandbox.bus import EventBus
 from sandbox.clock import FakeClock
+from sandbox.dashboard import bus_state
 from sandbox.db import Database
 from sandbox.lambdas.invoker import Invoker
 from sandbox.messaging.commits import GroupCommit
@@ -207,6 +208,8 @@ async def test_async_invokes_for_a_function_gone_from_the_manifest_stay_stored_u
                 assert await bus.drain() == []
                 assert sorted(stored_events(path)) == sorted(ids)
                 assert [(p["pragma"], p["name"]) for p in bus.pending()] == [("lambda", "later")] * 2
+                (waiting,) = bus_state.overview(bus)["invokes"]  # the dashboard shows them, under the function
+                assert (waiting["name"], waiting["counts"]) == ("later", {"retrying": 2, "dead_letters": 0})
                 said = [r.getMessage() for r in caplog.records if "no longer in the manifest" in r.getMessage()]
                 assert len(said) == 1  # once for the function, not once per invoke
                 assert said[0].startswith("Invoke later (Event): the function is no longer in the manifest")

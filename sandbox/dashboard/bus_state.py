@@ -81,7 +81,8 @@ def overview(bus: EventBus) -> dict[str, Json]:
     Lambda async invokes waiting for a retry or dead-lettered (`invokes`); times are epoch seconds."""
     now = bus.clock.now()
     dead = bus.dead_letters()
-    retries = sorted(bus._waiting_events)  # pending() lists them too, but without their payloads
+    # pending() lists them too, but without their payloads; parked: their topic or function left the manifest
+    retries = sorted([*bus._waiting_events, *bus._parked])
     topics = []
     for name, spec in bus._events.items():
         waiting = [job for job in retries if job.kind == "events" and job.name == name]
