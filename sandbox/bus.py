@@ -7,10 +7,10 @@ clock. Only the background pump sleeps; tests call `drain()` and advance a FakeC
 
 Durable at acknowledgement: a published event and a sent message are in SQLite before `publish` and
 `send_message` return (group commit, `_bus/commits.py`), and stay there until delivered or
-dead-lettered; so is a Lambda async invoke before its 202 (Lambda queues it, then retries it as SNS's
-deliveries are retried: both are `EventJob`s here). A crash at any moment loses none of them; one that was being delivered, or whose
-delivery had finished but whose removal had not been committed yet, is delivered again on the next
-start (at least once, as SNS and SQS promise).
+dead-lettered; so is a Lambda async invoke before its 202 (Lambda queues it, then retries it as it
+retries SNS's deliveries: both are `EventJob`s here). A crash at any moment loses none of them; one
+that was being delivered, or whose delivery had finished but whose removal had not been committed
+yet, is delivered again on the next start (at least once, as SNS and SQS promise).
 """
 
 from __future__ import annotations
