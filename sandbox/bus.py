@@ -1,4 +1,5 @@
-"""EventBus: @events (SNS push), @queues (SQS to Lambda) and @scheduled (EventBridge), in-process.
+"""EventBus: @events (SNS push), @queues (SQS to Lambda), @scheduled (EventBridge) and Lambda's
+asynchronous invokes (InvocationType=Event), in-process.
 
 Deliveries are asyncio tasks started the moment they are due: a publish starts its subscriber at
 once, a retry or a delayed message waits in a heap keyed by due time, read from the injected
@@ -6,9 +7,10 @@ clock. Only the background pump sleeps; tests call `drain()` and advance a FakeC
 
 Durable at acknowledgement: a published event and a sent message are in SQLite before `publish` and
 `send_message` return (group commit, `_bus/commits.py`), and stay there until delivered or
-dead-lettered. A crash at any moment loses none of them; one that was being delivered, or whose
-delivery had finished but whose removal had not been committed yet, is delivered again on the next
-start (at least once, as SNS and SQS promise).
+dead-lettered; so is a Lambda async invoke before its 202 (Lambda queues it, then retries it as it
+retries SNS's deliveries: both are `EventJob`s here). A crash at any moment loses none of them; one
+that was being delivered, or whose delivery had finished but whose removal had not been committed
+yet, is delivered again on the next start (at least once, as SNS and SQS promise).
 """
 
 from __future__ import annotations
@@ -31,10 +33,18 @@ from sandbox.lambdas.invocations import new_request_id
 from sandbox.messaging import messages, notes, records
 from sandbox.messaging.queues import MAX_BATCHES_PER_QUEUE, MessageView, Queue, QueuedMessage, Queues
 from sandbox.messaging.reading import QueueReader
-from sandbox.messaging.results import DeadLetter, DeliveryFailedError, DeliveryResult, EventJob, Pragma, Published
+from sandbox.messaging.results import (
+    DeadLetter,
+    DeliveryFailedError,
+    DeliveryResult,
+    EventJob,
+    EventKind,
+    Pragma,
+    Published,
+)
 from sandbox.messaging.schedules import Schedule
 from sandbox.messaging.storage import BusStorage
-from sandbox.model import EventSpec, Invoke, Json, Manifest, ScheduleSpec
+from sandbox.model import EventSpec, FunctionSpec, Invoke, Json, Manifest, ScheduleSpec
 
 __all__ = [
     "MAX_BATCHES_PER_QUEUE",
@@ -81,6 +91,8 @@ class EventBus:
         # Plain tuples, made into `Published` only when a test reads them: one per publish adds up.
         self._published: deque[tuple[Pragma, str, Json, str, float]] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
+        self._functions: dict[str, FunctionSpec] = {}  # by inventory name: what Lambda async invokes name
+        self._parked: list[EventJob] = []  # stored jobs whose topic or function left the manifest
         self._topics: dict[str, records.SnsTopic] = {}  # by ARN: what its records share, worked out once
         self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
@@ -137,8 +149,8 @@ class EventBus:
             await asyncio.gather(*late, return_exceptions=True)
             for job in interrupted:
                 self._logger.warning(
-                    "@events %s attempt %d was still running at stop; it runs again on the next start",
-                    job.name,
+                    "%s attempt %d was still running at stop; it runs again on the next start",
+                    _target(job.kind, job.name),
                     job.attempt,
                 )
         await self._storage.flush()
@@ -148,6 +160,15 @@ class EventBus:
         self.app = manifest.app
         self.region = manifest.aws.region
         self._events = {e.name: e for e in manifest.events}
+        self._functions = {}
+        for fn in manifest.functions():  # the first of a name, as Invoke's wire API finds it
+            self._functions.setdefault(fn.name, fn)
+        parked, self._parked = self._parked, []
+        for job in parked:  # their topic or function is back: delivered now
+            if self._target_exists(job):
+                heapq.heappush(self._waiting_events, job)
+            else:
+                self._parked.append(job)
         self.queues.update(manifest.queues)
         self.reader.mark_client_read()
         now = self.clock.now()
@@ -156,6 +177,20 @@ class EventBus:
             for s in manifest.scheduled
         }
         self._wake.set()
+
+    def _target_exists(self, job: EventJob) -> bool:
+        return job.name in (self._functions if job.kind == "lambda" else self._events)
+
+    def _park(self, job: EventJob) -> None:
+        """Keep a job whose target went away in a reload stored, for when it comes back; said once per target."""
+        if not any(p.kind == job.kind and p.name == job.name for p in self._parked):
+            what = "function" if job.kind == "lambda" else "@events topic"
+            self._logger.warning(
+                "%s: the %s is no longer in the manifest; what is waiting for it stays stored until it is back",
+                _target(job.kind, job.name),
+                what,
+            )
+        self._parked.append(job)
 
     # --- publishing --------------------------------------------------------------------------
 
@@ -177,6 +212,21 @@ class EventBus:
         else:  # published while stopping (a request in its grace period): stored, delivered on the next start
             heapq.heappush(self._waiting_events, job)
         return message_id
+
+    async def invoke_async(self, function: str, payload: Json) -> str:
+        """Lambda Invoke with InvocationType=Event: stored in SQLite, then the function starts with the payload
+        as its event; retried and dead-lettered as an @events delivery is. Returns the invocation's request id."""
+        if function not in self._functions:
+            raise NotFoundError(f"no function named {function!r}")
+        body = messages.encoded(payload)
+        request_id = new_request_id()
+        job = EventJob(self.clock.now(), self._next_seq(), function, payload, request_id, body=body, kind="lambda")
+        await self._storage.save_event(job)
+        if self._started:
+            self._start_event(job)
+        else:  # invoked while stopping: stored, delivered on the next start
+            heapq.heappush(self._waiting_events, job)
+        return request_id
 
     async def send_message(
         self,
@@ -318,26 +368,29 @@ class EventBus:
         return delivery, result
 
     def _log(self, result: DeliveryResult, outcome: str) -> None:
-        line = "@%s %s attempt %d %s %.1fms [%s]"
-        args = (result.pragma, result.name, result.attempt, outcome, result.duration_ms, result.request_id)
+        if result.pragma == "lambda":
+            line = "Invoke %s (Event) attempt %d %s %.1fms [%s]"
+            args: tuple[Any, ...] = (result.name, result.attempt, outcome, result.duration_ms, result.request_id)
+        else:
+            line = "@%s %s attempt %d %s %.1fms [%s]"
+            args = (result.pragma, result.name, result.attempt, outcome, result.duration_ms, result.request_id)
         if result.ok:
             self._logger.info(line, *args)
         else:
             self._logger.error(line + "\n%s", *args, result.traceback or result.error)
 
     async def _deliver_event(self, job: EventJob) -> None:
-        spec = self._events.get(job.name)
-        if spec is None:
-            return  # the topic went away in a reload; the event stays stored for when it comes back
-        arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
-        topic = self._topics.get(arn)
-        if topic is None:
-            topic = self._topics[arn] = records.SnsTopic(arn)
-        event = topic.event(
-            message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
-            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
-        )  # fmt: skip
-        result, _ = await self._call("events", job.name, spec.function, event, job.attempt, (job.message_id,))
+        if job.kind == "lambda":
+            fn = self._functions.get(job.name)
+            event = job.payload  # as Lambda gives an async invoke's payload: no envelope
+        else:
+            spec = self._events.get(job.name)
+            fn = None if spec is None else spec.function
+            event = None if spec is None else self._sns_event(job)
+        if fn is None:
+            self._park(job)
+            return
+        result, _ = await self._call(job.kind, job.name, fn, event, job.attempt, (job.message_id,))
         self._results.append(result)
         if result.ok:
             self._log(result, "ok")
@@ -352,7 +405,17 @@ class EventBus:
             self._wake.set()
         else:
             self._log(result, "failed, dead-lettered")
-            await self._dead_letter("events", job.name, job.payload, job.attempt, result, event_id=job.message_id)
+            await self._dead_letter(job.kind, job.name, job.payload, job.attempt, result, event_id=job.message_id)
+
+    def _sns_event(self, job: EventJob) -> Json:
+        arn = records.topic_arn(self.region, self.account_id, self.app, job.name)
+        topic = self._topics.get(arn)
+        if topic is None:
+            topic = self._topics[arn] = records.SnsTopic(arn)
+        return topic.event(
+            message_id=job.message_id, message=job.body or records.encode_payload(job.payload),
+            timestamp=self.clock.now(), subject=job.subject, attributes=job.attributes,
+        )  # fmt: skip
 
     async def _deliver_batch(self, queue: Queue, batch: list[QueuedMessage]) -> None:
         failed = {m.id for m in batch}
@@ -456,15 +519,16 @@ class EventBus:
                 {**_event_info(job), "state": "in_flight"} for job in running
             ] + [
                 {**_event_info(job), "state": "retrying" if job.attempt > 1 else "pending"}
-                for job in sorted(self._waiting_events)
+                for job in sorted([*self._waiting_events, *self._parked])
             ],
             "dead_letters": self.dead_letters(),
         }  # fmt: skip
 
     def pending(self) -> list[dict[str, Json]]:
-        """Queue messages not in flight, and events waiting for an attempt."""
+        """Queue messages not in flight, and events and async invokes waiting for an attempt (or for their
+        topic or function to be back in the manifest)."""
         listed = [messages.info(m) for q in self.queues for m in q.messages.values() if not m.inflight]
-        return listed + [_event_info(job) for job in sorted(self._waiting_events)]
+        return listed + [_event_info(job) for job in sorted([*self._waiting_events, *self._parked])]
 
     def in_flight(self) -> list[dict[str, Json]]:
         """Queue messages and events being delivered now."""
@@ -475,12 +539,15 @@ class EventBus:
         return sorted(self._dead.values(), key=lambda d: d.failed_at)
 
     async def replay_dead_letter(self, dead_letter_id: str) -> str:
-        """Publish or send the dead letter's payload again; returns the new message id."""
+        """Publish, send or invoke (a Lambda async invoke's) the dead letter's payload again; returns the new
+        message id (request id)."""
         letter = self._dead.get(dead_letter_id)
         if letter is None:
             raise NotFoundError(f"no dead letter {dead_letter_id!r}")
         if letter.pragma == "events":
             message_id = await self.publish(letter.name, letter.payload)
+        elif letter.pragma == "lambda":
+            message_id = await self.invoke_async(letter.name, letter.payload)
         else:
             message_id = await self.send_message(letter.name, letter.payload)
         await self._storage.forget_dead_letter(letter.id)
@@ -497,4 +564,9 @@ class EventBus:
 
 
 def _event_info(job: EventJob) -> dict[str, Json]:
-    return {"pragma": "events", "name": job.name, "message_id": job.message_id, "attempt": job.attempt, "due": job.due}
+    return {"pragma": job.kind, "name": job.name, "message_id": job.message_id, "attempt": job.attempt, "due": job.due}
+
+
+def _target(kind: EventKind, name: str) -> str:
+    """How the console names what a job is for."""
+    return f"Invoke {name} (Event)" if kind == "lambda" else f"@events {name}"

@@ -204,5 +204,8 @@ def _data_line(sandbox: Sandbox) -> str:
 
 
 def restored_text(counts: Mapping[str, int]) -> str:
-    names = {"messages": "queued message(s)", "retries": "event retry(ies)", "dead_letters": "dead letter(s)"}
+    names = {
+        "messages": "queued message(s)", "retries": "event retry(ies)", "invokes": "Lambda async invoke(s)",
+        "dead_letters": "dead letter(s)",
+    }  # fmt: skip
     return ", ".join(f"{n} {names[k]}" for k, n in counts.items() if n and k in names)

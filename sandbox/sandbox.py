@@ -120,7 +120,11 @@ class Sandbox:
         )
         self.proxy = Proxy()
         self.lambdas = LambdaApi(
-            self.invoker, lambda: self.manifest, account_id=self.bus.account_id, logger=self.logger.getChild("lambda")
+            self.invoker,
+            lambda: self.manifest,
+            invoke_async=self.bus.invoke_async,
+            account_id=self.bus.account_id,
+            logger=self.logger.getChild("lambda"),
         )
         self.dashboard = Dashboard(
             recorder=self.recorder,
@@ -209,7 +213,6 @@ class Sandbox:
             events=sns.topic_arns,
             queues=lambda: sqs.queue_urls(f"http://{self.public_host}:{self.ports['events']}"),
         )
-        self._stack.push_async_callback(self.lambdas.stop)
         events_routes = [*bus_routes(self.bus), *control_routes(self.bus), *self.lambdas.routes()]
         return {
             "events": build_service_app(events_routes, middlewares=[events_port_middleware(sns, sqs)]),
@@ -344,14 +347,13 @@ class Sandbox:
     # --- tests and tools ---------------------------------------------------------------------
 
     async def settle(self, *, raise_on_failure: bool = True, max_rounds: int = 10_000) -> list[DeliveryResult]:
-        """Return once every event, queue message, table stream record and retry has been handled.
+        """Return once every event, queue message, Lambda async invoke, table stream record and retry has been handled.
 
         With a FakeClock, time is advanced to each next due delivery (a retry's backoff, a delayed
         message), so work that would take minutes settles at once. Schedules fire only when due now.
         """
         results: list[DeliveryResult] = []
         for _ in range(max_rounds):
-            await self.lambdas.drain()
             await self.ws.drain()
             results += await self.bus.drain(raise_on_failure=raise_on_failure)
             streamed = await self.streams.drain(raise_on_failure=raise_on_failure)

@@ -9,8 +9,11 @@ import sqlite3
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from sandbox.bus import EventBus
 from sandbox.clock import FakeClock
+from sandbox.dashboard import bus_state
 from sandbox.db import Database
 from sandbox.lambdas.invoker import Invoker
 from sandbox.messaging.commits import GroupCommit
@@ -151,3 +154,70 @@ async def test_event_retries_stored_by_the_previous_version_are_kept(tmp_path: P
             assert [(r.ok, r.attempt, r.message_ids) for r in await bus.drain()] == [(True, 2, ("m1",))]
         finally:
             await bus.stop()
+
+
+async def test_events_stored_before_async_invokes_had_a_kind_are_kept_as_topic_events(tmp_path: Path) -> None:
+    """A database from before Lambda async invokes were stored: `bus_events` without its `kind` column."""
+    quick = function(tmp_path, "events", "quick", QUICK)
+    manifest = Manifest(app="old", root=tmp_path, source=None, events=(EventSpec("quick", quick),))
+    path = tmp_path / "bus.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE bus_events (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
+            "payload TEXT NOT NULL, subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)"
+        )
+        conn.execute("INSERT INTO bus_events VALUES ('m1', 1, 'quick', '{\"n\": 1}', 's', NULL, 2, 0)")
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock())
+        await bus.start()
+        try:
+            assert [(p["pragma"], p["name"]) for p in bus.pending()] == [("events", "quick")]
+            with sqlite3.connect(path) as conn:
+                assert conn.execute("SELECT message_id, kind FROM bus_events").fetchall() == [("m1", "events")]
+            async_id = await bus.invoke_async("quick", {"n": 2})  # the migrated table takes the new kind
+            assert sorted(stored_events(path)) == sorted(["m1", async_id])
+            results = await bus.drain(raise_on_failure=True)
+            assert sorted((r.pragma, r.message_ids) for r in results) == [
+                ("events", ("m1",)), ("lambda", (async_id,)),
+            ]  # fmt: skip
+            assert stored_events(path) == []
+        finally:
+            await bus.stop()
+
+
+async def test_async_invokes_for_a_function_gone_from_the_manifest_stay_stored_until_it_is_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "arc_sandbox")
+    slow = function(
+        tmp_path, "events", "later", "import asyncio\nasync def handler(e, c):\n    await asyncio.sleep(600)\n"
+    )
+    with_it = Manifest(app="gone", root=tmp_path, source=None, events=(EventSpec("later", slow),))
+    without = Manifest(app="gone", root=tmp_path, source=None)
+    path = tmp_path / "bus.db"
+    async with Invoker() as invoker:
+        async with Database(path) as db:
+            bus = EventBus(with_it, invoker, db=db, clock=FakeClock())
+            await bus.start()
+            ids = [await bus.invoke_async("later", {"n": n}) for n in (1, 2)]
+            await bus.stop(grace=0)  # both acknowledged, neither finished
+        async with Database(path) as db:  # the next run, with the function taken out of the manifest
+            bus = EventBus(without, invoker, db=db, clock=FakeClock())
+            await bus.start()
+            try:
+                assert await bus.drain() == []
+                assert sorted(stored_events(path)) == sorted(ids)
+                assert [(p["pragma"], p["name"]) for p in bus.pending()] == [("lambda", "later")] * 2
+                (waiting,) = bus_state.overview(bus)["invokes"]  # the dashboard shows them, under the function
+                assert (waiting["name"], waiting["counts"]) == ("later", {"retrying": 2, "dead_letters": 0})
+                said = [r.getMessage() for r in caplog.records if "no longer in the manifest" in r.getMessage()]
+                assert len(said) == 1  # once for the function, not once per invoke
+                assert said[0].startswith("Invoke later (Event): the function is no longer in the manifest")
+                function(tmp_path, "events", "later", QUICK)
+                invoker.invalidate()
+                bus.update_manifest(with_it)  # a reload brings it back
+                results = await bus.drain(raise_on_failure=True)
+                assert sorted(r.message_ids[0] for r in results) == sorted(ids)
+                assert stored_events(path) == [] and bus.pending() == []
+            finally:
+                await bus.stop()

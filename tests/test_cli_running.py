@@ -18,6 +18,7 @@ from sandbox.cli import cli
 from sandbox.clock import FakeClock
 from sandbox.config import DEFAULT_PORTS, SandboxConfig
 from tests.threaded import ThreadedSandbox, threaded_sandbox
+from tests.wire_app import client_factory
 
 MANIFEST = """@app
 cli-app
@@ -207,3 +208,24 @@ def test_cli_reaches_the_sandbox_that_moved_past_a_busy_default_port(
         assert "no sandbox answers on port" in _run(app_dir, "messages").output  # stopped: the record is gone
     finally:
         squatter.close()
+
+
+def test_cli_messages_tells_a_dead_lettered_async_invoke_apart_and_replays_it(
+    app_dir: Path, running: ThreadedSandbox
+) -> None:
+    lam = client_factory("lambda", running.sandbox.ports["events"])()
+    # The queue's function, invoked directly: no Records in the event, so it fails each attempt.
+    assert lam.invoke(FunctionName="work", InvocationType="Event", Payload=b'{"job": "direct"}')["StatusCode"] == 202
+    running.run(running.sandbox.settle(raise_on_failure=False))
+    dead = _run(app_dir, "messages", "--state", "dead")
+    assert dead.exit_code == 0, dead.output
+    heading, body, error = dead.output.splitlines()
+    assert heading.startswith("Invoke (Event) work ") and "attempts 3" in heading
+    assert body.strip() == '{"job":"direct"}' and "KeyError" in error
+    as_json = json.loads(_run(app_dir, "messages", "--json").output)
+    assert as_json["queues"][0]["dead_letters"] == []
+    (letter,) = as_json["invokes"][0]["dead_letters"]
+    assert letter["pragma"] == "lambda"
+    assert _run(app_dir, "replay", letter["id"]).output.strip() == "Replayed 1 dead letter(s)."
+    results = running.run(running.sandbox.settle(raise_on_failure=False))
+    assert [(r.pragma, r.name, r.attempt) for r in results] == [("lambda", "work", n) for n in (1, 2, 3)]

@@ -132,9 +132,9 @@ async def test_console_reports_work_restored_from_the_last_run(tmp_path: Path) -
     async with Sandbox(config) as first:
         await first.bus.send_message("later", {"n": 1}, delay_seconds=600)
         await first.bus.send_message("later", {"n": 2}, delay_seconds=600)
-        assert first.restored == {"messages": 0, "retries": 0, "dead_letters": 0}
+        assert first.restored == {"messages": 0, "retries": 0, "invokes": 0, "dead_letters": 0}
     async with Sandbox(config) as second:
-        assert second.restored == {"messages": 2, "retries": 0, "dead_letters": 0}
+        assert second.restored == {"messages": 2, "retries": 0, "invokes": 0, "dead_letters": 0}
         assert "Restored from the last run: 2 queued message(s)" in banner(second, verbose=False)
         assert f"http://localhost:{second.ports['internal']}/" in banner(second, verbose=False)
 

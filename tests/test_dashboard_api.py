@@ -16,6 +16,7 @@ from sandbox.dashboard.recorder import InvocationRecorder
 from sandbox.lambdas.invocations import Finished
 from sandbox.model import FunctionSpec
 from sandbox.sandbox import Sandbox
+from tests.wire_app import call, client_factory
 
 API = "/_dashboard/api"
 MANIFEST = (
@@ -287,3 +288,26 @@ async def test_dashboard_pages_back_through_invocations_newest_first(
             break
         params["before"] = str(page["next_before"])
     assert seen == ["n=4", "n=3", "n=2", "n=1", "n=0"]
+
+
+async def test_dashboard_lists_a_dead_lettered_async_invoke_by_function_and_replays_it(
+    sandbox: Sandbox, client: aiohttp.ClientSession
+) -> None:
+    sandbox.bus.retry_delays = (0.0, 0.0)  # this sandbox runs on the real clock; the backoff is tested elsewhere
+    lam = client_factory("lambda", sandbox.ports["events"])()
+    answer = await call(lam.invoke, FunctionName="get /boom", InvocationType="Event", Payload=b'{"slice": 1}')
+    assert answer["StatusCode"] == 202
+    await sandbox.settle(raise_on_failure=False)  # three attempts, then the dead letter
+    async with client.get(API + "/queues") as listing:
+        overview = await _json(listing)
+    assert [t["counts"] for t in overview["topics"]] == [{"retrying": 0, "dead_letters": 0}]
+    (invoked,) = overview["invokes"]
+    (letter,) = invoked["dead_letters"]
+    assert (invoked["name"], letter["pragma"], letter["payload"], letter["attempts"]) == (
+        "get /boom", "lambda", {"slice": 1}, 3,
+    )  # fmt: skip
+    assert "no cake" in letter["traceback"]
+    async with client.post(API + "/dead-letters/replay", json={"name": "get /boom"}) as replayed:
+        assert (await _json(replayed))["replayed"] == 1
+    results = await sandbox.settle(raise_on_failure=False)
+    assert [(r.pragma, r.name, r.attempt) for r in results] == [("lambda", "get /boom", n) for n in (1, 2, 3)]

@@ -231,7 +231,20 @@ def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, runni
     item = _dynamodb(running).get_item(TableName=TASKS, Key={"taskID": {"S": "ghost-task"}})
     assert item["Item"]["status"]["S"] == "complete"  # delivered, and the steps after it ran too
     running.run(running.sandbox.bus.publish("background-task", {"name": "fails for good"}))
+    # The topic's function invoked directly (InvocationType=Event): no SNS record, so it fails too, and its
+    # dead letter is shown under the function, marked as a Lambda invoke, not under the topic.
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{running.ports['events']}", **KEYS)
+    lam.invoke(FunctionName="background-task", InvocationType="Event", Payload=json.dumps({"name": "invoked"}))
     _settle(running)
+    invoked = page.locator("[data-invoke='background-task']")
+    invoked.locator("table.dead-letters tr", has_text="invoked").wait_for()
+    assert invoked.locator(".tag").first.inner_text() == "Invoke (Event)"
+    invoked.scroll_into_view_if_needed()
+    _shot(page, "queues-async-invoke")
+    assert page.locator("[data-topic='background-task'] table.dead-letters tr", has_text="invoked").count() == 0
+    invoked.locator("table.dead-letters tr td a").click()
+    assert "Invoke (Event)" in page.locator("#drawer-body").inner_text()
+    page.keyboard.press("Escape")
     letters = len(running.sandbox.bus.dead_letters())
     page.click(f"#replay-all:has-text('Replay all ({letters})')")
     page.wait_for_selector(f"#toast:has-text('Replayed {letters}')")

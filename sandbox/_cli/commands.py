@@ -215,23 +215,24 @@ def tables_delete(app_dir: Path | None, internal_port: int | None, table: str, k
 
 @click.command()
 @sandbox_options
-@click.option("--name", help="Only this queue or topic.")
+@click.option("--name", help="Only this queue, topic or function (its Lambda async invokes).")
 @click.option("--state", type=click.Choice(MESSAGE_STATES), help="Only messages in this state.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole listing as JSON.")
 def messages(
     app_dir: Path | None, internal_port: int | None, name: str | None, state: str | None, as_json: bool
 ) -> None:
-    """A running sandbox's queued messages, event retries and dead letters, with their bodies."""
+    """A running sandbox's queued messages, event and Lambda async invoke retries and dead letters, with their bodies."""
     listing = _client(app_dir, internal_port).get(DASHBOARD_API + "/queues")
     if as_json:
         _echo_json(listing)
         return
     now = listing["now"]
     lines = []
-    for group in (*listing["topics"], *listing["queues"]):
+    groups = [("@events", g) for g in listing["topics"]] + [("@queues", g) for g in listing["queues"]]
+    groups += [("Invoke (Event)", g) for g in listing.get("invokes", [])]  # Lambda async invokes, by function
+    for pragma, group in groups:
         if name and group["name"] != name:
             continue
-        pragma = "@queues" if "messages" in group else "@events"
         rows = [("retrying", r["message_id"], f"attempt {r['attempt']}", r["next_attempt_at"], r.get("payload"), None)
                 for r in group.get("retries", [])]  # fmt: skip
         rows += [(m["state"], m["id"], f"receives {m['receive_count']}", m["visible_at"], m["body"], None)
@@ -254,7 +255,7 @@ def messages(
 
 def _letter_body(ids: tuple[str, ...], name: str | None, every: bool) -> dict[str, Any]:
     if sum(bool(x) for x in (ids, name, every)) != 1:
-        raise click.UsageError("give dead letter IDs, or --name QUEUE_OR_TOPIC, or --all")
+        raise click.UsageError("give dead letter IDs, or --name QUEUE_TOPIC_OR_FUNCTION, or --all")
     if ids:
         return {"ids": list(ids)}
     return {"name": name} if name else {"all": True}
@@ -263,12 +264,12 @@ def _letter_body(ids: tuple[str, ...], name: str | None, every: bool) -> dict[st
 @click.command()
 @sandbox_options
 @click.argument("ids", nargs=-1)
-@click.option("--name", help="Every dead letter of this queue or topic.")
+@click.option("--name", help="Every dead letter of this queue, topic or function.")
 @click.option("--all", "every", is_flag=True, help="Every dead letter.")
 def replay(
     app_dir: Path | None, internal_port: int | None, ids: tuple[str, ...], name: str | None, every: bool
 ) -> None:
-    """Send dead letters again: each is published or queued anew, then forgotten."""
+    """Send dead letters again: each is published, queued or invoked (Lambda async invokes) anew, then forgotten."""
     result = _client(app_dir, internal_port).send(
         "POST", DASHBOARD_API + "/dead-letters/replay", _letter_body(ids, name, every)
     )
@@ -278,7 +279,7 @@ def replay(
 @click.command()
 @sandbox_options
 @click.argument("ids", nargs=-1)
-@click.option("--name", help="Every dead letter of this queue or topic.")
+@click.option("--name", help="Every dead letter of this queue, topic or function.")
 @click.option("--all", "every", is_flag=True, help="Every dead letter.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge(

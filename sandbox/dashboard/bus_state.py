@@ -14,6 +14,7 @@ from sandbox.bus import DeadLetter, EventBus
 from sandbox.errors import NotFoundError, ValidationError
 from sandbox.messaging import messages
 from sandbox.messaging.queues import QueuedMessage
+from sandbox.messaging.results import EventJob
 from sandbox.model import Json
 
 LastRun = Callable[[str], dict[str, Json] | None]
@@ -61,27 +62,38 @@ def _counts(states: list[str], dead: int) -> dict[str, int]:
     return {**counts, "dead_letters": dead}
 
 
+def _waiting(jobs: list[EventJob], letters: list[dict[str, Json]]) -> dict[str, Json]:
+    """A topic's or a function's events waiting for an attempt, and its dead letters."""
+    return {
+        "counts": {"retrying": len(jobs), "dead_letters": len(letters)},
+        "retries": [
+            {"message_id": job.message_id, "attempt": job.attempt, "next_attempt_at": job.due,
+             "payload": job.payload, "attributes": dict(job.attributes or {})}
+            for job in jobs
+        ],
+        "next_attempt_at": min((job.due for job in jobs), default=None),
+        "dead_letters": letters,
+    }  # fmt: skip
+
+
 def overview(bus: EventBus) -> dict[str, Json]:
-    """Every topic and queue with its counts, messages, retries and dead letters; times are epoch seconds."""
+    """Every topic and queue with its counts, messages, retries and dead letters, and every function with
+    Lambda async invokes waiting for a retry or dead-lettered (`invokes`); times are epoch seconds."""
     now = bus.clock.now()
     dead = bus.dead_letters()
-    retries = sorted(bus._waiting_events)  # pending() lists them too, but without their payloads
+    # pending() lists them too, but without their payloads; parked: their topic or function left the manifest
+    retries = sorted([*bus._waiting_events, *bus._parked])
     topics = []
     for name, spec in bus._events.items():
-        waiting = [job for job in retries if job.name == name]
+        waiting = [job for job in retries if job.kind == "events" and job.name == name]
         letters = [_letter(d) for d in dead if d.pragma == "events" and d.name == name]
-        topics.append({
-            "name": name,
-            "function": spec.function.name,
-            "counts": {"retrying": len(waiting), "dead_letters": len(letters)},
-            "retries": [
-                {"message_id": job.message_id, "attempt": job.attempt, "next_attempt_at": job.due,
-                 "payload": job.payload, "attributes": dict(job.attributes or {})}
-                for job in waiting
-            ],
-            "next_attempt_at": min((job.due for job in waiting), default=None),
-            "dead_letters": letters,
-        })  # fmt: skip
+        topics.append({"name": name, "function": spec.function.name, **_waiting(waiting, letters)})
+    invoked = {job.name for job in retries if job.kind == "lambda"} | {d.name for d in dead if d.pragma == "lambda"}
+    invokes = []
+    for name in sorted(invoked):
+        waiting = [job for job in retries if job.kind == "lambda" and job.name == name]
+        letters = [_letter(d) for d in dead if d.pragma == "lambda" and d.name == name]
+        invokes.append({"name": name, "function": name, **_waiting(waiting, letters)})
     queues = []
     for state in bus.queues:
         name = state.name
@@ -100,14 +112,19 @@ def overview(bus: EventBus) -> dict[str, Json]:
             "messages": [_message(m, now) for m in queued],
             "dead_letters": letters,
         })  # fmt: skip
-    return {"now": now, "max_receive_count": bus.max_receive_count, "topics": topics, "queues": queues}
+    return {
+        "now": now, "max_receive_count": bus.max_receive_count, "topics": topics, "queues": queues, "invokes": invokes,
+    }  # fmt: skip
 
 
 def restored(bus: EventBus) -> dict[str, int]:
-    """What a fresh start found stored: queue messages, event retries and dead letters."""
+    """What a fresh start found stored: queue messages, event retries, Lambda async invokes and dead letters."""
     queued = sum(len(queue.messages) for queue in bus.queues)
-    retries = sum(1 for p in bus.pending() if p.get("pragma") == "events")
-    return {"messages": queued, "retries": retries, "dead_letters": len(bus.dead_letters())}
+    pending = [p.get("pragma") for p in bus.pending()]
+    return {
+        "messages": queued, "retries": pending.count("events"), "invokes": pending.count("lambda"),
+        "dead_letters": len(bus.dead_letters()),
+    }  # fmt: skip
 
 
 def schedules(bus: EventBus, last_run: LastRun) -> list[dict[str, Json]]:

@@ -4,25 +4,33 @@ A function is found by the name its context reports (`context.function_name`), b
 name (`get /notes/:id`, `background-task`), or by either inside a Lambda ARN. Handler failures
 come back as Lambda returns them: 200, `X-Amz-Function-Error: Unhandled`, and a JSON payload
 `{"errorMessage", "errorType", "requestId", "stackTrace"}`.
+
+An `InvocationType=Event` call is answered 202 once the bus has stored it (`EventBus.invoke_async`):
+from there it is the bus's, retried and dead-lettered as Lambda's asynchronous invocations are, and
+delivered after a restart if the sandbox stopped first.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from sandbox.errors import HandlerFailedError, HandlerNotFoundError, HandlerTimeoutError, InvocationError
+from sandbox.errors import (
+    HandlerFailedError,
+    HandlerNotFoundError,
+    HandlerTimeoutError,
+    InvocationError,
+    NotFoundError,
+)
 from sandbox.lambdas.invocations import new_request_id
-from sandbox.model import FunctionSpec, Invoke, Manifest
+from sandbox.model import FunctionSpec, Invoke, Json, Manifest
 from sandbox.wire_errors import WireError
 
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
@@ -31,6 +39,9 @@ MAX_ASYNC_PAYLOAD = 262_144
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 FRAME = re.compile(r'^  File "', re.MULTILINE)
 
+InvokeAsync = Callable[[str, Json], Awaitable[str]]
+"""A function's inventory name and the event -> the request id, once the invocation is stored."""
+
 
 class LambdaApi:
     def __init__(
@@ -38,14 +49,15 @@ class LambdaApi:
         invoke: Invoke,
         manifest: Callable[[], Manifest],
         *,
+        invoke_async: InvokeAsync,
         account_id: str,
         logger: logging.Logger | None = None,
     ) -> None:
         self._invoke = invoke
+        self._invoke_async = invoke_async
         self._manifest = manifest
         self._account_id = account_id
         self._logger = logger or logging.getLogger("arc_sandbox.lambda")
-        self._background: set[asyncio.Task[Any]] = set()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(INVOKE_PATH, self.handle)]
@@ -70,11 +82,14 @@ class LambdaApi:
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if kind == "DryRun":
             return web.Response(status=204, headers=headers)
+        if kind == "Event":
+            try:
+                headers["x-amzn-RequestId"] = await self._invoke_async(fn.name, event)
+            except NotFoundError:  # the bus has not heard of a reload's new function yet
+                raise self._not_found(fn.name) from None
+            return web.Response(status=202, headers=headers)
         request_id = new_request_id()
         headers["x-amzn-RequestId"] = request_id
-        if kind == "Event":
-            self._spawn(self._run(fn, event, request_id, kind))
-            return web.Response(status=202, headers=headers)
         payload, failed = await self._run(fn, event, request_id, kind)
         if failed:
             headers["X-Amz-Function-Error"] = "Unhandled"
@@ -85,10 +100,11 @@ class LambdaApi:
         for fn in self._manifest().functions():
             if {fn.function_name, fn.name, fn.name.replace(" ", "")} & candidates:
                 return fn
-        wanted = name.rpartition(":function:")[2]
-        region = self._manifest().aws.region
-        arn = f"arn:aws:lambda:{region}:{self._account_id}:function:{wanted}"
-        raise WireError(404, "ResourceNotFoundException", f"Function not found: {arn}")
+        raise self._not_found(name.rpartition(":function:")[2])
+
+    def _not_found(self, wanted: str) -> WireError:
+        arn = f"arn:aws:lambda:{self._manifest().aws.region}:{self._account_id}:function:{wanted}"
+        return WireError(404, "ResourceNotFoundException", f"Function not found: {arn}")
 
     async def _run(self, fn: FunctionSpec, event: Any, request_id: str, kind: str) -> tuple[bytes, bool]:
         started = time.perf_counter()
@@ -112,22 +128,6 @@ class LambdaApi:
             failure = {"errorMessage": f"Unable to marshal response: {error}", "errorType": "Runtime.MarshalError",
                        "requestId": request_id, "stackTrace": []}  # fmt: skip
             return json.dumps(failure).encode(), True
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def drain(self) -> None:
-        """Return once every InvocationType=Event call accepted so far has finished."""
-        while self._background:
-            await asyncio.wait(set(self._background))
-
-    async def stop(self) -> None:
-        for task in set(self._background):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*self._background, return_exceptions=True)
 
 
 def _candidates(name: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""What the bus records: delivery outcomes, published messages, dead letters, pending event retries."""
+"""What the bus records: delivery outcomes, published messages, dead letters, pending events and async invokes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Literal
 from sandbox.errors import SandboxError
 from sandbox.model import Json
 
-Pragma = Literal["events", "queues", "scheduled", "tables-streams"]
+# "lambda": a Lambda Invoke with InvocationType=Event, retried and dead-lettered as an @events delivery is.
+Pragma = Literal["events", "queues", "scheduled", "tables-streams", "lambda"]
+EventKind = Literal["events", "lambda"]  # what an EventJob's name is: an @events topic, or a function's
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, 4-5 us for these ten
@@ -52,8 +54,12 @@ class DeadLetter:
 class DeliveryFailedError(SandboxError):
     def __init__(self, failures: list[DeliveryResult]) -> None:
         self.failures = failures
-        text = "\n\n".join(f"@{f.pragma} {f.name} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures)
+        text = "\n\n".join(f"{_source(f)} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures)
         super().__init__(f"{len(failures)} delivery(ies) failed:\n{text}")
+
+
+def _source(result: DeliveryResult) -> str:
+    return f"Invoke {result.name} (Event)" if result.pragma == "lambda" else f"@{result.pragma} {result.name}"
 
 
 @dataclass(order=True)
@@ -67,3 +73,4 @@ class EventJob:
     attributes: Mapping[str, str] | None = field(compare=False, default=None)
     attempt: int = field(compare=False, default=1)
     body: str | None = field(compare=False, default=None, repr=False)  # the payload as JSON text, once encoded
+    kind: EventKind = field(compare=False, default="events")

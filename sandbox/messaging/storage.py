@@ -1,4 +1,4 @@
-"""Queued messages, undelivered events and dead letters in the sandbox's SQLite file, so a crash or
+"""Queued messages, undelivered events (and Lambda async invokes) and dead letters in the sandbox's SQLite file, so a crash or
 restart loses none of them.
 
 Writes go through one `GroupCommit`: `save_*` methods return once committed (what a publisher's
@@ -15,8 +15,9 @@ from typing import Any
 from sandbox.db import Database
 from sandbox.messaging.commits import GroupCommit, Statement
 from sandbox.messaging.queues import QueuedMessage
-from sandbox.messaging.results import EventJob
+from sandbox.messaging.results import EventJob, EventKind
 
+_KIND_COLUMN = "kind TEXT NOT NULL DEFAULT 'events'"
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bus_messages (
         id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -26,14 +27,16 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bus_dead_letters (
         id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
         attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)""",
-    # Every published event until it is delivered or dead-lettered: its next attempt and when it is due.
-    """CREATE TABLE IF NOT EXISTS bus_events (
+    # Every published event and Lambda async invoke until it is delivered or dead-lettered: its next
+    # attempt and when it is due. `kind` says what `name` is: an @events topic, or a function (KINDS).
+    f"""CREATE TABLE IF NOT EXISTS bus_events (
         message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
-        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)""",
+        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL, {_KIND_COLUMN})""",
 )
 _SAVE_MESSAGE = "INSERT OR REPLACE INTO bus_messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _DELETE_MESSAGE = "DELETE FROM bus_messages WHERE id = ?"
-_SAVE_EVENT = "INSERT OR REPLACE INTO bus_events VALUES (?,?,?,?,?,?,?,?)"
+_SAVE_EVENT = "INSERT OR REPLACE INTO bus_events VALUES (?,?,?,?,?,?,?,?,?)"
+_EVENT_COLUMNS = "message_id, seq, name, payload, subject, attributes, attempt, due"
 _DELETE_EVENT = "DELETE FROM bus_events WHERE message_id = ?"
 _SAVE_DEAD_LETTER = "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?,?,?)"
 
@@ -41,7 +44,13 @@ _SAVE_DEAD_LETTER = "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?
 def _event_row(job: EventJob) -> tuple[Any, ...]:
     attributes = None if job.attributes is None else json.dumps(dict(job.attributes))
     payload = job.body if job.body is not None else json.dumps(job.payload)
-    return (job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due)
+    return (job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due, job.kind)
+
+
+def _kind(stored: str) -> EventKind:
+    if stored == "lambda":
+        return "lambda"
+    return "events"
 
 
 class BusStorage:
@@ -53,10 +62,16 @@ class BusStorage:
         async with self.db.transaction() as conn:
             for statement in SCHEMA:
                 await conn.execute(statement)
+            # Before Lambda async invokes were stored beside events, every row was an @events topic's.
+            async with conn.execute("SELECT name FROM pragma_table_info('bus_events')") as cursor:
+                if "kind" not in {row[0] for row in await cursor.fetchall()}:
+                    await conn.execute(f"ALTER TABLE bus_events ADD COLUMN {_KIND_COLUMN}")
             # Before events were stored at publish, only retries were, in a table of the same shape.
             async with conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'bus_event_retries'") as cursor:
                 if await cursor.fetchone() is not None:
-                    await conn.execute("INSERT OR IGNORE INTO bus_events SELECT * FROM bus_event_retries")
+                    await conn.execute(
+                        f"INSERT OR IGNORE INTO bus_events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM bus_event_retries"
+                    )
                     await conn.execute("DROP TABLE bus_event_retries")
 
     async def flush(self) -> None:
@@ -100,12 +115,13 @@ class BusStorage:
 
     async def events(self) -> list[EventJob]:
         rows = await self.db.fetchall(
-            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt FROM bus_events ORDER BY due, seq"
+            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt, kind FROM bus_events "
+            "ORDER BY due, seq"
         )
         return [
             EventJob(
                 due=r[0], seq=r[1], name=r[2], payload=json.loads(r[3]), message_id=r[4], subject=r[5],
-                attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7], body=r[3],
+                attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7], body=r[3], kind=_kind(r[8]),
             )
             for r in rows
         ]  # fmt: skip

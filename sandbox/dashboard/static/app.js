@@ -250,7 +250,7 @@ function countChip(label, n, hot) {
 // error is only "partial batch failure").
 function showDeadLetter(d, fn) {
   openDrawer("Dead letter " + short(d.id),
-    h("dl", { class: "meta" }, h("dt", {}, "From"), h("dd", {}, h("span", { class: "tag" }, "@" + d.pragma), " ", d.name),
+    h("dl", { class: "meta" }, h("dt", {}, "From"), h("dd", {}, h("span", { class: "tag" }, d.pragma === "lambda" ? "Invoke (Event)" : "@" + d.pragma), " ", d.name),
       h("dt", {}, "Attempts"), h("dd", {}, d.attempts), h("dt", {}, "Failed"), h("dd", {}, dateTime(d.failed_at)),
       h("dt", {}, "Handler"), h("dd", {}, h("a", { href: "#/invocations", id: "dead-letter-invocations", onclick: (e) => { e.preventDefault(); showInvocationsOf(fn); } }, `${fn}'s invocations and their logs`))),
     h("h3", {}, "Error"), h("pre", { class: "json trace" }, (d.traceback || d.error || "").trim()),
@@ -305,9 +305,11 @@ views.queues = async () => {
   if (state.view !== "queues") return;
   const now = data.now;
   const cards = [];
-  for (const t of data.topics) {
-    cards.push(h("div", { class: "panel", dataset: { topic: t.name } },
-      h("div", { class: "panel-head" }, h("span", { class: "tag" }, "@events"), h("h2", {}, t.name), h("span", { class: "muted mono" }, "→ " + t.function),
+  // Lambda async invokes (InvocationType=Event) retry and dead-letter as an @events delivery does: the same card.
+  const eventCards = [...data.topics.map((t) => ["@events", "topic", t]), ...(data.invokes || []).map((t) => ["Invoke (Event)", "invoke", t])];
+  for (const [tag, key, t] of eventCards) {
+    cards.push(h("div", { class: "panel", dataset: { [key]: t.name } },
+      h("div", { class: "panel-head" }, h("span", { class: "tag" }, tag), h("h2", {}, t.name), key === "topic" ? h("span", { class: "muted mono" }, "→ " + t.function) : null,
         h("div", { class: "counts" }, countChip("retrying", t.counts.retrying, "warm"), t.next_attempt_at ? h("span", { class: "count" }, "next attempt ", h("b", {}, relative(t.next_attempt_at, now))) : null, countChip("dead letters", t.counts.dead_letters, "hot"))),
       t.retries.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Message"), h("th", {}, "State"), h("th", { class: "num" }, "Next attempt"), h("th", {}, "At"), h("th", {}, "Payload"), h("th", {}, "Attributes"))),
         h("tbody", {}, t.retries.map((r) => h("tr", {}, h("td", { class: "mono" }, short(r.message_id)), h("td", {}, pill("retrying")), h("td", { class: "num" }, `#${r.attempt}`),
@@ -326,7 +328,7 @@ views.queues = async () => {
       messageTable(q.messages, now),
       deadLetterTable(q.dead_letters, now, q.function)));
   }
-  const allDead = [...data.topics, ...data.queues].reduce((n, x) => n + x.dead_letters.length, 0);
+  const allDead = [...data.topics, ...data.queues, ...(data.invokes || [])].reduce((n, x) => n + x.dead_letters.length, 0);
   $("#view").replaceChildren(
     section("Events & queues", h("span", { class: "muted" }, `a queue message is dead-lettered after ${data.max_receive_count} receives`), h("span", { class: "grow" }),
       allDead ? h("button", { id: "replay-all", onclick: () => attempt(() => api("/dead-letters/replay", { method: "POST", body: { all: true } }), (r) => `Replayed ${r.replayed}`).then(refreshers.queues) }, `Replay all (${allDead})`) : null,
