@@ -115,16 +115,25 @@ class EventBus:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Make the bus's tables, so that work accepted before `start` (the sandbox's ports open first:
+        deliveries need them listening) is stored as at any other time."""
+        await self._storage.create()
+
     async def start(self) -> None:
         if self._started:
             return
         await self._storage.create()
         now = self.clock.now()
+        accepted = {m.id for q in self.queues for m in q.messages.values()}  # since `prepare`, already here
         for message in await self._storage.recover(now):
-            self.queues.recover(message, now)
+            if message.id not in accepted:
+                self.queues.recover(message, now)
+        waiting = {job.message_id for job in self._waiting_events}
         for job in await self._storage.events():  # published, not yet delivered when the last run ended
             self._seq = max(self._seq, job.seq)
-            heapq.heappush(self._waiting_events, job)
+            if job.message_id not in waiting:
+                heapq.heappush(self._waiting_events, job)
         for letter in await self._storage.dead_letters():
             payload = json.loads(letter.pop("payload"))
             self._dead[letter["id"]] = DeadLetter(payload=payload, **letter)

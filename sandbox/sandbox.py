@@ -175,6 +175,7 @@ class Sandbox:
         await self._seed()
         self._fingerprint()
         choices = resolve_ports(self.config, self.manifest.prefs.ports, os.environ)
+        await self.bus.prepare()  # the ports open before the bus starts: what they accept meanwhile is stored
         self.listeners = self._listeners()
         stack.push_async_callback(self._stop_serving, self.listeners)
         tables = choices["tables"]

@@ -487,3 +487,28 @@ async def test_bus_invoke_now_reports_a_message_the_queue_handler_failed(app: Ap
     event = await bus.invoke_now("events", "ping", {"n": 2})
     assert event.ok and len(event.message_ids) == 1
     assert app.notes("batch") == [[{"bad": True}], [{"n": 1}]] and app.notes("event") == [{"n": 2}]
+
+
+async def test_work_accepted_before_the_bus_starts_is_stored_and_delivered_once(
+    app: App, invoker: Invoker, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The sandbox's ports open before its bus starts (deliveries need them listening): a publish, a
+    send or an async invoke in that moment, on a brand-new database, is stored and delivered once."""
+    fn = app.function("events", "hello", EVENT_OK)
+    q = app.function("queues", "work", QUEUE_OK)
+    m = manifest(app.root, events=(EventSpec("hello", fn),), queues=(QueueSpec("work", q, fifo=False),))
+    db = Database(tmp_path / "new.db")
+    await db.open()
+    bus = EventBus(m, invoker, db=db, clock=clock)
+    try:
+        await bus.prepare()
+        await bus.publish("hello", {"n": 1})
+        await bus.send_message("work", {"n": 2})
+        await bus.start()
+        results = await bus.drain(raise_on_failure=True)
+        assert len(results) == 2
+        assert app.notes("event") == [{"n": 1}]
+        assert app.notes("batch") == [[{"n": 2}]]
+    finally:
+        await bus.stop()
+        await db.close()
