@@ -4,7 +4,9 @@
 A web application's request, response and middleware objects cost the sandbox's process about as much
 CPU as the rest of a routed request (the event, the invocation, the answer), so the common case skips
 them. An upgrade request (@ws) hands its connection to the aiohttp application, which serves it, and
-every request after it on that connection, as it served them all before.
+every request after it on that connection, as it served them all before. So does a request with an
+Upgrade header that the parser did not take as an upgrade (no `Connection: upgrade`), when nothing was
+pipelined after it (otherwise it is answered here, as an ordinary request).
 
 What the port keeps, as the application's middleware (`server.Listeners`) gave it:
 
@@ -13,8 +15,9 @@ What the port keeps, as the application's middleware (`server.Listeners`) gave i
   its last answer, is closed (slowloris, and idle keep-alive connections);
 - a body timeout (408), 413 past the body limit whether announced in Content-Length or reached while
   reading a chunked or compressed body, 400 for a body that cannot be read (a broken gzip);
-- keep-alive, `Connection: close`, HTTP/1.0, `Expect: 100-continue`, pipelined requests answered in
-  order (reading pauses while too many wait), 400 for a request that cannot be parsed;
+- keep-alive, `Connection: close`, HTTP/1.0, `Expect: 100-continue` (417 for any other expectation),
+  pipelined requests answered in order (reading pauses while too many wait), 400 for a request that
+  cannot be parsed;
 - every request is reported to the `RequestTracker`, which drains them at shutdown and cancels the ones
   still running then: those are answered 503;
 - the answer's headers as aiohttp wrote them: Content-Length (none for 1xx, 204 and 304; a HEAD's is
@@ -292,11 +295,11 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
                 request = self._waiting.popleft()
                 self._resume_if_drained()
                 if isinstance(request, HttpProcessingError):
-                    # What aiohttp's server answered: the parser's message as plain text.
-                    self._write(encode(_plain(400, request.message), "GET", (1, 1), False), False, True)
+                    # What aiohttp's server answered: the parser's message as plain text, as HTTP/1.0.
+                    self._write(encode(_plain(400, request.message), "GET", (1, 0), False), False, True)
                     return
                 message, payload = request
-                if message.upgrade:
+                if message.upgrade or ("Upgrade" in message.headers and not self._waiting):
                     self._hand_over(message)
                     return
                 tracker.started(task)
@@ -377,6 +380,13 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
             if refused is not None:  # answered before the body is read: the connection stays only if it all came
                 keep = keep_alive and payload.is_eof()
                 return encode(_Refusal(403, refused).response(), method, version, keep), keep, payload.is_eof()
+        expect = message.headers.get("Expect")
+        if expect and version == (1, 1):  # as aiohttp's application did, whether the body came or not
+            if expect.lower() != "100-continue":
+                refusal = _plain(417, f"Unknown Expect: {expect}")
+                return encode(refusal, method, version, False), False, payload.is_eof()
+            assert self.transport is not None
+            self.transport.write(CONTINUE)
         if payload is EMPTY_PAYLOAD:
             body = b""
         else:
@@ -424,9 +434,6 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
 
     async def _read_slowly(self, message: RawRequestMessage, payload: StreamReader) -> bytes:
         server = self._server
-        if message.version >= (1, 1) and message.headers.get("Expect", "").lower() == "100-continue":
-            assert self.transport is not None
-            self.transport.write(CONTINUE)
         self._reading = payload
         chunks: list[bytes] = []
         total = 0

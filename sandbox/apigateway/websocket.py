@@ -312,5 +312,5 @@ def _action(data: str) -> str | None:
 
 
 def _error(status: int, code: str, message: str | None) -> HttpResponse:
-    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+    headers = [("x-amzn-ErrorType", code), ("Content-Type", "application/json")]
     return HttpResponse(status, headers, json.dumps({"message": message}).encode())
