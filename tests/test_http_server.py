@@ -5,6 +5,7 @@ and the connections it hands to the aiohttp application (@ws upgrades, also afte
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -152,3 +153,15 @@ async def test_an_upgrade_header_without_connection_upgrade_still_reaches_the_ap
     status, _, body = await conn.answer()
     assert status == b"HTTP/1.1 400 Bad Request"  # the application's WebSocket handshake refuses it, as before
     assert b"upgrade" in body.lower()
+
+
+async def test_a_client_gone_before_its_body_came_is_no_error_and_frees_the_request(
+    sandbox: Sandbox, conn: Conn, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn.writer.write(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+    assert sandbox.listeners is not None
+    await sandbox.listeners.until_in_flight(1)  # the request waits for the rest of its body
+    conn.writer.close()
+    await sandbox.listeners.drain(10)
+    assert sandbox.listeners.in_flight == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -428,6 +428,8 @@ class _Connection(BaseProtocol, asyncio.BufferedProtocol):
             raise _Refusal(408, f"the body did not arrive within {server.body_timeout:g}s") from None
         except (ContentEncodingError, RequestPayloadError) as error:  # a client's broken gzip is its own error
             raise _Refusal(400, f"the request body could not be read: {error}") from None
+        except ConnectionResetError:  # the client went before its body came: no one to answer, nothing to log
+            raise _Refusal(400, "the client closed the connection before its body came") from None
         if len(body) > server.max_body:
             raise server.too_large()
         return body
