@@ -6,10 +6,11 @@
 - tables (5555): DynamoDB's JSON 1.0 protocol
 - internal (2222): SSM discovery (`/_arc/ssm`) and the livereload socket
 
-Every port gets the same protections (one middleware, `_middleware`): the `guard.py` checks (on the
-http port only for the sandbox's own `/_arc/` and `/_sandbox/` paths), a body read timeout, 413 for
-a body over the limit, a header timeout (a connection that sends no complete request in time is
-closed), and a cap on open connections below the process's file limit. `Listeners.stop_accepting()`
+Every port gets the same protections (on the aiohttp applications one middleware, `_middleware`; the
+tables and http ports' own servers do the same themselves): the `guard.py` checks (on the http port
+only for the sandbox's own `/_arc/` and `/_sandbox/` paths), a body read timeout, 413 for a body over
+the limit, a header timeout (a connection that sends no complete request in time is closed), and a
+cap on open connections below the process's file limit. `Listeners.stop_accepting()`
 closes every listening socket at once; `drain()` gives in-flight requests one grace period,
 together; `close()` answers 503 to any still running, then closes every connection.
 """
