@@ -47,7 +47,7 @@ from sandbox.model import Manifest
 from sandbox.ports import PortChoice, resolve_ports
 from sandbox.reload import Reloader, ReloadPlan
 from sandbox.runtime import Services
-from sandbox.server import Limits, Listeners, build_http_app, build_service_app
+from sandbox.server import Limits, Listeners, build_service_app
 from sandbox.ssm import Discovery, ssm_routes
 from sandbox.store import TableStore
 
@@ -185,7 +185,10 @@ class Sandbox:
         for service, app in self._service_apps().items():
             await self._listen(service, app, choices[service])
         self.ports["_arc"] = self.ports["internal"]
-        await self._listen("http", build_http_app(self, logger=self.logger.getChild("http")), choices["http"])
+        http = choices["http"]
+        self.ports["http"] = await self.listeners.listen_http(
+            self, logger=self.logger.getChild("http"), host=self.config.host, port=http.port, fixed=http.fixed
+        )
         stack.push_async_callback(self.proxy.close)
         stack.push_async_callback(self.ws.close_all)  # before the http port closes: each socket's disconnect runs
         if self._data_lock is not None:  # the CLI's commands find this sandbox by its data folder

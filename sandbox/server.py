@@ -1,14 +1,16 @@
 """aiohttp applications for every port the sandbox serves, and `Listeners`, which serves them all.
 
-- http (3333): the app itself, through `front.HttpFront`
+- http (3333): the app itself, through `front.HttpFront`, served by `apigateway/http_server.py`; the
+  aiohttp application below takes the connections it hands over (@ws upgrades)
 - events (4444): the bus listener that architect-functions posts to
 - tables (5555): DynamoDB's JSON 1.0 protocol
 - internal (2222): SSM discovery (`/_arc/ssm`) and the livereload socket
 
-Every port gets the same protections (one middleware, `_middleware`): the `guard.py` checks (on the
-http port only for the sandbox's own `/_arc/` and `/_sandbox/` paths), a body read timeout, 413 for
-a body over the limit, a header timeout (a connection that sends no complete request in time is
-closed), and a cap on open connections below the process's file limit. `Listeners.stop_accepting()`
+Every port gets the same protections (on the aiohttp applications one middleware, `_middleware`; the
+tables and http ports' own servers do the same themselves): the `guard.py` checks (on the http port
+only for the sandbox's own `/_arc/` and `/_sandbox/` paths), a body read timeout, 413 for a body over
+the limit, a header timeout (a connection that sends no complete request in time is closed), and a
+cap on open connections below the process's file limit. `Listeners.stop_accepting()`
 closes every listening socket at once; `drain()` gives in-flight requests one grace period,
 together; `close()` answers 503 to any still running, then closes every connection.
 """
@@ -32,6 +34,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from sandbox import guard
 from sandbox.apigateway.front import FrontHost, HttpFront
+from sandbox.apigateway.http_server import HttpPortServer
 from sandbox.dynamodb import protocol as dynamo_protocol
 from sandbox.dynamodb.http_protocol import TablesHttpServer
 from sandbox.errors import PortInUseError
@@ -45,9 +48,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ErrorResponse = Callable[[int, str, str], web.Response]  # (status, code, message)
 
 
-def build_http_app(sandbox: FrontHost, *, logger: logging.Logger) -> web.Application:
+def build_http_app(front: HttpFront) -> web.Application:
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"max_field_size": 65536})
-    app.router.add_route("*", "/{tail:.*}", HttpFront(sandbox, logger=logger).handle)
+    app.router.add_route("*", "/{tail:.*}", front.handle)
     return app
 
 
@@ -121,6 +124,7 @@ class Listeners:
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.AbstractServer] = []
         self._tables: list[TablesHttpServer] = []
+        self._http: list[HttpPortServer] = []
         self._awaiting_request: dict[RequestHandler, asyncio.TimerHandle] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._long_lived: set[asyncio.Task[Any]] = set()  # websockets: they never finish on their own
@@ -144,7 +148,8 @@ class Listeners:
     @property
     def open_connections(self) -> int:
         apps = sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
-        return apps + sum(len(server.connections) for server in self._tables)
+        own = sum(len(server.connections) for server in self._tables) + sum(len(s.connections) for s in self._http)
+        return apps + own
 
     @property
     def overdue(self) -> bool:
@@ -168,12 +173,40 @@ class Listeners:
         self._tables.append(server)
         return await self._bind(self._capped(server.connection), service="tables", host=host, port=port, fixed=fixed)
 
+    async def listen_http(
+        self, sandbox: FrontHost, *, logger: logging.Logger, host: str, port: int, fixed: bool = True
+    ) -> int:
+        """Serve the app's http port with its own HTTP server (`apigateway/http_server.py`), under the same
+        protections, cap and shutdown; the connections it hands over (@ws upgrades) go to the aiohttp
+        application, which `listen` sets up as it does every other port's. Returns the real port."""
+        front = HttpFront(sandbox, logger=logger)
+        runner = await self._runner(build_http_app(front), service="http")
+        assert runner.server is not None
+        server = HttpPortServer(
+            front,
+            hand_over=runner.server,
+            policy=self.policy,
+            tracker=self,
+            header_timeout=self.limits.header_timeout,
+            body_timeout=self.limits.body_timeout,
+            max_body=max(self.limits.max_body, CLIENT_MAX_SIZE),
+            linger=LINGER_SECONDS,
+            logger=self._logger,
+        )
+        self._http.append(server)
+        return await self._bind(self._capped(server.connection), service="http", host=host, port=port, fixed=fixed)
+
     async def listen(self, app: web.Application, *, service: str, host: str, port: int, fixed: bool = True) -> int:
         """Serve `app` on host:port and return the real port (port 0 asks the OS for one).
 
         A busy port is an error when it was asked for (`fixed`); otherwise the next ports are tried,
         as Architect does for its events, tables and internal ports.
         """
+        runner = await self._runner(app, service=service)
+        assert runner.server is not None
+        return await self._bind(self._factory(runner.server), service=service, host=host, port=port, fixed=fixed)
+
+    async def _runner(self, app: web.Application, *, service: str) -> web.AppRunner:
         app.middlewares.insert(0, self._middleware(service))
         runner = web.AppRunner(
             app,
@@ -187,8 +220,7 @@ class Listeners:
         )
         await runner.setup()
         self._runners.append(runner)
-        assert runner.server is not None
-        return await self._bind(self._factory(runner.server), service=service, host=host, port=port, fixed=fixed)
+        return runner
 
     async def _bind(
         self, factory: Callable[[], asyncio.BaseProtocol], *, service: str, host: str, port: int, fixed: bool
@@ -358,6 +390,8 @@ class Listeners:
         self._awaiting_request.clear()
         for tables in self._tables:
             tables.close_connections()
+        for http in self._http:
+            http.close_connections()
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from sandbox.apigateway.types import HttpResponse
 from sandbox.clock import Clock
 from sandbox.errors import HandlerNotFoundError, InvocationError
 from sandbox.lambdas.invocations import new_request_id
@@ -37,6 +38,7 @@ MAX_MESSAGE = 128 * 1024  # API Gateway's WebSocket message limit
 ID_CHARS = string.ascii_letters + string.digits
 CONNECTIONS_PATH = "/@connections/{connection_id}"
 ARCHITECT_PATH = "/_arc/ws/@connections/{connection_id}"
+JSON_TEXT = "application/json; charset=utf-8"  # as aiohttp's json_response labels JSON
 MANAGEMENT_PATH = re.compile(r"^(?:/[^/]+)?/@connections/([^/]+)$")
 
 
@@ -261,19 +263,25 @@ class WebSocketApi:
         return found.group(1) if found and self._manifest().ws else None
 
     async def manage(self, request: web.Request, connection_id: str) -> web.Response:
+        body = await request.read() if request.method == "POST" else b""
+        answer = await self.answer_management(request.method, body, connection_id)
+        return web.Response(status=answer.status, body=answer.body or None, headers=answer.headers)
+
+    async def answer_management(self, method: str, body: bytes, connection_id: str) -> HttpResponse:
+        """The Management API's answer to `method` on one connection (`body`: a POST's message)."""
         connection = self._connections.get(connection_id)
         if connection is None or connection.socket.closed:
             return _error(410, "GoneException", None)
-        if request.method == "POST":
-            return await self._post(connection, await request.read())
-        if request.method == "GET":
-            return web.json_response(self._info(connection))
-        if request.method == "DELETE":
+        if method == "POST":
+            return await self._post(connection, body)
+        if method == "GET":
+            return HttpResponse(200, [("Content-Type", JSON_TEXT)], json.dumps(self._info(connection)).encode())
+        if method == "DELETE":
             await connection.socket.close(code=1000)
-            return web.Response(status=204)
-        return _error(405, "MethodNotAllowedException", f"{request.method} is not allowed on @connections")
+            return HttpResponse(204, [], b"")
+        return _error(405, "MethodNotAllowedException", f"{method} is not allowed on @connections")
 
-    async def _post(self, connection: Connection, data: bytes) -> web.Response:
+    async def _post(self, connection: Connection, data: bytes) -> HttpResponse:
         if len(data) > MAX_MESSAGE:
             return _error(413, "PayloadTooLargeException", "Message too long")
         try:
@@ -284,7 +292,7 @@ class WebSocketApi:
             await (connection.socket.send_str(text) if text is not None else connection.socket.send_bytes(data))
         except ConnectionError:
             return _error(410, "GoneException", None)
-        return web.Response(status=200)
+        return HttpResponse(200, [], b"")
 
     def _info(self, connection: Connection) -> dict[str, Json]:
         return {
@@ -303,10 +311,6 @@ def _action(data: str) -> str | None:
     return action if isinstance(action, str) else None
 
 
-def _error(status: int, code: str, message: str | None) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps({"message": message}).encode(),
-        content_type="application/json",
-        headers={"x-amzn-ErrorType": code},
-    )
+def _error(status: int, code: str, message: str | None) -> HttpResponse:
+    headers = [("x-amzn-ErrorType", code), ("Content-Type", "application/json")]
+    return HttpResponse(status, headers, json.dumps({"message": message}).encode())
