@@ -344,6 +344,9 @@ def test_build_response_v2_treats_null_fields_as_absent() -> None:
         pytest.param({"statusCode": 200, "headers": {"a": 1}}, "headers must be an object whose values", id="hdr-int"),
         pytest.param({"statusCode": 200, "cookies": "a=1"}, "cookies must be a list of strings", id="cookies-str"),
         pytest.param({"statusCode": 200, "cookies": [1]}, "cookies must be a list of strings", id="cookies-int"),
+        pytest.param({"statusCode": 200, "headers": {"a": "1\r\nb: 2"}}, "without line breaks", id="hdr-crlf"),
+        pytest.param({"statusCode": 200, "headers": {"a\nb": "1"}}, "without line breaks", id="hdr-name-lf"),
+        pytest.param({"statusCode": 200, "cookies": ["a=1\r\nb: 2"]}, "without line breaks", id="cookie-crlf"),
         pytest.param({"statusCode": 200, "isBase64Encoded": "yes"}, "isBase64Encoded must be a boolean", id="b64"),
         pytest.param(
             {"statusCode": 200, "isBase64Encoded": True, "body": "not base64!"},
@@ -411,6 +414,8 @@ def test_build_response_rest_rejects_unknown_keys_but_httpv1_ignores_them() -> N
         pytest.param("text", "must be an object with a statusCode, got str 'text'", id="string"),
         pytest.param({"statusCode": "ok"}, "statusCode must be an integer", id="status"),
         pytest.param({"multiValueHeaders": {"a": "b"}}, "multiValueHeaders must be an object whose values", id="mvh"),
+        pytest.param({"multiValueHeaders": {"a": ["1", "2\n"]}}, "without line breaks", id="mvh-lf"),
+        pytest.param({"headers": {"a": "\r"}}, "without line breaks", id="hdr-cr"),
         pytest.param({"body": ["x"]}, "body must be a string", id="body"),
     ],
 )

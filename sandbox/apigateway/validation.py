@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from sandbox.errors import InvalidResponseError
 
@@ -29,24 +29,35 @@ def _body(value: object) -> str | None:
     return None if isinstance(value, str) else "a string"
 
 
+# A line break in a header would end it there and start another header, or the body (response splitting).
+NO_BREAKS = " without line breaks (a header cannot hold one)"
+
+
 def _str_map(value: object) -> str | None:
-    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        return None
-    return "an object whose values are strings"
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return "an object whose values are strings"
+    return None if all(_one_line(k) and _one_line(v) for k, v in value.items()) else "strings" + NO_BREAKS
 
 
 def _str_list_map(value: object) -> str | None:
-    if isinstance(value, Mapping) and all(isinstance(k, str) and _is_str_list(v) for k, v in value.items()):
-        return None
-    return "an object whose values are lists of strings"
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and _is_str_list(v) for k, v in value.items()):
+        return "an object whose values are lists of strings"
+    lines_only = all(_one_line(k) and all(_one_line(item) for item in v) for k, v in value.items())
+    return None if lines_only else "strings" + NO_BREAKS
 
 
-def _is_str_list(value: object) -> bool:
+def _is_str_list(value: object) -> TypeGuard[list[str] | tuple[str, ...]]:
     return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
 
 
 def _str_list(value: object) -> str | None:
-    return None if _is_str_list(value) else "a list of strings"
+    if not _is_str_list(value):
+        return "a list of strings"
+    return None if all(_one_line(item) for item in value) else "strings" + NO_BREAKS
+
+
+def _one_line(text: str) -> bool:
+    return "\r" not in text and "\n" not in text
 
 
 def _boolean(value: object) -> str | None:
