@@ -32,7 +32,7 @@ from aiohttp.http_exceptions import ContentEncodingError
 from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
-from sandbox import guard
+from sandbox import guard, http1
 from sandbox.apigateway.front import FrontHost, HttpFront
 from sandbox.apigateway.http_server import HttpPortServer
 from sandbox.dynamodb import protocol as dynamo_protocol
@@ -155,20 +155,25 @@ class Listeners:
     def overdue(self) -> bool:
         return self._overdue
 
+    def _settings(self, max_body: int) -> http1.Settings:
+        """What a port's own HTTP/1.1 server is told: the protections every port has, and its body limit."""
+        return http1.Settings(
+            policy=self.policy,
+            tracker=self,
+            header_timeout=self.limits.header_timeout,
+            body_timeout=self.limits.body_timeout,
+            max_body=max_body,
+            linger=LINGER_SECONDS,
+            logger=self._logger,
+        )
+
     async def listen_tables(
         self, endpoint: dynamo_protocol.DynamoEndpoint, *, host: str, port: int, fixed: bool = True
     ) -> int:
         """Serve DynamoDB's protocol on host:port with the tables port's own HTTP server (`http_protocol.py`),
         under the same protections, cap and shutdown as the aiohttp ports; returns the real port."""
         server = TablesHttpServer(
-            endpoint,
-            policy=self.policy,
-            tracker=self,
-            header_timeout=self.limits.header_timeout,
-            body_timeout=self.limits.body_timeout,
-            max_body=max(self.limits.max_body, dynamo_protocol.MAX_REQUEST_BYTES),
-            linger=LINGER_SECONDS,
-            logger=self._logger,
+            endpoint, self._settings(max(self.limits.max_body, dynamo_protocol.MAX_REQUEST_BYTES))
         )
         self._tables.append(server)
         return await self._bind(self._capped(server.connection), service="tables", host=host, port=port, fixed=fixed)
@@ -183,15 +188,7 @@ class Listeners:
         runner = await self._runner(build_http_app(front), service="http")
         assert runner.server is not None
         server = HttpPortServer(
-            front,
-            hand_over=runner.server,
-            policy=self.policy,
-            tracker=self,
-            header_timeout=self.limits.header_timeout,
-            body_timeout=self.limits.body_timeout,
-            max_body=max(self.limits.max_body, CLIENT_MAX_SIZE),
-            linger=LINGER_SECONDS,
-            logger=self._logger,
+            front, hand_over=runner.server, settings=self._settings(max(self.limits.max_body, CLIENT_MAX_SIZE))
         )
         self._http.append(server)
         return await self._bind(self._capped(server.connection), service="http", host=host, port=port, fixed=fixed)

@@ -21,6 +21,7 @@ from sandbox.db import Database
 from sandbox.dynamodb.http_protocol import TablesHttpServer
 from sandbox.dynamodb.protocol import DynamoEndpoint
 from sandbox.guard import HostPolicy
+from sandbox.http1 import Settings
 from sandbox.model import KeyAttr, TableSpec
 from sandbox.server import Limits, Listeners
 from sandbox.store import TableStore
@@ -42,8 +43,7 @@ async def served() -> AsyncIterator[Served]:
         logger = logging.getLogger("arc_sandbox.server")
         listeners = Listeners(limits=Limits(header_timeout=0.3, body_timeout=0.3), policy=HostPolicy(), logger=logger)
         port = await listeners.listen_tables(DynamoEndpoint(store), host="127.0.0.1", port=0)
-        small = TablesHttpServer(
-            DynamoEndpoint(store),
+        settings = Settings(
             policy=HostPolicy(),
             tracker=listeners,
             header_timeout=5.0,
@@ -52,6 +52,7 @@ async def served() -> AsyncIterator[Served]:
             linger=0.1,
             logger=logger,
         )
+        small = TablesHttpServer(DynamoEndpoint(store), settings)
         server = await asyncio.get_running_loop().create_server(small.connection, "127.0.0.1", 0)
         try:
             yield Served(listeners, port, server.sockets[0].getsockname()[1])
@@ -219,6 +220,19 @@ async def test_a_body_that_never_arrives_is_a_408(served: Served) -> None:
     assert status == "HTTP/1.1 408 Request Timeout" and headers["connection"] == "close"
     assert json.loads(body)["__type"].endswith("#RequestTimeout")
     writer.close()
+
+
+async def test_a_client_gone_before_its_body_came_is_no_error_and_frees_the_request(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    _reader, writer = await connect(served.port)
+    full = request("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "gone"}}})
+    writer.write(full[:-5])
+    await served.listeners.until_in_flight(1)  # the request waits for the rest of its body
+    writer.close()
+    await served.listeners.drain(10)
+    assert served.listeners.in_flight == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_health_other_paths_and_methods(served: Served) -> None:
