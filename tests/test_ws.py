@@ -229,6 +229,29 @@ async def test_ws_management_api_unknown_connection_is_gone(sandbox: Sandbox, wh
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Origin": "https://evil.example", "Content-Type": "text/plain"}, id="cross-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"}, id="sec-fetch-site"),
+        pytest.param({"Host": "evil.example"}, id="dns-rebinding"),
+    ],
+)
+async def test_ws_management_api_on_the_http_port_is_closed_to_web_pages(
+    sandbox: Sandbox, session: aiohttp.ClientSession, headers: dict[str, str]
+) -> None:
+    """API Gateway keeps it behind IAM: a page the developer visits cannot post to a connection."""
+    async with session.ws_connect(ws_url(sandbox)) as ws:
+        connection = seen(sandbox, "connect")[0]["requestContext"]["connectionId"]
+        url = f"{sandbox.url}/@connections/{connection}"
+        async with session.post(url, data=b"from a page", headers=headers) as refused:
+            assert refused.status == 403
+            assert "refused" in (await refused.json())["message"] or "not this machine" in await refused.text()
+        async with session.post(url, data=b"from a script", headers={"Content-Type": "application/json"}) as sent:
+            assert sent.status == 200
+        assert (await ws.receive(timeout=5)).data == "from a script"
+
+
 async def test_ws_functions_can_be_invoked_over_lambda_invoke(sandbox: Sandbox) -> None:
     lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{sandbox.ports['events']}", region_name="us-west-2",
                        aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip

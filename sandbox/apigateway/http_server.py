@@ -110,6 +110,14 @@ def _reason(status: int) -> bytes:
     return phrase.encode()
 
 
+def _guarded(path: str) -> bool:
+    """The sandbox's own paths, and the Management API's (which API Gateway keeps behind IAM): a web page
+    the developer visits must not reach them."""
+    if "%" in path:
+        path = unquote(path)
+    return path.startswith(guard.SANDBOX_PATH_PREFIXES) or "/@connections/" in path
+
+
 def _plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "text/plain; charset=utf-8")], text.encode())
 
@@ -182,9 +190,7 @@ class _Connection(http1.Connection):
         keep_alive = not message.should_close
         url = message.url
         path = url.raw_path
-        if path.startswith(guard.SANDBOX_PATH_PREFIXES) or (
-            "%" in path and unquote(path).startswith(guard.SANDBOX_PATH_PREFIXES)
-        ):
+        if _guarded(path):
             refused = guard.check(method, message.headers, server.policy)
             if refused is not None:  # answered before the body is read: the connection stays only if it all came
                 keep = keep_alive and payload.is_eof()
