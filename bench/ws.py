@@ -2,8 +2,8 @@
 
 Run: `python bench/ws.py [--messages 2000] [--clients 1,8]`. Loopback only, under a minute.
 
-The `default` function answers with `sandbox.arc.ws.send` (a PostToConnection to the internal port),
-the way an Architect app answers. The baseline in the same run is a bare aiohttp WebSocket echo
+The `default` function answers with `sandbox.arc.ws.send` (a PostToConnection, over the function's
+own channel to the sandbox), the way an Architect app answers. The baseline in the same run is a bare aiohttp WebSocket echo
 server, the most an aiohttp-based server could do with no function in between. Each client keeps
 one message in flight; with several clients the rounds overlap.
 """

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from sandbox.apigateway.websocket import WebSocketApi
     from sandbox.bus import EventBus
     from sandbox.store import TableStore
 
@@ -29,6 +30,7 @@ class Services:
     bus: EventBus
     store: TableStore
     loop: asyncio.AbstractEventLoop
+    ws: WebSocketApi | None = None  # @ws's Management API, for `arc.ws` in the sandbox's workers
 
 
 CURRENT_SERVICES: ContextVar[Services | None] = ContextVar("arc_sandbox_services", default=None)

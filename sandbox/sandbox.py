@@ -312,7 +312,7 @@ class Sandbox:
         return self.ports.get("internal") if enabled and self.config.watch else None
 
     def _services(self) -> Services | None:
-        return Services(bus=self.bus, store=self.store, loop=self._loop) if self._loop else None
+        return Services(bus=self.bus, store=self.store, loop=self._loop, ws=self.ws) if self._loop else None
 
     def app_environment(self) -> AppEnvironment:
         """The environment variables functions get, and `client()`: what a script needs to reach this sandbox."""

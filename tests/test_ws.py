@@ -56,10 +56,18 @@ def handler(event, context):
     "ping": """
 import json
 from sandbox import arc
+from sandbox.errors import GoneError
 
 def handler(event, context):
     connection = event["requestContext"]["connectionId"]
-    arc.ws.send(connection, {"pong": json.loads(event["body"]), "info": sorted(arc.ws.info(connection))})
+    try:
+        arc.ws.send("NeverConnected=", {})
+        gone = False
+    except GoneError:
+        gone = True
+    via = type(arc.ws.management()).__name__  # the worker's own channel to its sandbox, not HTTP
+    info = sorted(arc.ws.info(connection))
+    arc.ws.send(connection, {"pong": json.loads(event["body"]), "info": info, "via": via, "gone": gone})
     if json.loads(event["body"]).get("close"):
         arc.ws.close(connection)
     return {"statusCode": 200}
@@ -136,7 +144,12 @@ async def test_ws_action_routes_and_sandbox_arc_ws(sandbox: Sandbox, session: ai
     async with session.ws_connect(ws_url(sandbox)) as ws:
         await ws.send_str(json.dumps({"action": "ping", "n": 1}))
         answer = json.loads((await ws.receive(timeout=5)).data)
-        assert answer == {"pong": {"action": "ping", "n": 1}, "info": ["connectedAt", "identity", "lastActiveAt"]}
+        assert answer == {
+            "pong": {"action": "ping", "n": 1},
+            "info": ["connectedAt", "identity", "lastActiveAt"],
+            "via": "ChannelManagement",
+            "gone": True,
+        }
         await ws.send_str(json.dumps({"action": "ping", "close": True}))
         await ws.receive(timeout=5)
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE  # arc.ws.close from the handler

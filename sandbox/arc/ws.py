@@ -4,8 +4,9 @@
     arc.ws.close(connection_id)
     arc.ws.info(connection_id)            # {"connectedAt", "lastActiveAt" (ISO times), "identity": {...}}
 
-Against a sandbox (ARC_SANDBOX set) the calls go to its Management API on the internal port; on AWS
-to `ARC_WSS_URL` through boto3. A connection that is gone raises `GoneError`.
+In a sandbox's function the calls go over the function's own channel to the sandbox; from a script
+(ARC_SANDBOX set) to its Management API on the internal port; on AWS to `ARC_WSS_URL` through boto3.
+A connection that is gone raises `GoneError`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-from sandbox.arc._backends import Aws, backend
+from sandbox.arc._backends import Aws, InWorker, backend
 from sandbox.errors import GoneError, SandboxError
+from sandbox.runtime import ServicesChannel
 
 
 class Management(Protocol):
@@ -45,10 +47,23 @@ class LocalManagement:
         return dict(json.loads(body)) if body else {}
 
 
+class ChannelManagement:
+    """Inside an execution environment: the worker's own channel to its sandbox, no HTTP connection."""
+
+    def __init__(self, channel: ServicesChannel) -> None:
+        self.channel = channel
+
+    def ws_call(self, method: str, connection_id: str, data: bytes = b"") -> dict[str, Any]:
+        answer = self.channel.call("ws", method=method, connection_id=connection_id, data=data.decode())
+        return dict(answer) if isinstance(answer, dict) else {}
+
+
 def management() -> Management:
     chosen = backend()
     if isinstance(chosen, Aws):
         return chosen
+    if isinstance(chosen, InWorker):
+        return ChannelManagement(chosen.channel)
     try:
         port = int(json.loads(os.environ["ARC_SANDBOX"])["ports"]["_arc"])
     except (KeyError, ValueError, TypeError) as error:

@@ -8,6 +8,7 @@ the message id, a DynamoDB call returns the wire response, errors are the same e
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,21 @@ async def _dispatch(services: Services, op: str, args: dict[str, Any]) -> Any:
         return await services.store.call(args["operation"], args["request"])
     if op == "table_names":
         return dict(services.store.logical_tables())
+    if op == "ws":
+        return await _ws(services, args["method"], args["connection_id"], args.get("data", ""))
     raise errors.SandboxError(f"unknown sandbox.arc call {op!r}")
+
+
+async def _ws(services: Services, method: str, connection_id: str, data: str) -> Any:
+    """`arc.ws` in a worker: the Management API's answer, as over HTTP (a gone connection is GoneError)."""
+    if services.ws is None:
+        raise errors.SandboxError("this sandbox serves no @ws API")
+    answer = await services.ws.answer_management(method, data.encode(), connection_id)
+    if answer.status == errors.GoneError.status:
+        raise errors.GoneError(f"connection {connection_id!r} is gone")
+    if answer.status >= 400:
+        raise errors.SandboxError(f"the Management API answered {answer.status}: {answer.body!r}")
+    return json.loads(answer.body) if answer.body else {}
 
 
 def describe_error(error: errors.SandboxError) -> Message:
