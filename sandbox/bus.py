@@ -528,7 +528,7 @@ class EventBus:
                 {**_event_info(job), "state": "in_flight"} for job in running
             ] + [
                 {**_event_info(job), "state": "retrying" if job.attempt > 1 else "pending"}
-                for job in sorted([*self._waiting_events, *self._parked])
+                for job in self.waiting_jobs()
             ],
             "dead_letters": self.dead_letters(),
         }  # fmt: skip
@@ -537,7 +537,11 @@ class EventBus:
         """Queue messages not in flight, and events and async invokes waiting for an attempt (or for their
         topic or function to be back in the manifest)."""
         listed = [messages.info(m) for q in self.queues for m in q.messages.values() if not m.inflight]
-        return listed + [_event_info(job) for job in sorted([*self._waiting_events, *self._parked])]
+        return listed + [_event_info(job) for job in self.waiting_jobs()]
+
+    def waiting_jobs(self) -> list[EventJob]:
+        """Events and async invokes waiting for an attempt, or for their topic or function to be back, by due time."""
+        return sorted([*self._waiting_events, *self._parked])
 
     def in_flight(self) -> list[dict[str, Json]]:
         """Queue messages and events being delivered now."""

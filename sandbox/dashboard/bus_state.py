@@ -82,7 +82,7 @@ def overview(bus: EventBus) -> dict[str, Json]:
     now = bus.clock.now()
     dead = bus.dead_letters()
     # pending() lists them too, but without their payloads; parked: their topic or function left the manifest
-    retries = sorted([*bus._waiting_events, *bus._parked])
+    retries = bus.waiting_jobs()
     topics = []
     for name, spec in bus._events.items():
         waiting = [job for job in retries if job.kind == "events" and job.name == name]
