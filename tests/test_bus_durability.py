@@ -137,16 +137,23 @@ async def test_snapshot_lists_what_the_dashboard_shows_and_dead_letters_can_be_p
             assert conn.execute("SELECT COUNT(*) FROM bus_dead_letters").fetchone() == (0,)
 
 
-async def test_event_retries_stored_by_the_previous_version_are_kept(tmp_path: Path) -> None:
+def old_database(tmp_path: Path, table: str) -> tuple[Manifest, Path]:
+    """An app with one @events topic, and a database an earlier version left: one event retry, stored in
+    `table` with the columns events had before the `kind` column."""
     quick = function(tmp_path, "events", "quick", QUICK)
     manifest = Manifest(app="old", root=tmp_path, source=None, events=(EventSpec("quick", quick),))
     path = tmp_path / "bus.db"
     with sqlite3.connect(path) as conn:
         conn.execute(
-            "CREATE TABLE bus_event_retries (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
+            f"CREATE TABLE {table} (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
             "payload TEXT NOT NULL, subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)"
         )
-        conn.execute("INSERT INTO bus_event_retries VALUES ('m1', 1, 'quick', '{\"n\": 1}', NULL, NULL, 2, 0)")
+        conn.execute(f"INSERT INTO {table} VALUES ('m1', 1, 'quick', '{{\"n\": 1}}', NULL, NULL, 2, 0)")
+    return manifest, path
+
+
+async def test_event_retries_stored_by_the_previous_version_are_kept(tmp_path: Path) -> None:
+    manifest, path = old_database(tmp_path, "bus_event_retries")
     async with Invoker() as invoker, Database(path) as db:
         bus = EventBus(manifest, invoker, db=db, clock=FakeClock())
         await bus.start()
@@ -158,15 +165,7 @@ async def test_event_retries_stored_by_the_previous_version_are_kept(tmp_path: P
 
 async def test_events_stored_before_async_invokes_had_a_kind_are_kept_as_topic_events(tmp_path: Path) -> None:
     """A database from before Lambda async invokes were stored: `bus_events` without its `kind` column."""
-    quick = function(tmp_path, "events", "quick", QUICK)
-    manifest = Manifest(app="old", root=tmp_path, source=None, events=(EventSpec("quick", quick),))
-    path = tmp_path / "bus.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "CREATE TABLE bus_events (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
-            "payload TEXT NOT NULL, subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL)"
-        )
-        conn.execute("INSERT INTO bus_events VALUES ('m1', 1, 'quick', '{\"n\": 1}', 's', NULL, 2, 0)")
+    manifest, path = old_database(tmp_path, "bus_events")
     async with Invoker() as invoker, Database(path) as db:
         bus = EventBus(manifest, invoker, db=db, clock=FakeClock())
         await bus.start()
