@@ -311,11 +311,12 @@ def wrk_rates(
         dynamo_wire.call(port, "CreateTable", {"TableName": table, **TABLE})
     puts, gets = _raw_bodies(table, distinct)
     rates: dict[str, dict[str, float]] = {name: {} for name in ports}
+    signed_puts = {name: dynamo_wire.presign(port, "PutItem", puts) for name, port in ports.items()}
     for op, bodies in (("PutItem", puts), ("GetItem", gets)):
-        signed = {name: dynamo_wire.presign(port, op, bodies) for name, port in ports.items()}
+        signed = signed_puts if op == "PutItem" else {n: dynamo_wire.presign(p, op, bodies) for n, p in ports.items()}
         if op == "GetItem":
-            for port in ports.values():
-                asyncio.run(dynamo_wire.send_all(port, dynamo_wire.presign(port, "PutItem", puts), concurrency))
+            for name, port in ports.items():
+                asyncio.run(dynamo_wire.send_all(port, signed_puts[name], concurrency))
         served = dict.fromkeys(ports, 0.0)
         for _ in range(5):
             for name, port in ports.items():

@@ -92,7 +92,8 @@ class EventBus:
         self._published: deque[tuple[Pragma, str, Json, str, float]] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
         self._functions: dict[str, FunctionSpec] = {}  # by inventory name: what Lambda async invokes name
-        self._parked: list[EventJob] = []  # stored jobs whose topic or function left the manifest
+        self._parked: list[EventJob] = []
+        self._prepared = False  # the tables exist  # stored jobs whose topic or function left the manifest
         self._topics: dict[str, records.SnsTopic] = {}  # by ARN: what its records share, worked out once
         self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
@@ -118,12 +119,14 @@ class EventBus:
     async def prepare(self) -> None:
         """Make the bus's tables, so that work accepted before `start` (the sandbox's ports open first:
         deliveries need them listening) is stored as at any other time."""
-        await self._storage.create()
+        if not self._prepared:
+            await self._storage.create()
+            self._prepared = True
 
     async def start(self) -> None:
         if self._started:
             return
-        await self._storage.create()
+        await self.prepare()
         now = self.clock.now()
         accepted = {m.id for q in self.queues for m in q.messages.values()}  # since `prepare`, already here
         for message in await self._storage.recover(now):

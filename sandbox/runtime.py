@@ -30,7 +30,7 @@ class Services:
     bus: EventBus
     store: TableStore
     loop: asyncio.AbstractEventLoop
-    ws: WebSocketApi | None = None  # @ws's Management API, for `arc.ws` in the sandbox's workers
+    ws: WebSocketApi  # @ws's Management API, for `arc.ws` in the sandbox's workers
 
 
 CURRENT_SERVICES: ContextVar[Services | None] = ContextVar("arc_sandbox_services", default=None)

@@ -123,8 +123,7 @@ class Listeners:
         self._cap = limits.connection_cap()
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.AbstractServer] = []
-        self._tables: list[TablesHttpServer] = []
-        self._http: list[HttpPortServer] = []
+        self._own: list[http1.Server] = []  # the tables and http ports' own HTTP/1.1 servers
         self._awaiting_request: dict[RequestHandler, asyncio.TimerHandle] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._long_lived: set[asyncio.Task[Any]] = set()  # websockets: they never finish on their own
@@ -148,8 +147,7 @@ class Listeners:
     @property
     def open_connections(self) -> int:
         apps = sum(len(runner.server.connections) for runner in self._runners if runner.server is not None)
-        own = sum(len(server.connections) for server in self._tables) + sum(len(s.connections) for s in self._http)
-        return apps + own
+        return apps + sum(len(server.connections) for server in self._own)
 
     @property
     def overdue(self) -> bool:
@@ -175,7 +173,7 @@ class Listeners:
         server = TablesHttpServer(
             endpoint, self._settings(max(self.limits.max_body, dynamo_protocol.MAX_REQUEST_BYTES))
         )
-        self._tables.append(server)
+        self._own.append(server)
         return await self._bind(self._capped(server.connection), service="tables", host=host, port=port, fixed=fixed)
 
     async def listen_http(
@@ -190,7 +188,7 @@ class Listeners:
         server = HttpPortServer(
             front, hand_over=runner.server, settings=self._settings(max(self.limits.max_body, CLIENT_MAX_SIZE))
         )
-        self._http.append(server)
+        self._own.append(server)
         return await self._bind(self._capped(server.connection), service="http", host=host, port=port, fixed=fixed)
 
     async def listen(self, app: web.Application, *, service: str, host: str, port: int, fixed: bool = True) -> int:
@@ -385,10 +383,8 @@ class Listeners:
         for timer in self._awaiting_request.values():
             timer.cancel()
         self._awaiting_request.clear()
-        for tables in self._tables:
-            tables.close_connections()
-        for http in self._http:
-            http.close_connections()
+        for own in self._own:
+            own.close_connections()
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()

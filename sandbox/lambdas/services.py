@@ -75,8 +75,6 @@ async def _dispatch(services: Services, op: str, args: dict[str, Any]) -> Any:
 
 async def _ws(services: Services, method: str, connection_id: str, data: str) -> Any:
     """`arc.ws` in a worker: the Management API's answer, as over HTTP (a gone connection is GoneError)."""
-    if services.ws is None:
-        raise errors.SandboxError("this sandbox serves no @ws API")
     answer = await services.ws.answer_management(method, data.encode(), connection_id)
     if answer.status == errors.GoneError.status:
         raise errors.GoneError(f"connection {connection_id!r} is gone")
