@@ -229,3 +229,26 @@ def test_cli_messages_tells_a_dead_lettered_async_invoke_apart_and_replays_it(
     assert _run(app_dir, "replay", letter["id"]).output.strip() == "Replayed 1 dead letter(s)."
     results = running.run(running.sandbox.settle(raise_on_failure=False))
     assert [(r.pragma, r.name, r.attempt) for r in results] == [("lambda", "work", n) for n in (1, 2, 3)]
+
+
+def test_cli_replay_by_name_asks_which_when_a_queue_and_a_function_share_it(
+    app_dir: Path, running: ThreadedSandbox
+) -> None:
+    # The queue `work` and its function `work` (invoked directly, asynchronously) each get a dead letter.
+    running.run(running.sandbox.bus.send_message("work", {"job": "fail"}))
+    lam = client_factory("lambda", running.sandbox.ports["events"])()
+    assert lam.invoke(FunctionName="work", InvocationType="Event", Payload=b'{"job": "direct"}')["StatusCode"] == 202
+    running.run(running.sandbox.settle(raise_on_failure=False))
+    assert {d.pragma for d in running.sandbox.bus.dead_letters()} == {"queues", "lambda"}
+    ambiguous = _run(app_dir, "replay", "--name", "work")
+    assert ambiguous.exit_code == 1
+    assert "belong to Invoke (Event) work and @queues work: say which with pragma lambda or queues" in ambiguous.output
+    assert _run(app_dir, "purge", "--name", "work", "--yes").exit_code == 1
+    assert len(running.sandbox.bus.dead_letters()) == 2  # neither acted on
+    assert _run(app_dir, "replay", "--pragma", "queues").exit_code == 2  # a pragma alone names nothing
+    assert _run(app_dir, "purge", "--name", "work", "--pragma", "queues", "--yes").output.strip() == (
+        "Purged 1 dead letter(s)."
+    )
+    (left,) = running.sandbox.bus.dead_letters()
+    assert left.pragma == "lambda"
+    assert _run(app_dir, "replay", "--name", "work").output.strip() == "Replayed 1 dead letter(s)."  # one kind left

@@ -253,25 +253,43 @@ def messages(
     click.echo("\n".join(lines) if lines else "No messages.")
 
 
-def _letter_body(ids: tuple[str, ...], name: str | None, every: bool) -> dict[str, Any]:
+def _letter_body(ids: tuple[str, ...], name: str | None, pragma: str | None, every: bool) -> dict[str, Any]:
     if sum(bool(x) for x in (ids, name, every)) != 1:
         raise click.UsageError("give dead letter IDs, or --name QUEUE_TOPIC_OR_FUNCTION, or --all")
+    if pragma and not name:
+        raise click.UsageError("--pragma goes with --name")
     if ids:
         return {"ids": list(ids)}
-    return {"name": name} if name else {"all": True}
+    if name:
+        return {"name": name, "pragma": pragma} if pragma else {"name": name}
+    return {"all": True}
+
+
+_PRAGMA = click.option(
+    "--pragma",
+    type=click.Choice(["events", "queues", "lambda"]),
+    help="With --name: the topic's (events), the queue's (queues) or the function's async invokes' (lambda) "
+    "dead letters, where a name is more than one of these.",
+)
 
 
 @click.command()
 @sandbox_options
 @click.argument("ids", nargs=-1)
 @click.option("--name", help="Every dead letter of this queue, topic or function.")
+@_PRAGMA
 @click.option("--all", "every", is_flag=True, help="Every dead letter.")
 def replay(
-    app_dir: Path | None, internal_port: int | None, ids: tuple[str, ...], name: str | None, every: bool
+    app_dir: Path | None,
+    internal_port: int | None,
+    ids: tuple[str, ...],
+    name: str | None,
+    pragma: str | None,
+    every: bool,
 ) -> None:
     """Send dead letters again: each is published, queued or invoked (Lambda async invokes) anew, then forgotten."""
     result = _client(app_dir, internal_port).send(
-        "POST", DASHBOARD_API + "/dead-letters/replay", _letter_body(ids, name, every)
+        "POST", DASHBOARD_API + "/dead-letters/replay", _letter_body(ids, name, pragma, every)
     )
     click.echo(f"Replayed {result['replayed']} dead letter(s).")
 
@@ -280,13 +298,20 @@ def replay(
 @sandbox_options
 @click.argument("ids", nargs=-1)
 @click.option("--name", help="Every dead letter of this queue, topic or function.")
+@_PRAGMA
 @click.option("--all", "every", is_flag=True, help="Every dead letter.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge(
-    app_dir: Path | None, internal_port: int | None, ids: tuple[str, ...], name: str | None, every: bool, yes: bool
+    app_dir: Path | None,
+    internal_port: int | None,
+    ids: tuple[str, ...],
+    name: str | None,
+    pragma: str | None,
+    every: bool,
+    yes: bool,
 ) -> None:
     """Forget dead letters for good."""
-    body = _letter_body(ids, name, every)
+    body = _letter_body(ids, name, pragma, every)
     if not yes:
         click.confirm("Delete these dead letters for good?", abort=True)
     result = _client(app_dir, internal_port).send("POST", DASHBOARD_API + "/dead-letters/purge", body)

@@ -303,11 +303,14 @@ def _event(kind: str, data: Json) -> bytes:
 
 
 def _ids(body: dict[str, Any], bus: EventBus) -> list[str]:
-    """{"ids": [...]} or {"name": "queue-or-topic"} or {"all": true}."""
+    """{"ids": [...]} or {"name": "queue-topic-or-function", "pragma"?: "events" | "queues" | "lambda"} or {"all": true}."""
     if isinstance(body.get("ids"), list) and all(isinstance(i, str) for i in body["ids"]):
         return list(body["ids"])
     if isinstance(body.get("name"), str):
-        return bus_state.dead_letter_ids(bus, name=body["name"])
+        pragma = body.get("pragma")
+        if pragma is not None and not isinstance(pragma, str):
+            raise ValidationError("pragma must be a string")
+        return bus_state.dead_letter_ids(bus, name=body["name"], pragma=pragma)
     if body.get("all") is True:
         return bus_state.dead_letter_ids(bus)
     raise ValidationError('expected {"ids": [...]}, {"name": "..."} or {"all": true}')

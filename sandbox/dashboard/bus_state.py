@@ -155,8 +155,22 @@ async def purge(bus: EventBus, letter_ids: list[str]) -> int:
     return await bus.purge_dead_letters(letter_ids)
 
 
-def dead_letter_ids(bus: EventBus, *, name: str | None = None) -> list[str]:
-    return [d.id for d in bus.dead_letters() if name is None or d.name == name]
+LETTER_KINDS = {"events": "@events", "queues": "@queues", "lambda": "Invoke (Event)"}
+
+
+def dead_letter_ids(bus: EventBus, *, name: str | None = None, pragma: str | None = None) -> list[str]:
+    """Every dead letter, or those of one queue, topic or function. A name that a topic or queue shares
+    with a function (whose async invokes were dead-lettered) must say which it means: replaying or
+    purging both would act on letters nobody asked for."""
+    if pragma is not None and pragma not in LETTER_KINDS:
+        raise ValidationError(f"pragma must be one of {', '.join(LETTER_KINDS)}, not {pragma!r}")
+    letters = [d for d in bus.dead_letters() if (name is None or d.name == name) and pragma in (None, d.pragma)]
+    kinds = sorted({d.pragma for d in letters})
+    if name is not None and pragma is None and len(kinds) > 1:
+        both = " and ".join(f"{LETTER_KINDS.get(k, k)} {name}" for k in kinds)
+        which = " or ".join(kinds)
+        raise ValidationError(f"dead letters named {name!r} belong to {both}: say which with pragma {which} (--pragma)")
+    return [d.id for d in letters]
 
 
 async def publish(bus: EventBus, body: dict[str, Any]) -> str:
