@@ -37,6 +37,7 @@ from sandbox.lambdas.handler_check import warn_missing_handlers
 from sandbox.lambdas.invocations import InvocationObserver
 from sandbox.lambdas.invoker import Invoker
 from sandbox.lambdas.launchers import ForkServer, Launcher, Spawner, default_launcher
+from sandbox.lambdas.log_tail import LogTails
 from sandbox.lambdas.wire import LambdaApi
 from sandbox.manifest import load_manifest
 from sandbox.messaging.listener import bus_routes
@@ -85,6 +86,7 @@ class Sandbox:
         )
         self._host_env = dict(os.environ)  # read once: the sandbox never writes os.environ for handlers
         self.recorder = InvocationRecorder(now=self.clock.now)  # the dashboard's; `observer` hears every call too
+        self.log_tails = LogTails()  # Invoke's LogType=Tail
         self.invoker = Invoker(
             environment=lambda fn: self.app_environment().for_function(fn),
             shared_dir=self.manifest.shared_dir,
@@ -92,7 +94,7 @@ class Sandbox:
             region=region,
             services=self._services,
             logger=self.logger.getChild("invoke"),
-            observer=self.recorder if observer is None else Observers(self.recorder, observer),
+            observer=Observers(self.recorder, self.log_tails, *([observer] if observer else [])),
             concurrency=config.concurrency,
             idle_timeout=config.idle_timeout,
             launcher=_launcher(config.launcher),
@@ -124,6 +126,7 @@ class Sandbox:
             lambda: self.manifest,
             invoke_async=self.bus.invoke_async,
             account_id=self.bus.account_id,
+            tails=self.log_tails,
             logger=self.logger.getChild("lambda"),
         )
         self.dashboard = Dashboard(

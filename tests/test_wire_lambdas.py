@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -128,3 +129,54 @@ async def test_lambda_invoke_of_a_function_that_times_out(tmp_path: Path) -> Non
         error = json.loads(answer["Payload"].read())
         assert error["errorType"] == "Sandbox.Timedout"
         assert error["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
+        tailed = await call(lam.invoke, FunctionName="get /slow", LogType="Tail")
+        lines = base64.b64decode(tailed["LogResult"]).decode().splitlines()
+        request_id = tailed["ResponseMetadata"]["RequestId"]
+        assert lines[-3].endswith(f"Z {request_id} Task timed out after 1.00 seconds")
+
+
+async def test_lambda_invoke_with_log_type_tail_returns_the_calls_log(tmp_path: Path) -> None:
+    """LogType=Tail: the last 4 KB of the call's log (START, what the handler printed or logged, the
+    runtime's error line, END, REPORT), base64-encoded, as Lambda returns it for a synchronous call."""
+    app = tmp_path / "log-app"
+    handlers = {
+        "get-chatty": "import logging\n\ndef handler(event, context):\n    print('hello', event['who'])\n"
+        "    logging.getLogger().warning('careful')\n    return 1\n",
+        "get-boom": "def handler(event, context):\n    raise ValueError('told to fail')\n",
+        "get-loud": "def handler(event, context):\n    for n in range(1000):\n        print(f'line {n:04}')\n",
+    }
+    (app / "app.arc").parent.mkdir(parents=True)
+    (app / "app.arc").write_text("@app\nlog-app\n@http\n" + "".join(f"get /{n[4:]}\n" for n in handlers))
+    for folder, code in handlers.items():
+        (app / "src" / "http" / folder).mkdir(parents=True)
+        (app / "src" / "http" / folder / "lambda.py").write_text(code)
+    async with Sandbox(SandboxConfig.ephemeral(app)) as sandbox:
+        lam = client_factory("lambda", sandbox.ports["events"])()
+
+        async def tail(name: str, **kwargs: Any) -> tuple[str, list[str]]:
+            answer = await call(lam.invoke, FunctionName=name, LogType="Tail", **kwargs)
+            return answer["ResponseMetadata"]["RequestId"], base64.b64decode(answer["LogResult"]).decode().splitlines()
+
+        request_id, lines = await tail("get /chatty", Payload=b'{"who": "ann"}')
+        assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+        assert "hello ann" in lines and any("careful" in line for line in lines)
+        assert lines[-2] == f"END RequestId: {request_id}"
+        assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+        assert "\tMemory Size: 1152 MB\tMax Memory Used: " in lines[-1]  # Architect's default
+
+        request_id, lines = await tail("get /boom")
+        assert "[ERROR] ValueError: told to fail" in lines and "    raise ValueError('told to fail')" in lines
+        assert lines[-2] == f"END RequestId: {request_id}"
+
+        answer = await call(lam.invoke, FunctionName="get /loud", LogType="Tail")
+        log = base64.b64decode(answer["LogResult"])
+        assert len(log) == 4096 and b"line 0999\nEND RequestId: " in log and b"line 0000" not in log
+
+        plain = await call(lam.invoke, FunctionName="get /chatty", Payload=b'{"who": "bob"}')
+        assert "LogResult" not in plain  # asked for nothing, given nothing
+        queued = await call(lam.invoke, FunctionName="get /chatty", InvocationType="Event", LogType="Tail")
+        assert queued["StatusCode"] == 202 and "LogResult" not in queued  # a synchronous call's only
+        with pytest.raises(lam.exceptions.InvalidParameterValueException, match="Unsupported log type 'All'"):
+            await call(lam.invoke, FunctionName="get /chatty", LogType="All")
+        await sandbox.settle(raise_on_failure=False)
+        assert sandbox.log_tails.take(request_id) == ""  # nothing kept once answered

@@ -7,6 +7,7 @@ once the call has a result or has failed. Observers must be quick and must not r
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -38,6 +39,18 @@ class InvocationObserver(Protocol):
     def log(self, request_id: str, fn: FunctionSpec, line: str) -> None: ...
 
     def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None: ...
+
+
+def report_line(
+    request_id: str, duration_ms: float, memory_mb: int, max_mb: int | None, init_ms: float | None = None
+) -> str:
+    """Lambda's REPORT line, closing every call's log."""
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {memory_mb} MB\t"
+        f"Max Memory Used: {max_mb if max_mb is not None else '-'} MB"
+    )
+    return line if init_ms is None else f"{line}\tInit Duration: {init_ms:.2f} ms"
 
 
 class NoObserver:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import sys
 import time
@@ -30,7 +29,14 @@ from sandbox.errors import (
     SandboxError,
 )
 from sandbox.lambdas.environment import HANDLER_FILES, handler_module
-from sandbox.lambdas.invocations import Finished, InvocationObserver, NoObserver, Outcome, new_request_id
+from sandbox.lambdas.invocations import (
+    Finished,
+    InvocationObserver,
+    NoObserver,
+    Outcome,
+    new_request_id,
+    report_line,
+)
 from sandbox.lambdas.launchers import Launcher, default_launcher
 from sandbox.lambdas.pool import FunctionEnvironments
 from sandbox.lambdas.process import EnvironmentProcess, InitFailed, Reply, read_buffer
@@ -226,13 +232,7 @@ class Invoker:
             return
         extra = _extra(fn, request_id)
         self._output.debug("%s END RequestId: %s", fn.name, request_id, extra=extra)
-        report = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {fn.memory} MB\t"
-            f"Max Memory Used: {max_mb if max_mb is not None else '-'} MB"
-        )
-        if init_ms is not None:
-            report += f"\tInit Duration: {init_ms:.2f} ms"
+        report = report_line(request_id, duration_ms, fn.memory, max_mb, init_ms)
         self._output.debug("%s %s", fn.name, report, extra=extra)
 
     def _finish(

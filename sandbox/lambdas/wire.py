@@ -30,6 +30,7 @@ from sandbox.errors import (
     NotFoundError,
 )
 from sandbox.lambdas.invocations import new_request_id
+from sandbox.lambdas.log_tail import LogTails
 from sandbox.model import FunctionSpec, Invoke, Json, Manifest
 from sandbox.wire_errors import WireError
 
@@ -37,6 +38,7 @@ INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
 MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 262_144
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+LOG_TYPES = ("None", "Tail")
 FRAME = re.compile(r'^  File "', re.MULTILINE)
 
 InvokeAsync = Callable[[str, Json], Awaitable[str]]
@@ -51,9 +53,11 @@ class LambdaApi:
         *,
         invoke_async: InvokeAsync,
         account_id: str,
+        tails: LogTails,
         logger: logging.Logger | None = None,
     ) -> None:
         self._invoke = invoke
+        self._tails = tails  # must also hear the invoker's calls (one of its observers)
         self._invoke_async = invoke_async
         self._manifest = manifest
         self._account_id = account_id
@@ -73,6 +77,9 @@ class LambdaApi:
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if kind not in INVOCATION_TYPES:
             raise WireError(400, "InvalidParameterValueException", f"Unsupported invocation type {kind!r}")
+        log_type = request.headers.get("X-Amz-Log-Type", "None")
+        if log_type not in LOG_TYPES:
+            raise WireError(400, "InvalidParameterValueException", f"Unsupported log type {log_type!r}: None or Tail")
         raw = await request.read()
         limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
         if len(raw) > limit:
@@ -90,7 +97,14 @@ class LambdaApi:
             return web.Response(status=202, headers=headers)
         request_id = new_request_id()
         headers["x-amzn-RequestId"] = request_id
-        payload, failed = await self._run(fn, event, request_id, kind)
+        if log_type == "Tail":  # a synchronous call's log only, as Lambda gives it
+            self._tails.watch(request_id)
+            try:
+                payload, failed = await self._run(fn, event, request_id, kind)
+            finally:
+                headers["X-Amz-Log-Result"] = self._tails.take(request_id)
+        else:
+            payload, failed = await self._run(fn, event, request_id, kind)
         if failed:
             headers["X-Amz-Function-Error"] = "Unhandled"
         return web.Response(body=payload, headers=headers, content_type="application/json")
