@@ -180,3 +180,12 @@ async def test_lambda_invoke_with_log_type_tail_returns_the_calls_log(tmp_path: 
             await call(lam.invoke, FunctionName="get /chatty", LogType="All")
         await sandbox.settle(raise_on_failure=False)
         assert sandbox.log_tails.take(request_id) == ""  # nothing kept once answered
+
+
+async def test_lambda_operations_other_than_invoke_say_they_are_not_emulated(lam: Any) -> None:
+    for operation, kwargs in ((lam.list_functions, {}), (lam.get_function, {"FunctionName": "ping"})):
+        with pytest.raises(lam.exceptions.ClientError) as err:
+            await call(operation, **kwargs)
+        assert err.value.response["Error"]["Code"] == "UnknownOperationException"
+        assert "a Lambda operation arc-sandbox does not emulate: it serves Invoke" in str(err.value)
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

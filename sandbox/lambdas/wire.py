@@ -35,6 +35,7 @@ from sandbox.model import FunctionSpec, Invoke, Json, Manifest
 from sandbox.wire_errors import WireError
 
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
+OTHER_OPERATIONS = r"/{version:20\d\d-\d\d-\d\d}/{operation:.*}"
 MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 262_144
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -64,7 +65,19 @@ class LambdaApi:
         self._logger = logger or logging.getLogger("arc_sandbox.lambda")
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(INVOKE_PATH, self.handle)]
+        # Lambda's other operations live under dated paths too (2015-03-31/functions/, 2017-03-31/tags/...):
+        # say that they are not emulated, in Lambda's error shape, rather than a bare 404 boto3 cannot name.
+        return [web.post(INVOKE_PATH, self.handle), web.route("*", OTHER_OPERATIONS, self.not_emulated)]
+
+    async def not_emulated(self, request: web.Request) -> web.Response:
+        return _error_response(
+            WireError(
+                404,
+                "UnknownOperationException",
+                f"{request.method} {request.path} is a Lambda operation arc-sandbox does not emulate: "
+                f"it serves Invoke (POST {INVOKE_PATH})",
+            )
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
