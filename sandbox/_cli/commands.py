@@ -265,20 +265,22 @@ def _letter_body(ids: tuple[str, ...], name: str | None, pragma: str | None, eve
     return {"all": True}
 
 
-_PRAGMA = click.option(
-    "--pragma",
-    type=click.Choice(["events", "queues", "lambda"]),
-    help="With --name: the topic's (events), the queue's (queues) or the function's async invokes' (lambda) "
-    "dead letters, where a name is more than one of these.",
-)
+def _letter_options(fn: F) -> F:
+    """Which dead letters: IDS, or --name (with --pragma where the name is ambiguous), or --all."""
+    fn = click.option("--all", "every", is_flag=True, help="Every dead letter.")(fn)
+    fn = click.option(
+        "--pragma",
+        type=click.Choice(["events", "queues", "lambda"]),
+        help="With --name: the topic's (events), the queue's (queues) or the function's async invokes' (lambda) "
+        "dead letters, where a name is more than one of these.",
+    )(fn)
+    fn = click.option("--name", help="Every dead letter of this queue, topic or function.")(fn)
+    return click.argument("ids", nargs=-1)(fn)
 
 
 @click.command()
 @sandbox_options
-@click.argument("ids", nargs=-1)
-@click.option("--name", help="Every dead letter of this queue, topic or function.")
-@_PRAGMA
-@click.option("--all", "every", is_flag=True, help="Every dead letter.")
+@_letter_options
 def replay(
     app_dir: Path | None,
     internal_port: int | None,
@@ -296,10 +298,7 @@ def replay(
 
 @click.command()
 @sandbox_options
-@click.argument("ids", nargs=-1)
-@click.option("--name", help="Every dead letter of this queue, topic or function.")
-@_PRAGMA
-@click.option("--all", "every", is_flag=True, help="Every dead letter.")
+@_letter_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge(
     app_dir: Path | None,
