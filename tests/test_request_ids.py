@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 from pathlib import Path
+
 import aiohttp
 import pytest
 
@@ -182,43 +183,45 @@ async def test_a_dead_letter_keeps_the_request_id_and_its_replay_is_a_new_invoca
 
 async def test_the_dashboard_keeps_each_attempt_with_its_own_outcome_and_log_lines(tmp_path: Path) -> None:
     app = write_app(tmp_path)
-    async with Sandbox(SandboxConfig.ephemeral(app, watch=False), clock=FakeClock()) as sandbox:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{sandbox.ports['internal']}") as client:
-            stream = await client.get(API + "/stream")
-            assert (await stream.content.readuntil(b"\n\n")).startswith(b"retry:")  # subscribed from here on
-            request_id = await invoke_event(sandbox, "sandbox-get/flaky", b'{"n": 1}')
-            await sandbox.settle(raise_on_failure=False)
-            async with client.get(API + "/invocations", params={"function": "get /flaky"}) as listing:
-                rows = (await listing.json())["invocations"]
-            assert [(r["request_id"], r["attempt"], r["status"]) for r in rows] == [
-                (request_id, 3, "ok"), (request_id, 2, "error"), (request_id, 1, "error"),
-            ]  # fmt: skip
-            details = []
-            for row in reversed(rows):
-                async with client.get(API + f"/invocations/{row['seq']}") as detail:
-                    details.append(await detail.json())
-            for n, detail in enumerate(details, start=1):
-                assert f"attempt {n} as {request_id}" in detail["logs"]  # its own lines, no other attempt's
-                assert not any(f"attempt {other} as" in line for line in detail["logs"] for other in {1, 2, 3} - {n})
-                assert [(a["attempt"], a["status"]) for a in detail["attempts"]] == [(1, "error"), (2, "error"), (3, "ok")]
-            assert [d["error_message"] for d in details] == ["failing attempt 1", "failing attempt 2", None]
-            assert details[2]["result"] == {"attempt": 3}
-            async with client.get(API + f"/invocations/{request_id}") as newest:
-                assert (await newest.json())["seq"] == rows[0]["seq"]  # by request id: the latest attempt
+    async with (
+        Sandbox(SandboxConfig.ephemeral(app, watch=False), clock=FakeClock()) as sandbox,
+        aiohttp.ClientSession(f"http://127.0.0.1:{sandbox.ports['internal']}") as client,
+    ):
+        stream = await client.get(API + "/stream")
+        assert (await stream.content.readuntil(b"\n\n")).startswith(b"retry:")  # subscribed from here on
+        request_id = await invoke_event(sandbox, "sandbox-get/flaky", b'{"n": 1}')
+        await sandbox.settle(raise_on_failure=False)
+        async with client.get(API + "/invocations", params={"function": "get /flaky"}) as listing:
+            rows = (await listing.json())["invocations"]
+        assert [(r["request_id"], r["attempt"], r["status"]) for r in rows] == [
+            (request_id, 3, "ok"), (request_id, 2, "error"), (request_id, 1, "error"),
+        ]  # fmt: skip
+        details = []
+        for row in reversed(rows):
+            async with client.get(API + f"/invocations/{row['seq']}") as detail:
+                details.append(await detail.json())
+        for n, detail in enumerate(details, start=1):
+            assert f"attempt {n} as {request_id}" in detail["logs"]  # its own lines, no other attempt's
+            assert not any(f"attempt {other} as" in line for line in detail["logs"] for other in {1, 2, 3} - {n})
+            assert [(a["attempt"], a["status"]) for a in detail["attempts"]] == [(1, "error"), (2, "error"), (3, "ok")]
+        assert [d["error_message"] for d in details] == ["failing attempt 1", "failing attempt 2", None]
+        assert details[2]["result"] == {"attempt": 3}
+        async with client.get(API + f"/invocations/{request_id}") as newest:
+            assert (await newest.json())["seq"] == rows[0]["seq"]  # by request id: the latest attempt
 
-            # The live stream tells each attempt's end, and routes each log line to its attempt.
-            finished: dict[int, str] = {}
-            logged: dict[int, list[str]] = {}
-            while len(finished) < 3:
-                head, _, data = (await stream.content.readuntil(b"\n\n")).decode().partition("\ndata: ")
-                told = json.loads(data)
-                if head == "event: finished":
-                    finished[told["seq"]] = told["status"]
-                elif head == "event: log":
-                    logged.setdefault(told["seq"], []).append(told["line"])
-            stream.close()
+        # The live stream tells each attempt's end, and routes each log line to its attempt.
+        finished: dict[int, str] = {}
+        logged: dict[int, list[str]] = {}
+        while len(finished) < 3:
+            head, _, data = (await stream.content.readuntil(b"\n\n")).decode().partition("\ndata: ")
+            told = json.loads(data)
+            if head == "event: finished":
+                finished[told["seq"]] = told["status"]
+            elif head == "event: log":
+                logged.setdefault(told["seq"], []).append(told["line"])
+        stream.close()
     by_attempt = {r["seq"]: r["attempt"] for r in rows}
     assert {by_attempt[seq]: status for seq, status in finished.items()} == {1: "error", 2: "error", 3: "ok"}
+    assert set(logged) == set(by_attempt)
     for seq, lines in logged.items():
         assert [line for line in lines if line.startswith("attempt ")] == [f"attempt {by_attempt[seq]} as {request_id}"]
-
