@@ -363,7 +363,7 @@ def logs(
 def _follow(client: SandboxClient, function: str | None, max_count: int | None) -> None:
     """Each invocation as it finishes, its log lines under it, until the sandbox stops or `max_count`."""
     seen = 0
-    # Log lines by call (its sequence number: an async invocation's attempts share a request id), printed under it once it ends.
+    # Log lines by call, printed under it once it ends; by seq: an async invocation's attempts share a request id.
     held: dict[int, list[str]] = {}
     for kind, data in client.stream(DASHBOARD_API + "/stream"):
         if kind == "hello":
