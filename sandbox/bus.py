@@ -8,11 +8,13 @@ clock. Only the background pump sleeps; tests call `drain()` and advance a FakeC
 Durable at acknowledgement: a published event and a sent message are in SQLite before `publish` and
 `send_message` return (group commit, `_bus/commits.py`), and stay there until delivered or
 dead-lettered; so is a Lambda async invoke before its 202 (Lambda queues it, then retries it as it
-retries SNS's deliveries: both are `EventJob`s here). Like Lambda's asynchronous invocations, a job has one
-request id, the one its handler's `context.aws_request_id` reads on every attempt, stored with it; each
-receive of a queue batch is a new (synchronous) invocation with a new id, as with SQS. A crash at any moment loses none of them; one
+retries SNS's deliveries: both are `EventJob`s here). A crash at any moment loses none of them; one
 that was being delivered, or whose delivery had finished but whose removal had not been committed
 yet, is delivered again on the next start (at least once, as SNS and SQS promise).
+
+Like Lambda's asynchronous invocations, a job has one request id, stored with it: what its handler's
+`context.aws_request_id` reads on every attempt, after a restart too. Each receive of a queue batch is a
+new (synchronous) invocation with a new id, as SQS's event source mapping makes one.
 """
 
 from __future__ import annotations
