@@ -11,6 +11,10 @@ dead-lettered; so is a Lambda async invoke before its 202 (Lambda queues it, the
 retries SNS's deliveries: both are `EventJob`s here). A crash at any moment loses none of them; one
 that was being delivered, or whose delivery had finished but whose removal had not been committed
 yet, is delivered again on the next start (at least once, as SNS and SQS promise).
+
+Like Lambda's asynchronous invocations, a job has one request id, stored with it: what its handler's
+`context.aws_request_id` reads on every attempt, after a restart too. Each receive of a queue batch is a
+new (synchronous) invocation with a new id, as SQS's event source mapping makes one.
 """
 
 from __future__ import annotations
@@ -231,8 +235,11 @@ class EventBus:
         if function not in self._functions:
             raise NotFoundError(f"no function named {function!r}")
         body = messages.encoded(payload)
-        request_id = new_request_id()
-        job = EventJob(self.clock.now(), self._next_seq(), function, payload, request_id, body=body, kind="lambda")
+        request_id = new_request_id()  # the job's message id is its request id: the 202's, and every attempt's
+        job = EventJob(
+            self.clock.now(), self._next_seq(), function, payload, request_id, body=body, kind="lambda",
+            request_id=request_id,
+        )  # fmt: skip
         await self._storage.save_event(job)
         if self._started:
             self._start_event(job)
@@ -362,9 +369,18 @@ class EventBus:
         self._event_jobs[task] = job  # `_finished` drops it
 
     async def _call(
-        self, pragma: Pragma, name: str, fn: Any, event: Json, attempt: int, ids: tuple[str, ...]
+        self,
+        pragma: Pragma,
+        name: str,
+        fn: Any,
+        event: Json,
+        attempt: int,
+        ids: tuple[str, ...],
+        request_id: str | None = None,
     ) -> tuple[DeliveryResult, Json]:
-        request_id = new_request_id()
+        """One invocation: with the async job's `request_id` (the same on each of its attempts), or a new one (each
+        receive of a queue batch is a new synchronous invocation, as each schedule's firing is)."""
+        request_id = request_id or new_request_id()
         started = time.perf_counter()
         await self._limit.acquire()  # not `async with`: one coroutine less per delivery
         try:
@@ -402,7 +418,7 @@ class EventBus:
         if fn is None:
             self._park(job)
             return
-        result, _ = await self._call(job.kind, job.name, fn, event, job.attempt, (job.message_id,))
+        result, _ = await self._call(job.kind, job.name, fn, event, job.attempt, (job.message_id,), job.request_id)
         self._results.append(result)
         if result.ok:
             self._log(result, "ok")
@@ -479,8 +495,9 @@ class EventBus:
         event_id: str = "",
     ) -> None:
         letter = DeadLetter(
-            str(uuid.uuid4()), pragma, name, payload, attempts, result.error, result.traceback, self.clock.now()
-        )
+            str(uuid.uuid4()), pragma, name, payload, attempts, result.error, result.traceback, self.clock.now(),
+            result.request_id,
+        )  # fmt: skip
         stored = {**letter.__dict__, "payload": json.dumps(payload)}
         await self._storage.dead_letter(stored, remove_messages=message_ids, remove_event=event_id)
         self._dead[letter.id] = letter
@@ -580,7 +597,10 @@ class EventBus:
 
 
 def _event_info(job: EventJob) -> dict[str, Json]:
-    return {"pragma": job.kind, "name": job.name, "message_id": job.message_id, "attempt": job.attempt, "due": job.due}
+    return {
+        "pragma": job.kind, "name": job.name, "message_id": job.message_id, "request_id": job.request_id,
+        "attempt": job.attempt, "due": job.due,
+    }  # fmt: skip
 
 
 def _target(kind: EventKind, name: str) -> str:

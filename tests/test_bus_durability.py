@@ -220,3 +220,43 @@ async def test_async_invokes_for_a_function_gone_from_the_manifest_stay_stored_u
                 assert stored_events(path) == [] and bus.pending() == []
             finally:
                 await bus.stop()
+
+
+async def test_jobs_and_dead_letters_stored_before_request_ids_were_kept_get_one_used_by_every_next_attempt(
+    tmp_path: Path,
+) -> None:
+    """A database from before request ids were stored: an @events delivery and an async invoke, each waiting
+    for its next attempt, and a dead letter, none with a request id."""
+    fails = function(tmp_path, "events", "fails", "def handler(event, context):\n    raise ValueError('no')\n")
+    manifest = Manifest(app="old", root=tmp_path, source=None, events=(EventSpec("fails", fails),))
+    path = tmp_path / "bus.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE bus_events (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, "
+            "payload TEXT NOT NULL, subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL, "
+            "kind TEXT NOT NULL DEFAULT 'events')"
+        )
+        conn.execute("INSERT INTO bus_events VALUES ('sns-1', 1, 'fails', '{}', NULL, NULL, 2, 0, 'events')")
+        conn.execute("INSERT INTO bus_events VALUES ('req-202', 2, 'fails', '{}', NULL, NULL, 2, 0, 'lambda')")
+        conn.execute(
+            "CREATE TABLE bus_dead_letters (id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, "
+            "payload TEXT NOT NULL, attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)"
+        )
+        conn.execute("INSERT INTO bus_dead_letters VALUES ('d1', 'events', 'fails', '{}', 3, 'no', NULL, 0)")
+    async with Invoker() as invoker, Database(path) as db:
+        bus = EventBus(manifest, invoker, db=db, clock=FakeClock(), retry_delays=(0.0, 0.0))
+        await bus.start()
+        try:
+            with sqlite3.connect(path) as conn:
+                given = dict(conn.execute("SELECT message_id, request_id FROM bus_events").fetchall())
+            # The async invoke's is the id its 202 answered with (its message id); the event's is new.
+            assert given["req-202"] == "req-202" and given["sns-1"] not in (None, "sns-1")
+            assert [d.request_id for d in bus.dead_letters()] == [None]  # read as before
+            results = await bus.drain()
+            by_job = {(r.message_ids[0], r.attempt): r.request_id for r in results}
+            assert by_job == {("sns-1", 2): given["sns-1"], ("sns-1", 3): given["sns-1"],
+                              ("req-202", 2): "req-202", ("req-202", 3): "req-202"}  # fmt: skip
+            old, *new = bus.dead_letters()  # by when they failed
+            assert old.id == "d1" and sorted(d.request_id or "" for d in new) == sorted([given["sns-1"], "req-202"])
+        finally:
+            await bus.stop()

@@ -171,6 +171,31 @@ def test_cli_logs_follow_prints_one_functions_invocations_with_their_log_lines(
     assert log_line.strip() == "│ ponging"  # what the handler printed, under its invocation
 
 
+def test_cli_logs_follow_prints_each_attempt_of_an_async_invoke_with_its_own_log_lines(
+    app_dir: Path, running: ThreadedSandbox
+) -> None:
+    command = [sys.executable, "-m", "sandbox", "logs", "--app", str(app_dir), "-n", "0", "--follow", "--max", "3"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "Following invocations" in proc.stderr.readline()
+        lam = client_factory("lambda", running.sandbox.ports["events"])()
+        # No Records in the event: each attempt fails, printing its traceback, all three with the 202's request id.
+        answer = lam.invoke(FunctionName="work", InvocationType="Event", Payload=b'{"job": "direct"}')
+        running.run(running.sandbox.settle(raise_on_failure=False))  # the clock skips the backoff: one stream batch
+        out = proc.stdout.read()
+        assert proc.wait(timeout=20) == 0
+    calls: list[list[str]] = []
+    for line in out.splitlines():
+        if line.startswith("    "):
+            calls[-1].append(line)
+        else:
+            calls.append([line])
+    assert len(calls) == 3 and all("work" in call[0] and "error" in call[0] for call in calls)
+    assert all(answer["ResponseMetadata"]["RequestId"] in call[0] for call in calls), out
+    logged = [[line for line in call if "│" in line] for call in calls]
+    assert logged[0] and logged[0] == logged[1] == logged[2], out  # each attempt's own lines under it
+
+
 def test_cli_says_which_port_it_tried_when_no_sandbox_answers(app_dir: Path) -> None:
     result = _run(app_dir, "tables")
     assert result.exit_code == 1

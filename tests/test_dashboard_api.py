@@ -209,6 +209,42 @@ def test_recorder_tells_listeners_until_they_unsubscribe_and_bounds_log_lines() 
     assert (detail["result"], detail["max_memory_mb"], detail["cold"]) == ([1], 128, True)
 
 
+def test_recorder_keeps_each_attempt_of_one_request_id_apart_and_routes_to_the_newest() -> None:
+    """An asynchronous invocation's retries have its request id: each is its own record, by sequence number."""
+    recorder = InvocationRecorder(capacity=3)
+    heard: list[tuple[str, Any]] = []
+    recorder.subscribe(lambda kind, data: heard.append((kind, data)))
+    fn = _fn("f")
+    recorder.started("async-1", fn, {"try": 1})
+    recorder.log("async-1", fn, "first try")
+    recorder.finished("async-1", fn, Finished("error", 1.0, None, False, error_type="RuntimeError"))
+    recorder.started("async-1", fn, {"try": 2})
+    recorder.log("async-1", fn, "second try")  # the attempt in progress has it, not the first
+    recorder.finished("async-1", fn, Finished("ok", 1.0, None, False, result="done"))
+    first, second = recorder.attempts("async-1")
+    assert (first.seq, first.attempt, first.status, first.logs, first.event) == (
+        1,
+        1,
+        "error",
+        ["first try"],
+        {"try": 1},
+    )
+    assert (second.seq, second.attempt, second.status, second.logs) == (2, 2, "ok", ["second try"])
+    assert recorder.get("async-1") is second and recorder.at(1) is first and recorder.recorded == 2
+    assert [(k, d["seq"]) for k, d in heard] == [
+        ("started", 1), ("log", 1), ("finished", 1), ("started", 2), ("log", 2), ("finished", 2)
+    ]  # fmt: skip
+    assert heard[-1][1]["attempt"] == 2 and heard[-1][1]["request_id"] == "async-1"
+    recorder.started("other", fn, {})
+    recorder.started("async-1", fn, {"try": 3})  # the ring is full: the first attempt is forgotten
+    assert recorder.at(1) is None and [r.attempt for r in recorder.attempts("async-1")] == [2, 3]
+    for n in range(3):
+        recorder.started(f"new-{n}", fn, {})
+    assert recorder.get("async-1") is None and recorder.attempts("async-1") == []
+    recorder.log("async-1", fn, "late")  # for a call no longer kept: dropped, nothing raised
+    assert [r.request_id for r in recorder.newest()] == ["new-2", "new-1", "new-0"]
+
+
 def test_recorder_keeps_long_bodies_and_messages_cut_short() -> None:
     recorder = InvocationRecorder(capacity=3)
     big = "x" * 300_000
@@ -307,6 +343,7 @@ async def test_dashboard_lists_a_dead_lettered_async_invoke_by_function_and_repl
         "get /boom", "lambda", {"slice": 1}, 3,
     )  # fmt: skip
     assert "no cake" in letter["traceback"]
+    assert letter["request_id"] == answer["ResponseMetadata"]["RequestId"]  # the invocation's, on every attempt
     async with client.post(API + "/dead-letters/replay", json={"name": "get /boom"}) as replayed:
         assert (await _json(replayed))["replayed"] == 1
     results = await sandbox.settle(raise_on_failure=False)

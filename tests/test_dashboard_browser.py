@@ -188,6 +188,46 @@ def test_dashboard_shows_an_invocation_live_and_opens_it(page: Any, running: Thr
     _shot(page, "invocations")
 
 
+def test_dashboard_shows_each_attempt_of_an_async_invoke_as_its_own_row(page: Any, running: ThreadedSandbox) -> None:
+    _open(page, running, "invocations")
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{running.ports['events']}", **KEYS)
+    answer = lam.invoke(FunctionName="background-task", InvocationType="Event", Payload=json.dumps({"name": "thrice"}))
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    _settle(running)  # no taskID: it fails three times, each attempt with the 202's request id
+    rows = page.locator(f"#invocation-rows tr[data-id='{request_id}']")
+    rows.nth(2).wait_for()
+    assert rows.count() == 3  # one row each, live: not one row overwritten by the next attempt
+    seqs = [int(rows.nth(n).get_attribute("data-seq")) for n in range(3)]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 3
+    assert [rows.nth(n).locator(".tag.attempt").all_inner_texts() for n in range(3)] == [
+        ["attempt 3"], ["attempt 2"], []
+    ]  # fmt: skip
+    assert all("error" in rows.nth(n).inner_text() for n in range(3))
+    rows.nth(1).click()
+    page.locator("#drawer-title", has_text="attempt 2").wait_for()
+    assert page.locator("#invocation-request-id").inner_text() == request_id
+    assert page.locator("#invocation-attempts .current").inner_text().startswith("#2")
+    assert "lambda.py" in page.locator("#invocation-logs").inner_text()  # this attempt's own traceback
+    assert page.eval_on_selector_all("#invocation-rows tr.selected", "rows => rows.map(r => Number(r.dataset.seq))") == [
+        seqs[1]
+    ]  # fmt: skip
+    _shot(page, "invocation-attempts")
+    page.locator("#invocation-attempts a", has_text="#1").click()  # the drawer leads to the other attempts
+    page.locator("#invocation-attempts .current", has_text="#1").wait_for()
+    assert page.locator("#drawer-title").inner_text() == "background-task"
+    page.keyboard.press("Escape")
+
+    # Its dead letter names the request id, which opens the last attempt.
+    _open(page, running, "queues")
+    invoked = page.locator("[data-invoke='background-task'] table.dead-letters tr", has_text="thrice")
+    invoked.locator("td a").click()
+    page.click("#dead-letter-request")
+    page.locator("#drawer-title", has_text="attempt 3").wait_for()
+    assert page.locator("#invocation-request-id").inner_text() == request_id
+    page.keyboard.press("Escape")
+    running.run(running.sandbox.bus.purge_dead_letters())
+
+
 def test_dashboard_replays_a_dead_letter_that_is_then_delivered(page: Any, running: ThreadedSandbox) -> None:
     _open(page, running, "queues")
     # task-progress fails for a task that is not in the table: three receives, then a dead letter.

@@ -362,7 +362,8 @@ def logs(
 def _follow(client: SandboxClient, function: str | None, max_count: int | None) -> None:
     """Each invocation as it finishes, its log lines under it, until the sandbox stops or `max_count`."""
     seen = 0
-    held: dict[str, list[str]] = {}  # log lines by request id, printed under their invocation once it ends
+    # Log lines by call, printed under it once it ends; by seq: an async invocation's attempts share a request id.
+    held: dict[int, list[str]] = {}
     for kind, data in client.stream(DASHBOARD_API + "/stream"):
         if kind == "hello":
             click.echo(
@@ -370,12 +371,12 @@ def _follow(client: SandboxClient, function: str | None, max_count: int | None) 
                 err=True,
             )
         elif kind == "log" and (not function or data["function"] == function):
-            lines_of = held.setdefault(data["request_id"], [])
+            lines_of = held.setdefault(data["seq"], [])
             if len(lines_of) < MAX_HELD_LINES:
                 lines_of.append(data["line"])
         elif kind == "finished" and (not function or data["function"] == function):
             click.echo(show.invocation_line(data))
-            for line in held.pop(data["request_id"], []):
+            for line in held.pop(data["seq"], []):
                 click.echo(f"    {click.style('│', dim=True)} {line}")
             seen += 1
             if max_count is not None and seen >= max_count:

@@ -87,7 +87,7 @@ class Dashboard:
             web.get(API + "/overview", g(self.overview)),
             web.get(API + "/stream", g(self.stream)),
             web.get(API + "/invocations", g(self.invocations)),
-            web.get(API + "/invocations/{request_id}", g(self.invocation)),
+            web.get(API + "/invocations/{key}", g(self.invocation)),
             web.get(API + "/queues", g(self.queues)),
             web.post(API + "/publish", g(self.publish)),
             web.post(API + "/dead-letters/replay", g(self.replay)),
@@ -182,10 +182,17 @@ class Dashboard:
         })  # fmt: skip
 
     async def invocation(self, request: web.Request) -> web.StreamResponse:
-        record = self.recorder.get(request.match_info["request_id"])
+        """One call by its sequence number, or by request id the newest call that has it; with every kept
+        call that shares its request id (an asynchronous invocation's attempts), each its own record."""
+        key = request.match_info["key"]
+        record = self.recorder.at(int(key)) if key.isdigit() else self.recorder.get(key)
         if record is None:
-            raise NotFoundError("no recorded invocation with that request id (the oldest are forgotten)")
-        return _json(record.detail())
+            raise NotFoundError("no recorded invocation with that number or request id (the oldest are forgotten)")
+        attempts = [
+            {"seq": r.seq, "attempt": r.attempt, "status": r.status, "started_at": r.started_at}
+            for r in self.recorder.attempts(record.request_id)
+        ]
+        return _json({**record.detail(), "attempts": attempts})
 
     # --- events and queues ----------------------------------------------------------------------
 
@@ -270,7 +277,7 @@ class Dashboard:
 
 
 async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tuple[str, Json]] | None:
-    """What happened in the next STREAM_COALESCE seconds, each invocation once in its latest state; None: closed.
+    """What happened in the next STREAM_COALESCE seconds, each call once in its latest state; None: closed.
 
     A busy app makes hundreds of calls a second: one write and one repaint for each would cost the
     app's own requests their CPU. Started-then-finished in one batch is sent as finished alone, after
@@ -287,12 +294,12 @@ async def _next_batch(queue: asyncio.Queue[tuple[str, Json] | None]) -> list[tup
             queue.put_nowait(None)  # send what we have, end on the next turn
             break
         items.append(item)
-    latest: dict[str, tuple[str, Json]] = {}
+    latest: dict[Json, tuple[str, Json]] = {}  # by seq: an asynchronous invocation's attempts share a request id
     logs: list[tuple[str, Json]] = []
     for kind, data in items:
         if kind in ("started", "finished") and isinstance(data, dict):
-            latest.pop(str(data.get("request_id")), None)  # keep arrival order of the latest state
-            latest[str(data.get("request_id"))] = (kind, data)
+            latest.pop(data.get("seq"), None)  # keep arrival order of the latest state
+            latest[data.get("seq")] = (kind, data)
         else:
             logs.append((kind, data))
     return [*logs, *latest.values()]  # log lines first: a reader shows them under the call once it is finished

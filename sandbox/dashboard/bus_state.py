@@ -52,6 +52,7 @@ def _letter(letter: DeadLetter) -> dict[str, Json]:
         "error": letter.error,
         "traceback": letter.traceback,
         "failed_at": letter.failed_at,
+        "request_id": letter.request_id,
     }
 
 

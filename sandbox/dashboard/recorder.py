@@ -2,6 +2,11 @@
 
 It is an `InvocationObserver`: the invoker calls it on the core loop, so every method is a few dict
 and deque operations and never blocks. Listeners get plain dicts (`summary()`), not records.
+
+A record is one call, known by its sequence number. Its request id need not be its own: the attempts
+of an asynchronous invocation (an @events delivery, a Lambda Event invoke) all have the invocation's,
+as on Lambda. They never overlap, so a log line or an end for a request id belongs to the newest
+call that has it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class InvocationRecord:
     fn: FunctionSpec
     event: Json
     started_at: float  # epoch seconds
+    attempt: int = 1  # 2, 3: a retry of an asynchronous invocation (the calls recorded with its request id)
     finished: Finished | None = None
     logs: list[str] = field(default_factory=list)
     dropped_logs: int = 0
@@ -44,6 +50,7 @@ class InvocationRecord:
         return {
             "seq": self.seq,
             "request_id": self.request_id,
+            "attempt": self.attempt,
             "function": self.fn.name,
             "trigger": self.fn.pragma,
             "status": self.status,
@@ -121,12 +128,13 @@ def _error_line(done: Finished) -> str | None:
 
 
 class InvocationRecorder:
-    """A ring of the last `capacity` invocations, newest last, looked up by request id."""
+    """A ring of the last `capacity` invocations, newest last, looked up by sequence number or request id."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, *, now: Callable[[], float] = time.time) -> None:
         self.capacity = capacity
         self._now = now
-        self._records: OrderedDict[str, InvocationRecord] = OrderedDict()
+        self._records: OrderedDict[int, InvocationRecord] = OrderedDict()  # by seq, oldest first
+        self._newest: dict[str, InvocationRecord] = {}  # by request id: its latest attempt
         self._listeners: dict[int, Listener] = {}
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -134,16 +142,20 @@ class InvocationRecorder:
     # --- InvocationObserver -----------------------------------------------------------------
 
     def started(self, request_id: str, fn: FunctionSpec, event: Json) -> None:
-        record = InvocationRecord(next(self._seq), request_id, fn, trimmed(event), self._now())
-        self._records[request_id] = record
-        self._records.move_to_end(request_id)
+        earlier = self._newest.get(request_id)
+        attempt = 1 if earlier is None else earlier.attempt + 1
+        record = InvocationRecord(next(self._seq), request_id, fn, trimmed(event), self._now(), attempt)
+        self._records[record.seq] = record
+        self._newest[request_id] = record
         while len(self._records) > self.capacity:
-            self._records.popitem(last=False)
+            _, gone = self._records.popitem(last=False)
+            if self._newest.get(gone.request_id) is gone:
+                del self._newest[gone.request_id]
         if self._listeners:
             self._tell("started", record.summary())
 
     def log(self, request_id: str, fn: FunctionSpec, line: str) -> None:
-        record = self._records.get(request_id)
+        record = self._newest.get(request_id)
         if record is None:
             return
         if len(record.logs) < MAX_LOG_LINES:
@@ -151,10 +163,10 @@ class InvocationRecorder:
         else:
             record.dropped_logs += 1
         if self._listeners:
-            self._tell("log", {"request_id": request_id, "function": fn.name, "line": line})
+            self._tell("log", {"seq": record.seq, "request_id": request_id, "function": fn.name, "line": line})
 
     def finished(self, request_id: str, fn: FunctionSpec, outcome: Finished) -> None:
-        record = self._records.get(request_id)
+        record = self._newest.get(request_id)
         if record is None:
             return
         kept = trimmed(outcome.result)
@@ -170,8 +182,20 @@ class InvocationRecorder:
         `observer or NoObserver()` would then drop it.)"""
         return len(self._records)
 
+    def at(self, seq: int) -> InvocationRecord | None:
+        """The call numbered `seq`, while it is kept."""
+        return self._records.get(seq)
+
     def get(self, request_id: str) -> InvocationRecord | None:
-        return self._records.get(request_id)
+        """The newest call with this request id (an asynchronous invocation's last attempt so far)."""
+        return self._newest.get(request_id)
+
+    def attempts(self, request_id: str) -> list[InvocationRecord]:
+        """Every kept call with this request id, oldest first: one, or an asynchronous invocation's attempts."""
+        newest = self._newest.get(request_id)
+        if newest is None or newest.attempt == 1:
+            return [] if newest is None else [newest]
+        return [r for r in self._records.values() if r.request_id == request_id]
 
     def newest(self, *, function: str | None = None, status: str | None = None) -> Iterator[InvocationRecord]:
         """Newest first, optionally only one function's and/or one status's."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sandbox.errors import SandboxError
+from sandbox.lambdas.invocations import new_request_id
 from sandbox.model import Json
 
 # "lambda": a Lambda Invoke with InvocationType=Event, retried and dead-lettered as an @events delivery is.
@@ -49,6 +50,9 @@ class DeadLetter:
     error: str | None
     traceback: str | None
     failed_at: float
+    # The last attempt's: an async invocation's one id (Lambda's on-failure record carries it as
+    # `requestContext.requestId`), a queue message's last receive's. None for one stored before it was kept.
+    request_id: str | None = None
 
 
 class DeliveryFailedError(SandboxError):
@@ -74,3 +78,6 @@ class EventJob:
     attempt: int = field(compare=False, default=1)
     body: str | None = field(compare=False, default=None, repr=False)  # the payload as JSON text, once encoded
     kind: EventKind = field(compare=False, default="events")
+    # Every attempt's, as on Lambda, where an asynchronous invocation keeps its request id through its
+    # retries: made with the job (an async invoke's is its message id, the one its 202 answered with).
+    request_id: str = field(compare=False, default_factory=new_request_id)

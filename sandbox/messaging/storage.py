@@ -12,45 +12,68 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import aiosqlite
+
 from sandbox.db import Database
+from sandbox.lambdas.invocations import new_request_id
 from sandbox.messaging.commits import GroupCommit, Statement
 from sandbox.messaging.queues import QueuedMessage
 from sandbox.messaging.results import EventJob, EventKind
 
+# Columns added since the first release, with what an older database's rows get (see `create`).
 _KIND_COLUMN = "kind TEXT NOT NULL DEFAULT 'events'"
+_REQUEST_ID_COLUMN = "request_id TEXT"
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS bus_messages (
         id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL, seq INTEGER NOT NULL,
         sent_at REAL NOT NULL, visible_at REAL NOT NULL, group_id TEXT, dedup_id TEXT,
         attributes TEXT NOT NULL, receive_count INTEGER NOT NULL, first_receive REAL, inflight INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS bus_messages_queue ON bus_messages (queue, seq)",
-    """CREATE TABLE IF NOT EXISTS bus_dead_letters (
+    # `request_id`: the last attempt's (DeadLetter.request_id).
+    f"""CREATE TABLE IF NOT EXISTS bus_dead_letters (
         id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
-        attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL)""",
+        attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL, {_REQUEST_ID_COLUMN})""",
     # Every published event and Lambda async invoke until it is delivered or dead-lettered: its next
     # attempt and when it is due. `kind` says what `name` is: an @events topic, or a function (KINDS).
+    # `request_id` is every attempt's, so a retry after a restart has the id the first attempt had.
     f"""CREATE TABLE IF NOT EXISTS bus_events (
         message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
-        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL, {_KIND_COLUMN})""",
+        subject TEXT, attributes TEXT, attempt INTEGER NOT NULL, due REAL NOT NULL, {_KIND_COLUMN},
+        {_REQUEST_ID_COLUMN})""",
 )
 _SAVE_MESSAGE = "INSERT OR REPLACE INTO bus_messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _DELETE_MESSAGE = "DELETE FROM bus_messages WHERE id = ?"
-_SAVE_EVENT = "INSERT OR REPLACE INTO bus_events VALUES (?,?,?,?,?,?,?,?,?)"
 _EVENT_COLUMNS = "message_id, seq, name, payload, subject, attributes, attempt, due"
+_SAVE_EVENT = f"INSERT OR REPLACE INTO bus_events ({_EVENT_COLUMNS}, kind, request_id) VALUES (?,?,?,?,?,?,?,?,?,?)"
 _DELETE_EVENT = "DELETE FROM bus_events WHERE message_id = ?"
-_SAVE_DEAD_LETTER = "INSERT OR REPLACE INTO bus_dead_letters VALUES (?,?,?,?,?,?,?,?)"
+_DEAD_LETTER_COLUMNS = ("id", "pragma", "name", "payload", "attempts", "error", "traceback", "failed_at", "request_id")
+_SAVE_DEAD_LETTER = (
+    f"INSERT OR REPLACE INTO bus_dead_letters ({', '.join(_DEAD_LETTER_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?,?)"
+)
 
 
 def _event_row(job: EventJob) -> tuple[Any, ...]:
     attributes = None if job.attributes is None else json.dumps(dict(job.attributes))
     payload = job.body if job.body is not None else json.dumps(job.payload)
-    return (job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due, job.kind)
+    return (
+        job.message_id, job.seq, job.name, payload, job.subject, attributes, job.attempt, job.due, job.kind,
+        job.request_id,
+    )  # fmt: skip
 
 
 def _kind(stored: str) -> EventKind:
     if stored == "lambda":
         return "lambda"
     return "events"
+
+
+async def _add_missing(conn: aiosqlite.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the columns (name: definition) an older version's `table` lacks."""
+    async with conn.execute(f"SELECT name FROM pragma_table_info('{table}')") as cursor:
+        present = {row[0] for row in await cursor.fetchall()}
+    for name, definition in columns.items():
+        if name not in present:
+            await conn.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
 
 class BusStorage:
@@ -63,9 +86,9 @@ class BusStorage:
             for statement in SCHEMA:
                 await conn.execute(statement)
             # Before Lambda async invokes were stored beside events, every row was an @events topic's.
-            async with conn.execute("SELECT name FROM pragma_table_info('bus_events')") as cursor:
-                if "kind" not in {row[0] for row in await cursor.fetchall()}:
-                    await conn.execute(f"ALTER TABLE bus_events ADD COLUMN {_KIND_COLUMN}")
+            # Before request ids were stored, every attempt made its own (and dead letters kept none).
+            await _add_missing(conn, "bus_events", {"kind": _KIND_COLUMN, "request_id": _REQUEST_ID_COLUMN})
+            await _add_missing(conn, "bus_dead_letters", {"request_id": _REQUEST_ID_COLUMN})
             # Before events were stored at publish, only retries were, in a table of the same shape.
             async with conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'bus_event_retries'") as cursor:
                 if await cursor.fetchone() is not None:
@@ -73,6 +96,14 @@ class BusStorage:
                         f"INSERT OR IGNORE INTO bus_events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM bus_event_retries"
                     )
                     await conn.execute("DROP TABLE bus_event_retries")
+            # An older version's jobs get their request id now, once, so their next attempts share it: an async
+            # invoke's is its message id (the 202 answered with it), an event delivery's a new one.
+            await conn.execute(
+                "UPDATE bus_events SET request_id = message_id WHERE request_id IS NULL AND kind = 'lambda'"
+            )
+            async with conn.execute("SELECT message_id FROM bus_events WHERE request_id IS NULL") as cursor:
+                unnamed = [(new_request_id(), row[0]) for row in await cursor.fetchall()]
+            await conn.executemany("UPDATE bus_events SET request_id = ? WHERE message_id = ?", unnamed)
 
     async def flush(self) -> None:
         await self.commits.flush()
@@ -115,13 +146,14 @@ class BusStorage:
 
     async def events(self) -> list[EventJob]:
         rows = await self.db.fetchall(
-            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt, kind FROM bus_events "
-            "ORDER BY due, seq"
+            "SELECT due, seq, name, payload, message_id, subject, attributes, attempt, kind, request_id "
+            "FROM bus_events ORDER BY due, seq"
         )
         return [
             EventJob(
                 due=r[0], seq=r[1], name=r[2], payload=json.loads(r[3]), message_id=r[4], subject=r[5],
                 attributes=None if r[6] is None else json.loads(r[6]), attempt=r[7], body=r[3], kind=_kind(r[8]),
+                request_id=r[9],
             )
             for r in rows
         ]  # fmt: skip
@@ -135,20 +167,14 @@ class BusStorage:
         statements: list[Statement] = [(_DELETE_MESSAGE, [(i,) for i in remove_messages])]
         if remove_event:
             statements.append((_DELETE_EVENT, [(remove_event,)]))
-        row = (
-            letter["id"], letter["pragma"], letter["name"], letter["payload"], letter["attempts"],
-            letter["error"], letter["traceback"], letter["failed_at"],
-        )  # fmt: skip
-        statements.append((_SAVE_DEAD_LETTER, [row]))
+        statements.append((_SAVE_DEAD_LETTER, [tuple(letter[key] for key in _DEAD_LETTER_COLUMNS)]))
         await self.commits.write(*statements)
 
     async def dead_letters(self) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
-            "SELECT id, pragma, name, payload, attempts, error, traceback, failed_at FROM bus_dead_letters "
-            "ORDER BY failed_at"
+            f"SELECT {', '.join(_DEAD_LETTER_COLUMNS)} FROM bus_dead_letters ORDER BY failed_at"
         )
-        keys = ("id", "pragma", "name", "payload", "attempts", "error", "traceback", "failed_at")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(_DEAD_LETTER_COLUMNS, row, strict=True)) for row in rows]
 
     async def forget_dead_letter(self, letter_id: str) -> None:
         await self.commits.write(("DELETE FROM bus_dead_letters WHERE id = ?", [(letter_id,)]))

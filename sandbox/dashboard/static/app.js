@@ -89,13 +89,13 @@ function openDrawer(title, ...content) {
 }
 function closeDrawer() {
   $("#drawer").hidden = true;
-  state.openId = null;
+  state.openSeq = null;
   document.querySelectorAll("tr.selected").forEach((tr) => tr.classList.remove("selected"));
 }
 
 // --- state and routing -----------------------------------------------------------------------
 
-const state = { view: "invocations", overviewLoaded: Promise.resolve(null), filters: { function: "", status: "" }, openId: null, table: null, tableQuery: {}, format: "plain" };
+const state = { view: "invocations", overviewLoaded: Promise.resolve(null), filters: { function: "", status: "" }, openSeq: null, table: null, tableQuery: {}, format: "plain" };
 const views = {};
 const refreshers = {};
 
@@ -125,8 +125,10 @@ function throttled(fn, wait) {
 
 // --- invocations -----------------------------------------------------------------------------
 
+// A row is one call, known by its sequence number: the attempts of an asynchronous invocation (an @events
+// delivery, a Lambda Event invoke) share its request id, as on Lambda, and each has its own row.
 function invocationRow(inv) {
-  const tr = h("tr", { class: "clickable", dataset: { id: inv.request_id, seq: inv.seq }, onclick: () => showInvocation(inv.request_id) },
+  const tr = h("tr", { class: "clickable", dataset: { id: inv.request_id, seq: inv.seq }, onclick: () => showInvocation(inv.seq) },
     h("td", { class: "mono muted" }, clock(inv.started_at)),
     h("td", { class: "mono" }, inv.function),
     h("td", {}, h("span", { class: "tag" }, "@" + inv.trigger)),
@@ -135,9 +137,9 @@ function invocationRow(inv) {
     h("td", { class: "num muted" }, inv.max_memory_mb ? `${inv.max_memory_mb} / ${inv.memory_mb} MB` : `${inv.memory_mb} MB`),
     h("td", { class: "num muted" }, inv.log_lines || ""),
     h("td", { class: "clip wrap muted" }, inv.error || ""),
-    h("td", { class: "mono muted" }, short(inv.request_id)),
+    h("td", { class: "mono muted", title: inv.request_id }, short(inv.request_id), inv.attempt > 1 ? [" ", h("span", { class: "tag attempt" }, `attempt ${inv.attempt}`)] : null),
   );
-  if (inv.request_id === state.openId) tr.classList.add("selected");
+  if (inv.seq === state.openSeq) tr.classList.add("selected");
   return tr;
 }
 
@@ -192,7 +194,7 @@ function onInvocation(kind, inv) {
   if (state.view === "invocations" && matches(inv)) {
     const body = $("#invocation-rows");
     if (body) {
-      const existing = body.querySelector(`tr[data-id="${CSS.escape(inv.request_id)}"]`);
+      const existing = body.querySelector(`tr[data-seq="${inv.seq}"]`);
       const row = invocationRow(inv);
       if (existing) existing.replaceWith(row);
       else {
@@ -204,7 +206,7 @@ function onInvocation(kind, inv) {
       }
     }
   }
-  if (kind === "finished" && state.openId === inv.request_id) showInvocation(inv.request_id);
+  if (kind === "finished" && state.openSeq === inv.seq) showInvocation(inv.seq);
   if (kind === "finished") {
     if (state.view === "queues") refreshers.queues();
     if (state.view === "schedules" && inv.trigger === "scheduled") refreshers.schedules();
@@ -212,11 +214,15 @@ function onInvocation(kind, inv) {
   }
 }
 
-async function showInvocation(requestId) {
-  const inv = await attempt(() => api(`/invocations/${encodeURIComponent(requestId)}`));
+// `key`: a call's sequence number, or a request id for the newest call that has it.
+async function showInvocation(key) {
+  const inv = await attempt(() => api(`/invocations/${encodeURIComponent(key)}`));
   if (!inv) return;
-  state.openId = requestId;
-  document.querySelectorAll("#invocation-rows tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.id === requestId));
+  state.openSeq = inv.seq;
+  document.querySelectorAll("#invocation-rows tr").forEach((tr) => tr.classList.toggle("selected", Number(tr.dataset.seq) === inv.seq));
+  const attempts = inv.attempts.length > 1 ? [h("dt", {}, "Attempts"), h("dd", { id: "invocation-attempts" }, inv.attempts.flatMap((a) => [
+    a.seq === inv.seq ? h("strong", { class: "current" }, `#${a.attempt} `, pill(a.status))
+      : h("a", { href: "#", dataset: { seq: a.seq }, onclick: (e) => { e.preventDefault(); showInvocation(a.seq); } }, `#${a.attempt} `, pill(a.status)), " "]))] : [];
   const parts = [
     h("dl", { class: "meta" },
       h("dt", {}, "Status"), h("dd", {}, pill(inv.status)),
@@ -224,7 +230,7 @@ async function showInvocation(requestId) {
       h("dt", {}, "Started"), h("dd", { class: "mono" }, dateTime(inv.started_at) + "." + pad(Math.floor((inv.started_at % 1) * 1000), 3)),
       h("dt", {}, "Duration"), h("dd", {}, `${ms(inv.duration_ms)} of ${inv.timeout_s}s timeout${inv.cold ? " · cold start" : ""}`),
       h("dt", {}, "Memory"), h("dd", {}, inv.max_memory_mb ? `${inv.max_memory_mb} MB used of ${inv.memory_mb} MB` : `${inv.memory_mb} MB configured`),
-      h("dt", {}, "Request id"), h("dd", { class: "mono" }, inv.request_id)),
+      h("dt", {}, "Request id"), h("dd", { class: "mono", id: "invocation-request-id" }, inv.request_id), ...attempts),
   ];
   if (inv.status !== "ok" && inv.status !== "running") {
     parts.push(h("h3", {}, "Error"), h("pre", { class: "json trace", id: "invocation-error" }, inv.traceback ? inv.traceback.trim() : `${inv.error_type || inv.status}: ${inv.error_message || ""}`));
@@ -234,11 +240,11 @@ async function showInvocation(requestId) {
   parts.push(h("h3", {}, `Logs (${inv.logs.length + inv.dropped_logs})`),
     inv.logs.length ? h("pre", { class: "json logs", id: "invocation-logs" }, inv.logs.join("\n") + (inv.dropped_logs ? `\n… ${inv.dropped_logs} more lines not kept` : "")) : h("p", { class: "muted" }, "No log lines."));
   parts.push(h("h3", {}, "Event"), h("pre", { class: "json", id: "invocation-event" }, pretty(inv.event)));
-  openDrawer(inv.function, ...parts);
+  openDrawer(inv.attempt > 1 ? `${inv.function} · attempt ${inv.attempt}` : inv.function, ...parts);
 }
 
 // A chatty handler's log lines refresh the open invocation at most a few times a second.
-const refreshOpen = throttled(() => state.openId && showInvocation(state.openId), 250);
+const refreshOpen = throttled(() => state.openSeq && showInvocation(state.openSeq), 250);
 
 // --- events and queues -----------------------------------------------------------------------
 
@@ -252,6 +258,7 @@ function showDeadLetter(d, fn) {
   openDrawer("Dead letter " + short(d.id),
     h("dl", { class: "meta" }, h("dt", {}, "From"), h("dd", {}, h("span", { class: "tag" }, d.pragma === "lambda" ? "Invoke (Event)" : "@" + d.pragma), " ", d.name),
       h("dt", {}, "Attempts"), h("dd", {}, d.attempts), h("dt", {}, "Failed"), h("dd", {}, dateTime(d.failed_at)),
+      d.request_id ? [h("dt", {}, "Request id"), h("dd", { class: "mono" }, h("a", { href: "#/invocations", id: "dead-letter-request", title: "The last attempt", onclick: (e) => { e.preventDefault(); location.hash = "#/invocations"; setTimeout(() => showInvocation(d.request_id), 50); } }, d.request_id))] : null,
       h("dt", {}, "Handler"), h("dd", {}, h("a", { href: "#/invocations", id: "dead-letter-invocations", onclick: (e) => { e.preventDefault(); showInvocationsOf(fn); } }, `${fn}'s invocations and their logs`))),
     h("h3", {}, "Error"), h("pre", { class: "json trace" }, (d.traceback || d.error || "").trim()),
     h("h3", {}, "Payload"), h("pre", { class: "json" }, pretty(d.payload)));
@@ -487,7 +494,7 @@ views.schedules = async () => {
   const rows = data.schedules.map((s) => h("tr", { dataset: { schedule: s.name } },
     h("td", {}, h("strong", {}, s.name)), h("td", { class: "mono" }, s.expression + (s.timezone ? ` ${s.timezone}` : "")),
     h("td", {}, s.next_fire_at ? `${dateTime(s.next_fire_at)} ` : "never", s.next_fire_at ? h("span", { class: "muted" }, `(${relative(s.next_fire_at, now)})`) : null),
-    h("td", { class: "last" }, s.last ? h("a", { href: "#/invocations", onclick: (e) => { e.preventDefault(); location.hash = "#/invocations"; setTimeout(() => showInvocation(s.last.request_id), 50); } }, pill(s.last.status), " ", h("span", { class: "muted" }, `${relative(s.last.started_at, now)} · ${ms(s.last.duration_ms)}`)) : h("span", { class: "muted" }, "not run yet")),
+    h("td", { class: "last" }, s.last ? h("a", { href: "#/invocations", onclick: (e) => { e.preventDefault(); location.hash = "#/invocations"; setTimeout(() => showInvocation(s.last.seq), 50); } }, pill(s.last.status), " ", h("span", { class: "muted" }, `${relative(s.last.started_at, now)} · ${ms(s.last.duration_ms)}`)) : h("span", { class: "muted" }, "not run yet")),
     h("td", {}, h("button", { class: "small run-now", onclick: async () => {
       const r = await attempt(() => api(`/schedules/${encodeURIComponent(s.name)}/run`, { method: "POST", body: {} }));
       if (r) toast(r.ok ? `${s.name} ran` : `${s.name} failed: ${r.error}`, !r.ok);
@@ -533,7 +540,7 @@ function connect() {
   source.addEventListener("started", (e) => queueChange("started", JSON.parse(e.data)));
   source.addEventListener("finished", (e) => queueChange("finished", JSON.parse(e.data)));
   source.addEventListener("recorded", (e) => { const el = $("#recorded"); if (el) el.textContent = `${JSON.parse(e.data).recorded.toLocaleString()} recorded`; });
-  source.addEventListener("log", (e) => { if (JSON.parse(e.data).request_id === state.openId) refreshOpen(); });
+  source.addEventListener("log", (e) => { if (JSON.parse(e.data).seq === state.openSeq) refreshOpen(); });
   source.addEventListener("bus", () => refreshers.queues());
   source.addEventListener("resync", () => views[state.view]());
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
