@@ -34,7 +34,7 @@ SCHEMA = (
         id TEXT PRIMARY KEY, pragma TEXT NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
         attempts INTEGER NOT NULL, error TEXT, traceback TEXT, failed_at REAL NOT NULL, {_REQUEST_ID_COLUMN})""",
     # Every published event and Lambda async invoke until it is delivered or dead-lettered: its next
-    # attempt and when it is due. `kind` says what `name` is: an @events topic, or a function (KINDS).
+    # attempt and when it is due. `kind` says what `name` is: an @events topic ("events") or a function ("lambda").
     # `request_id` is every attempt's, so a retry after a restart has the id the first attempt had.
     f"""CREATE TABLE IF NOT EXISTS bus_events (
         message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, payload TEXT NOT NULL,
