@@ -405,7 +405,7 @@ class EventBus:
         if result.ok:
             self._logger.info(line, *args)
         else:
-            self._logger.error(line + "\n%s", *args, result.traceback or result.error)
+            self._logger.error(line + "\n%s", *args, result.log_detail(self._logger))
 
     async def _deliver_event(self, job: EventJob) -> None:
         if job.kind == "lambda":

@@ -173,3 +173,25 @@ async def test_console_event_retries_say_when_the_next_attempt_is(
     assert "failed, next attempt in 1s at " in failures[0] and "(attempt 2 of 3)" in failures[0]
     assert "failed, next attempt in 2s at " in failures[1] and "(attempt 3 of 3)" in failures[1]
     assert "failed, dead-lettered" in failures[2]
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING], ids=["default", "quiet"])
+async def test_console_shows_a_failed_deliverys_traceback_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    """The function's output already shows its traceback (as Lambda's runtime logs it); the bus's failure
+    line then gives the error alone. Quiet, the output is hidden, and the failure line carries it."""
+    app = _app(
+        tmp_path,
+        "@app\nretry-app\n@events\nalerts\n",
+        {"events/alerts": "def handler(e, c):\n    raise ValueError('no')\n"},
+    )
+    caplog.set_level(level, "arc_sandbox")
+    async with Sandbox(SandboxConfig.ephemeral(app), clock=FakeClock()) as sandbox:
+        await sandbox.bus.publish("alerts", {})
+        await sandbox.bus.drain()  # the first attempt
+    shown = "\n".join(r.getMessage() for r in caplog.records)
+    assert shown.count("Traceback (most recent call last)") == 1
+    assert shown.count("raise ValueError('no')") == 1
+    (failure,) = [r.getMessage() for r in caplog.records if "@events alerts attempt 1 failed" in r.getMessage()]
+    assert failure.rstrip().endswith("ValueError: no")

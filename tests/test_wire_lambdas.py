@@ -144,6 +144,7 @@ async def test_lambda_invoke_with_log_type_tail_returns_the_calls_log(tmp_path: 
         "    logging.getLogger().warning('careful')\n    return 1\n",
         "get-boom": "def handler(event, context):\n    raise ValueError('told to fail')\n",
         "get-loud": "def handler(event, context):\n    for n in range(1000):\n        print(f'line {n:04}')\n",
+        "get-exit": "import os\n\ndef handler(event, context):\n    os._exit(3)\n",
     }
     (app / "app.arc").parent.mkdir(parents=True)
     (app / "app.arc").write_text("@app\nlog-app\n@http\n" + "".join(f"get /{n[4:]}\n" for n in handlers))
@@ -165,8 +166,20 @@ async def test_lambda_invoke_with_log_type_tail_returns_the_calls_log(tmp_path: 
         assert "\tMemory Size: 1152 MB\tMax Memory Used: " in lines[-1]  # Architect's default
 
         request_id, lines = await tail("get /boom")
-        assert "[ERROR] ValueError: told to fail" in lines and "    raise ValueError('told to fail')" in lines
+        assert lines.count("    raise ValueError('told to fail')") == 1 and "ValueError: told to fail" in lines
         assert lines[-2] == f"END RequestId: {request_id}"
+
+        exited = await call(lam.invoke, FunctionName="get /exit")
+        assert json.loads(exited["Payload"].read()) == {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {exited['ResponseMetadata']['RequestId']} Error: Runtime exited with error: "
+            "exit status 3",
+        }
+        request_id, lines = await tail("get /exit")
+        assert lines[-4:-2] == [
+            f"RequestId: {request_id} Error: Runtime exited with error: exit status 3",
+            "Runtime.ExitError",
+        ]
 
         answer = await call(lam.invoke, FunctionName="get /loud", LogType="Tail")
         log = base64.b64decode(answer["LogResult"])

@@ -231,4 +231,4 @@ class StreamDelivery:
         if result.ok:
             self._logger.info(line, *args)
         else:
-            self._logger.error(line + "\n%s", *args, result.traceback or result.error)
+            self._logger.error(line + "\n%s", *args, result.log_detail(self._logger))

@@ -2,7 +2,8 @@
 base64-encoded, in the `X-Amz-Log-Result` header.
 
 The log is what CloudWatch would hold for the call: a START line, every line the handler printed or
-logged, the runtime's own line for an error or a timeout, then END and REPORT. Only the calls that asked
+logged (a failed call's traceback among them), the platform's lines for a timeout or a runtime that
+exited, then END and REPORT. Only the calls that asked
 for it are collected (`watch` before the call, `take` after): every other call costs a dict lookup.
 """
 
@@ -46,13 +47,12 @@ class LogTails:
         lines = self._logs.get(request_id)
         if lines is None:
             return
+        # A handler's exception is in the log already: the environment logs its traceback as Lambda's runtime
+        # does. What the platform itself logs is added here: a timeout, or the runtime's end.
         if outcome.outcome == "timeout":
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
             lines.append(f"{stamp}Z {request_id} {outcome.error_message}")
-        elif outcome.outcome != "ok":
-            # The Python runtime logs an unhandled error as "[ERROR] Type: message" and its traceback.
-            lines.append(f"[ERROR] {outcome.error_type}: {outcome.error_message}")
-            if outcome.traceback:
-                lines.append(outcome.traceback.rstrip("\n"))
+        elif outcome.outcome in ("crash", "oom"):
+            lines += [str(outcome.error_message), str(outcome.error_type)]  # "RequestId: ... Error: Runtime exited ..."
         lines.append(f"END RequestId: {request_id}")
         lines.append(report_line(request_id, outcome.duration_ms, fn.memory, outcome.max_memory_mb))

@@ -185,8 +185,8 @@ def _error_payload(error: InvocationError, request_id: str) -> dict[str, Any]:
     if isinstance(error, HandlerNotFoundError):
         return {"errorMessage": f"Unable to import module: {error.message}", "errorType": "Runtime.ImportModuleError",
                 "requestId": request_id, "stackTrace": []}  # fmt: skip
-    return {"errorMessage": error.message, "errorType": type(error).__name__, "requestId": request_id,
-            "stackTrace": []}  # fmt: skip
+    # The runtime gone (exited, killed for memory): Lambda's own error, with no stack of the handler's.
+    return {"errorMessage": error.message, "errorType": error.error_type}
 
 
 def _frames(traceback: str) -> list[str]:

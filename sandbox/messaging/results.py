@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +30,13 @@ class DeliveryResult:
     error: str | None = None
     traceback: str | None = None
     failed_ids: tuple[str, ...] = ()  # partial batch failure: the messages that will be retried
+
+    def log_detail(self, logger: logging.Logger) -> str | None:
+        """What a failure's console line adds: the error, or its traceback when the function's own output
+        (the invoke logger's INFO lines, which the console shows unless it is quiet) did not show it."""
+        if self.traceback and not logger.isEnabledFor(logging.INFO):
+            return self.traceback
+        return self.error
 
 
 @dataclass(frozen=True)
