@@ -6,8 +6,8 @@ answers are; this module keeps what every port needs:
 - a header timeout: a connection that sends no complete request within it, from connecting or from
   its last answer, is closed (slowloris, and idle keep-alive connections);
 - a body timeout (408), 413 past the body limit whether announced in Content-Length or reached while
-  reading a chunked or compressed body, 400 for a body that cannot be read (a broken gzip) or whose
-  client went before it came (`read_body`, raising `BodyRefused`);
+  reading a chunked body, 400 for a body that cannot be read (broken chunks) or whose client went
+  before it came (`read_body`, raising `BodyRefused`); bodies as sent, never decompressed here;
 - keep-alive, pipelined requests answered in order, one task at a time (reading pauses while too
   many wait), and the bytes that follow an upgrade request kept for whoever takes the connection;
 - every request reported to a `RequestTracker` (the server's `Listeners`), which drains them at
@@ -25,7 +25,7 @@ import logging
 from typing import Any, Protocol
 
 from aiohttp.base_protocol import BaseProtocol
-from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestPayloadError
@@ -118,6 +118,9 @@ class Connection(BaseProtocol, asyncio.BufferedProtocol):
             max_line_size=MAX_LINE,
             max_field_size=self.max_field_size,
             payload_exception=RequestPayloadError,
+            # Bodies as sent: API Gateway hands a compressed body to the function as it came, and the
+            # tables port decodes its own (dynamodb/content_encoding.py), checking what aiohttp's does not.
+            auto_decompress=False,
         )
         self._waiting: collections.deque[tuple[RawRequestMessage, StreamReader] | HttpProcessingError] = (
             collections.deque()
@@ -261,7 +264,7 @@ class Connection(BaseProtocol, asyncio.BufferedProtocol):
             raise BodyRefused(
                 408, "RequestTimeout", f"the body did not arrive within {server.body_timeout:g}s"
             ) from None
-        except (ContentEncodingError, RequestPayloadError) as error:  # a client's broken gzip is its own error
+        except RequestPayloadError as error:  # a broken chunked encoding
             raise BodyRefused(400, "SerializationException", f"the request body could not be read: {error}") from None
         except ConnectionResetError:  # the client went before its body came: no one to answer, nothing to log
             raise BodyRefused(

@@ -5,6 +5,9 @@ and the connections it hands to the aiohttp application (@ws upgrades, also afte
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -15,7 +18,7 @@ import pytest
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
 
-APP = "@app\nhttp-server-test\n\n@http\nget /ping\nget /status/:code\npost /echo\n\n@ws\n"
+APP = "@app\nhttp-server-test\n\n@http\nget /ping\nget /status/:code\npost /echo\npost /event\n\n@ws\n"
 HANDLERS = {
     "http/get-ping": "def handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n",
     "http/get-status-000code": (
@@ -25,6 +28,11 @@ HANDLERS = {
         "    return {'statusCode': 200 if code == 298 else code, 'headers': headers, 'body': 'status ' + str(code)}\n"
     ),
     "http/post-echo": "def handler(event, context):\n    return {'statusCode': 200, 'body': event.get('body', '')}\n",
+    "http/post-event": (
+        "import json\n\ndef handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': json.dumps({k: event.get(k) for k in ('body', 'isBase64Encoded')}\n"
+        "        | {'encoding': event['headers'].get('content-encoding')})}\n"
+    ),
     "ws/connect": "def handler(event, context):\n    return {'statusCode': 200}\n",
     "ws/default": "def handler(event, context):\n    return {'statusCode': 200}\n",
     "ws/disconnect": "def handler(event, context):\n    return {'statusCode': 200}\n",
@@ -166,3 +174,16 @@ async def test_a_client_gone_before_its_body_came_is_no_error_and_frees_the_requ
     await sandbox.listeners.drain(10)
     assert sandbox.listeners.in_flight == 0
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_compressed_body_reaches_the_function_as_it_was_sent(conn: Conn) -> None:
+    """API Gateway does not decompress a request: the function gets the gzip bytes (base64, being binary)
+    with their Content-Encoding, and decodes them itself if it wants to."""
+    sent = gzip.compress(b'{"hello": "gzip"}')
+    head = "POST /event HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+    conn.writer.write(f"{head}Content-Length: {len(sent)}\r\n\r\n".encode() + sent)
+    status, _, body = await conn.answer()
+    assert status == b"HTTP/1.1 200 OK"
+    got = json.loads(body)
+    assert got["isBase64Encoded"] is True and got["encoding"] == "gzip"
+    assert gzip.decompress(base64.b64decode(got["body"])) == b'{"hello": "gzip"}'

@@ -338,3 +338,55 @@ async def test_the_tables_ports_connections_count_towards_the_cap() -> None:
             for writer in kept:
                 writer.close()
             await listeners.close()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "why"),
+    [
+        pytest.param("garbage", b'{"TableName": "t"}', "Content-Encoding 'garbage' is not supported", id="unknown"),
+        pytest.param("gzip", b"", "the body is empty", id="empty-gzip"),
+        pytest.param("gzip", "cut", "ends early", id="truncated-gzip"),
+        pytest.param("gzip", "trailing", "bytes after the end of its gzip data", id="trailing-bytes"),
+        pytest.param("deflate", b"not deflated", "not valid deflate data", id="not-deflate"),
+    ],
+)
+async def test_a_body_that_is_not_what_its_encoding_says_is_refused_and_not_run(
+    served: Served, encoding: str, body: bytes | str, why: str
+) -> None:
+    """DynamoDB itself answers these 500 (aiohttp's own decoding even ran a gzip body cut short); here
+    each is the client's 400, and the PutItem inside is never run."""
+    item = json.dumps({"TableName": TABLE, "Item": {"pk": {"S": "encoded"}}}).encode()
+    if body == "cut":
+        body = gzip.compress(item)[:-1]
+    elif body == "trailing":
+        body = gzip.compress(item) + b"more"
+    assert isinstance(body, bytes)
+    reader, writer = await connect(served.port)
+    writer.write(request("PutItem", body, extra=f"Content-Encoding: {encoding}\r\n"))
+    status, _, answered = await answer(reader)
+    writer.close()
+    assert status == "HTTP/1.1 400 Bad Request"
+    error = json.loads(answered)
+    assert error["__type"] == "com.amazonaws.dynamodb.v20120810#SerializationException" and why in error["message"]
+    reader, writer = await connect(served.port)
+    writer.write(request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "encoded"}}}))
+    assert "Item" not in json.loads((await answer(reader))[2])
+    writer.close()
+
+
+async def test_raw_deflate_identity_and_multi_member_gzip_bodies_are_read_too(served: Served) -> None:
+    reader, writer = await connect(served.port)
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    item = json.dumps({"TableName": TABLE, "Item": {"pk": {"S": "raw"}}}).encode()
+    writer.write(request("PutItem", raw.compress(item) + raw.flush(), extra="Content-Encoding: deflate\r\n"))
+    assert (await answer(reader))[0] == "HTTP/1.1 200 OK"
+    item = json.dumps({"TableName": TABLE, "Item": {"pk": {"S": "plain"}}}).encode()
+    writer.write(request("PutItem", item, extra="Content-Encoding: identity\r\n"))
+    assert (await answer(reader))[0] == "HTTP/1.1 200 OK"
+    item = json.dumps({"TableName": TABLE, "Item": {"pk": {"S": "members"}}}).encode()
+    two_members = gzip.compress(item[:10]) + gzip.compress(item[10:])  # one gzip file, as the format allows
+    writer.write(request("PutItem", two_members, extra="Content-Encoding: gzip\r\n"))
+    assert (await answer(reader))[0] == "HTTP/1.1 200 OK"
+    writer.write(request("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "members"}}}))
+    assert json.loads((await answer(reader))[2])["Item"] == {"pk": {"S": "members"}}
+    writer.close()

@@ -8,7 +8,8 @@ protocol writing fixed bytes). What this port adds to the shared connection:
 - `POST /` runs the request through `DynamoEndpoint` (X-Amz-Target picks the operation, DynamoDB
   Streams' included); `GET /` and `HEAD /` answer the health check; other paths 404, other methods 405.
 - the `guard.py` checks, before the body is read.
-- gzip and deflate bodies (Content-Encoding) decompressed, a broken one a 400 SerializationException;
+- gzip and deflate bodies (Content-Encoding) decompressed whole before anything runs (`content_encoding.py`):
+  a broken, truncated or unknown one a 400 SerializationException, one too large once inflated a 413;
   `Expect: 100-continue` answered before a body is read; HTTP/1.0.
 - the refusals of the HTTP layer (403, 408, 413, 503) in DynamoDB's error shape.
 """
@@ -26,6 +27,7 @@ from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import StreamReader
 
 from sandbox import guard, http1
+from sandbox.dynamodb import content_encoding
 from sandbox.dynamodb.protocol import CONTENT_TYPE, HEALTH
 from sandbox.errors import AwsError, SerializationError
 
@@ -123,7 +125,9 @@ class _Connection(http1.Connection):
             assert self.transport is not None
             self.transport.write(http1.CONTINUE)
         try:
-            body = await self.read_body(message, payload)
+            body = content_encoding.decoded(
+                await self.read_body(message, payload), headers.get("Content-Encoding"), server.max_body
+            )
         except http1.BodyRefused as problem:
             return self._error(_Refusal(problem.status, problem.code, problem.message), version), False, False
         answer = await server.endpoint.answer(
