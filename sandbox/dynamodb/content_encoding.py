@@ -21,7 +21,9 @@ ENCODINGS = ("gzip", "deflate")
 
 def decoded(body: bytes, content_encoding: str | None, limit: int) -> bytes:
     """The body with its content codings undone (the last applied is named last), at most `limit` bytes."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+    if not content_encoding:  # nearly every request: nothing to do
+        return body
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
     for coding in reversed(codings):
         if coding == "identity":
             continue
