@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -459,6 +460,29 @@ async def test_bus_scheduled_cron_uses_eventbridge_fields(app: App, make_bus: Bu
     assert due is not None
     clock.advance(due - clock.now())
     assert [r.ok for r in await bus.drain()] == [True]
+
+
+@pytest.mark.parametrize(
+    ("cron", "after", "fires"),
+    [
+        pytest.param("15 10 ? * 6L *", "2026-11-29 18:00", "2026-12-25 10:15", id="last-friday"),
+        pytest.param("0 10 LW * ? *", "2026-11-30 11:00", "2026-12-31 10:00", id="last-weekday"),
+        pytest.param("0 10 LW * ? *", "2027-01-01 00:00", "2027-01-29 10:00", id="last-weekday-before-a-weekend"),
+        pytest.param("0 10 15W * ? *", "2026-11-01 00:00", "2026-11-16 10:00", id="nearest-weekday"),
+        pytest.param("0 0 ? * L *", "2026-11-29 18:00", "2026-12-05 00:00", id="l-alone-is-saturday"),
+        pytest.param("0 9 ? * 2#1 *", "2026-11-29 18:00", "2026-12-07 09:00", id="first-monday"),
+        pytest.param("0 0 1 1 ? 2027/2", "2026-11-29 18:00", "2027-01-01 00:00", id="every-other-year"),
+        pytest.param("0 0 1 1 ? 2025", "2026-11-29 18:00", None, id="a-year-gone-by"),
+    ],
+)
+def test_schedule_reads_eventbridge_cron_as_eventbridge_does(cron: str, after: str, fires: str | None) -> None:
+    from sandbox.messaging.schedules import Schedule
+
+    utc = datetime.UTC
+    start = datetime.datetime.fromisoformat(after).replace(tzinfo=utc).timestamp()
+    found = Schedule(ScheduleSpec("s", None, cron=cron)).next_after(start)  # type: ignore[arg-type]
+    expected = None if fires is None else datetime.datetime.fromisoformat(fires).replace(tzinfo=utc).timestamp()
+    assert found == expected
 
 
 async def test_bus_invoke_now_fires_by_hand(app: App, make_bus: BusFactory) -> None:

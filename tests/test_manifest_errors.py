@@ -226,6 +226,20 @@ CASES = [
         id="schedule-timezone",
     ),
     pytest.param(
+        arc("@scheduled\nn cron(15 10 ? * 6X *)\n"),
+        "app.arc",
+        4,
+        "bad cron '15 10 ? * 6X *': not a valid EventBridge cron expression (croniter: [15 10 * * 6x] is not acceptable)",
+        id="schedule-cron-unknown-day",
+    ),
+    pytest.param(
+        arc("@scheduled\nn cron(0 12 1 * MON *)\n"),
+        "app.arc",
+        4,
+        "bad cron '0 12 1 * MON *': one of day-of-month and day-of-week must be ?",
+        id="schedule-cron-both-days",
+    ),
+    pytest.param(
         arc("@scheduled\nn\n  rate cron(1 2 3 4 5 6)\n"),
         "app.arc",
         5,

@@ -392,7 +392,7 @@ def test_shared_and_views_custom_src_and_views_route_list(tmp_path: Path) -> Non
 def test_indexes_alias_and_rates(tmp_path: Path) -> None:
     arc = (
         "@app\nxy\n@tables\ntb1\n  pk *String\n  sk **\n@indexes\ntb1\n  sk *Number\n  pk **string\n"
-        '@scheduled\na rate(1 Minute)\nb rate(10 minutes)\nc\n  cron "cron(*/5 * L * MON#2 2030)"  # quoted: # starts a comment\n'
+        '@scheduled\na rate(1 Minute)\nb rate(10 minutes)\nc\n  cron "cron(*/5 * ? * MON#2 2030)"  # quoted: # starts a comment\n'
     )
     manifest = load(tmp_path, {"app.arc": arc})
     (table,) = manifest.tables
@@ -401,7 +401,7 @@ def test_indexes_alias_and_rates(tmp_path: Path) -> None:
     assert [(s.rate, s.cron) for s in manifest.scheduled] == [
         ("1 minute", None),
         ("10 minutes", None),
-        (None, "*/5 * L * MON#2 2030"),
+        (None, "*/5 * ? * MON#2 2030"),
     ]
 
 

@@ -8,6 +8,8 @@ import zoneinfo
 from sandbox._manifest import values as v
 from sandbox._manifest.functions import FunctionFactory
 from sandbox._manifest.nodes import ArcDoc, Item
+from sandbox.errors import ValidationError
+from sandbox.messaging.schedules import check_cron
 from sandbox.model import ScheduleSpec
 
 WRAPPED = re.compile(r"(rate|cron)\((.*)\)")
@@ -53,7 +55,12 @@ def _cron(doc: ArcDoc, line: int | None, text: str) -> str:
     for field, (label, allowed) in zip(fields, CRON_FIELDS.items(), strict=True):
         if not allowed.fullmatch(field):
             raise doc.error(line, f"bad cron {text!r}: {field!r} is not a valid {label} field")
-    return " ".join(fields)
+    expression = " ".join(fields)
+    try:
+        check_cron(expression)
+    except ValidationError as error:
+        raise doc.error(line, f"bad cron {text!r}: {error.message}") from None
+    return expression
 
 
 def _unwrap(doc: ArcDoc, line: int | None, kind: str, text: str) -> str:
