@@ -226,6 +226,13 @@ CASES = [
         id="schedule-timezone",
     ),
     pytest.param(
+        arc("@http\nget /a/:id/b/:id\n"),
+        "app.arc",
+        4,
+        "route path '/a/:id/b/:id' names the parameter :id twice",
+        id="route-param-twice",
+    ),
+    pytest.param(
         arc("@scheduled\nn cron(15 10 ? * 6X *)\n"),
         "app.arc",
         4,

@@ -29,6 +29,10 @@ def route_problem(method: str, path: str) -> str | None:
 
 def _parts_problem(path: str) -> str | None:
     parts = path.split("/")[1:]
+    params = [part for part in parts if part.startswith(":")]
+    twice = sorted({p for p in params if params.count(p) > 1})
+    if twice:  # API Gateway refuses a route that names a path parameter twice
+        return f"route path {path!r} names the parameter {twice[0]} twice"
     for index, part in enumerate(parts):
         if part[-1] in "-._":
             return f"route path {path!r}: a part must not end with -, . or _ ({part!r})"
