@@ -7,6 +7,7 @@ import io
 import logging
 from pathlib import Path
 
+import aiohttp
 import click
 import pytest
 
@@ -195,3 +196,22 @@ async def test_console_shows_a_failed_deliverys_traceback_once(
     assert shown.count("raise ValueError('no')") == 1
     (failure,) = [r.getMessage() for r in caplog.records if "@events alerts attempt 1 failed" in r.getMessage()]
     assert failure.rstrip().endswith("ValueError: no")
+
+
+async def test_console_shows_a_failed_routes_traceback_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    app = _app(
+        tmp_path,
+        "@app\nroute-app\n@http\nget /boom\n",
+        {"http/get-boom": "def handler(e, c):\n    raise ValueError('no')\n"},
+    )
+    caplog.set_level(logging.INFO, "arc_sandbox")
+    async with (
+        Sandbox(SandboxConfig.ephemeral(app)) as sandbox,
+        aiohttp.ClientSession() as session,
+        session.get(f"{sandbox.url}/boom") as response,
+    ):
+        assert response.status == 500
+    shown = "\n".join(r.getMessage() for r in caplog.records)
+    assert shown.count("Traceback (most recent call last)") == 1
+    (failure,) = [r.getMessage() for r in caplog.records if "get /boom failed [" in r.getMessage()]
+    assert failure.endswith("\nValueError: no")

@@ -145,7 +145,10 @@ class HttpFront:
 
     def _failure_page(self, name: str, error: InvocationError, request_id: str) -> HttpResponse:
         if isinstance(error, HandlerFailedError):
-            self._logger.error("%s failed [%s]\n%s", name, request_id, error.traceback.rstrip())
+            # The function's output (INFO lines) has shown the traceback already, unless the console is quiet.
+            shown = self._logger.isEnabledFor(logging.INFO)
+            detail = f"{error.error_type}: {error.error_message}" if shown else error.traceback.rstrip()
+            self._logger.error("%s failed [%s]\n%s", name, request_id, detail)
             return pages.handler_error_page(
                 name, self._sandbox.manifest.root, error.error_type, error.error_message, error.traceback
             )
