@@ -559,6 +559,14 @@ class EventBus:
         listed = [messages.info(m) for q in self.queues for m in q.messages.values() if not m.inflight]
         return listed + [_event_info(job) for job in self.waiting_jobs()]
 
+    def topics(self) -> list[EventSpec]:
+        """The @events topics the bus delivers to now."""
+        return list(self._events.values())
+
+    def schedules(self) -> list[tuple[ScheduleSpec, float | None]]:
+        """Each @scheduled function with its next firing (epoch seconds; None when it never fires again)."""
+        return list(self._schedules.values())
+
     def waiting_jobs(self) -> list[EventJob]:
         """Events and async invokes waiting for an attempt, or for their topic or function to be back, by due time."""
         return sorted([*self._waiting_events, *self._parked])

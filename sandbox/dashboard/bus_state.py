@@ -85,7 +85,8 @@ def overview(bus: EventBus) -> dict[str, Json]:
     # pending() lists them too, but without their payloads; parked: their topic or function left the manifest
     retries = bus.waiting_jobs()
     topics = []
-    for name, spec in bus._events.items():
+    for spec in bus.topics():
+        name = spec.name
         waiting = [job for job in retries if job.kind == "events" and job.name == name]
         letters = [_letter(d) for d in dead if d.pragma == "events" and d.name == name]
         topics.append({"name": name, "function": spec.function.name, **_waiting(waiting, letters)})
@@ -130,7 +131,8 @@ def restored(bus: EventBus) -> dict[str, int]:
 
 def schedules(bus: EventBus, last_run: LastRun) -> list[dict[str, Json]]:
     out = []
-    for name, (spec, due) in bus._schedules.items():
+    for spec, due in bus.schedules():
+        name = spec.name
         expression = f"rate({spec.rate})" if spec.rate else f"cron({spec.cron})"
         out.append({
             "name": name,
