@@ -25,7 +25,7 @@ import logging
 from typing import Any, Protocol
 
 from aiohttp.base_protocol import BaseProtocol
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestPayloadError
@@ -301,6 +301,10 @@ class Connection(BaseProtocol, asyncio.BufferedProtocol):
                     self.write(self.unparsable(request), keep_alive=False, body_read=True)
                     return
                 message, payload = request
+                if message.version < (1, 0):  # aiohttp's parser reads a line with no version as HTTP/0.9
+                    refused = BadHttpMessage(f"HTTP/{message.version[0]}.{message.version[1]} is not supported")
+                    self.write(self.unparsable(refused), keep_alive=False, body_read=True)
+                    return
                 if self.hands_over(message):
                     return
                 tracker.started(task)

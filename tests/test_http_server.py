@@ -117,6 +117,13 @@ async def test_a_request_that_cannot_be_parsed_is_a_400_and_the_connection_close
     assert await conn.closed()
 
 
+async def test_a_request_line_without_a_version_is_refused_not_answered_as_http_0_9(conn: Conn) -> None:
+    conn.writer.write(b"GET /ping\r\n\r\n")
+    status, _, body = await conn.answer()
+    assert status == b"HTTP/1.0 400 Bad Request" and b"HTTP/0.9 is not supported" in body
+    assert await conn.closed()
+
+
 async def test_http_1_0_keep_alive_is_said_and_kept(conn: Conn) -> None:
     conn.writer.write(b"GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /ping HTTP/1.0\r\n\r\n")
     first, second = await conn.answer(), await conn.answer()

@@ -275,6 +275,15 @@ async def test_a_malformed_request_is_a_400_and_closes(served: Served) -> None:
     writer.close()
 
 
+async def test_a_request_line_without_a_version_is_a_400(served: Served) -> None:
+    reader, writer = await connect(served.port)
+    writer.write(b"GET /\r\n\r\n")
+    status, _, body = await answer(reader)
+    assert status == "HTTP/1.1 400 Bad Request" and "HTTP/0.9 is not supported" in json.loads(body)["message"]
+    assert await reader.read() == b""
+    writer.close()
+
+
 async def test_boto3_through_the_port(served: Served) -> None:
     client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{served.port}", **KEYS)
 
