@@ -60,10 +60,14 @@ class HandlerNotFoundError(InvocationError):
     status = 502
     error_type = "Runtime.HandlerNotFound"
 
-    def __init__(self, function_name: str, looked_for: list[Path]) -> None:
+    def __init__(self, function_name: str, looked_for: list[Path], *, other_runtime: str | None = None) -> None:
         self.looked_for = looked_for
+        self.other_runtime = other_runtime  # e.g. "Node.js (index.js)": what the folder holds instead
         names = ", ".join(str(p) for p in looked_for)
-        super().__init__(f"Lambda handler not found for {function_name}: looked for {names}")
+        message = f"Lambda handler not found for {function_name}: looked for {names}"
+        if other_runtime:
+            message += f"; the folder has a {other_runtime} handler, and arc-sandbox runs Python handlers only"
+        super().__init__(message)
 
 
 class HandlerTimeoutError(InvocationError):

@@ -112,6 +112,32 @@ async def test_console_warns_of_a_route_without_a_handler_file_when_it_starts(
     assert "post /orders has no handler file in src/http/post-orders" in warning
 
 
+async def test_a_function_written_for_another_runtime_is_named_as_such(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mixed-language Architect app: a Node.js function says so at start and on every call, rather than
+    only that lambda.py is missing."""
+    app = _app(
+        tmp_path,
+        "@app\nmixed-app\n@http\nget /\nget /node\n",
+        {"http/get-index": "def handler(e, c):\n    return {}\n"},
+    )
+    (app / "src" / "http" / "get-node").mkdir(parents=True)
+    (app / "src" / "http" / "get-node" / "index.js").write_text("exports.handler = async () => ({})\n")
+    caplog.set_level(logging.WARNING, "arc_sandbox")
+    async with (
+        Sandbox(SandboxConfig.ephemeral(app)) as sandbox,
+        aiohttp.ClientSession() as session,
+        session.get(f"{sandbox.url}/node") as response,
+    ):
+        assert response.status == 502
+        page = await response.text()
+    (warning,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("⚠ get /node")]
+    assert "has a Node.js (index.js) handler in src/http/get-node: arc-sandbox runs Python handlers only" in warning
+    assert "The folder has a Node.js (index.js) handler: arc-sandbox runs Python handlers only." in page
+    assert any("the folder has a Node.js (index.js) handler" in r.getMessage() for r in caplog.records)
+
+
 async def test_console_banner_lists_ws_routes_with_their_url(tmp_path: Path) -> None:
     handlers = {
         f"ws/{name}": "def handler(e, c):\n    return {'statusCode': 200}\n"

@@ -157,7 +157,7 @@ class HttpFront:
             return pages.timeout_page(name, error.timeout)
         if isinstance(error, HandlerNotFoundError):
             self._logger.error("%s [%s]", error.message, request_id)
-            return pages.handler_not_found_page(name, error.looked_for)
+            return pages.handler_not_found_page(name, error.looked_for, error.other_runtime)
         if isinstance(error, InvalidResponseError):
             self._logger.error("%s returned an invalid response: %s [%s]", name, error.message, request_id)
             return pages.invalid_response_page(name, error.message)

@@ -75,13 +75,21 @@ def invalid_response_page(function_name: str, problem: str) -> HttpResponse:
     )
 
 
-def handler_not_found_page(function_name: str, looked_for: list[Path]) -> HttpResponse:
-    """502: no handler file in the function's folder."""
+def handler_not_found_page(
+    function_name: str, looked_for: list[Path], other_runtime: str | None = None
+) -> HttpResponse:
+    """502: no handler file in the function's folder (and what it holds instead, if another runtime's)."""
+    instead = (
+        f"<p>The folder has a {escape(other_runtime)} handler: arc-sandbox runs Python handlers only.</p>"
+        if other_runtime
+        else ""
+    )
     return _page(
         502,
         "Lambda handler not found",
         f"<p>No handler for {_code(function_name)}. Looked for:</p>",
         _items(looked_for),
+        instead,
         "<p>Create one of them with a <code>handler(event, context)</code> function.</p>",
     )
 

@@ -164,6 +164,21 @@ class AppEnvironment:
 HANDLER_FILES = ("lambda.py", "handler.py", "index.py")
 
 
+# Handler files of Lambda's other runtimes, as Architect lays them out: what a folder without a Python one may hold.
+OTHER_RUNTIME_FILES = {
+    "index.js": "Node.js", "index.mjs": "Node.js", "index.cjs": "Node.js", "index.ts": "TypeScript",
+    "handler.js": "Node.js", "index.rb": "Ruby", "lambda.rb": "Ruby", "main.go": "Go", "bootstrap": "a custom runtime",
+}  # fmt: skip
+
+
+def other_runtime_handler(src_dir: Path) -> str | None:
+    """'Node.js (index.js)' when the folder holds another runtime's handler instead of a Python one."""
+    for name, language in OTHER_RUNTIME_FILES.items():
+        if (src_dir / name).is_file():
+            return f"{language} ({name})"
+    return None
+
+
 def handler_module(src_dir: Path) -> str | None:
     """The module Lambda would import: the first of lambda.py, handler.py, index.py that exists."""
     for name in HANDLER_FILES:

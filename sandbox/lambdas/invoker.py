@@ -28,7 +28,7 @@ from sandbox.errors import (
     InvocationError,
     SandboxError,
 )
-from sandbox.lambdas.environment import HANDLER_FILES, handler_module
+from sandbox.lambdas.environment import HANDLER_FILES, handler_module, other_runtime_handler
 from sandbox.lambdas.invocations import (
     Finished,
     InvocationObserver,
@@ -181,7 +181,8 @@ class Invoker:
     async def _create(self, fn: FunctionSpec, generation: int) -> EnvironmentProcess:
         module = handler_module(fn.src_dir)
         if module is None:
-            raise HandlerNotFoundError(fn.name, [fn.src_dir / name for name in HANDLER_FILES])
+            looked_for = [fn.src_dir / name for name in HANDLER_FILES]
+            raise HandlerNotFoundError(fn.name, looked_for, other_runtime=other_runtime_handler(fn.src_dir))
         env = EnvironmentProcess(
             fn,
             launcher=self.launcher,
