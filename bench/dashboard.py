@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
-from tests.threaded import ThreadedSandbox, threaded_sandbox
+from sandbox.threaded import ThreadedSandbox, threaded_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

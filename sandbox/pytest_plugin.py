@@ -7,13 +7,18 @@ Fixtures:
                   due delivery, so delays of minutes pass at once.
     arc_sandbox   a started `Sandbox`: free ports, a throw-away in-memory database, no file watching.
     arc_client    an aiohttp.ClientSession on the app's URL.
+    arc_sandbox_sync  the same sandbox for a test written without async: on its own loop in a thread
+                  (`sandbox.threaded.ThreadedSandbox`: `.url`, `.ports`, `.settle()`, `.run(coroutine)`,
+                  `.sandbox`), so that synchronous clients (boto3, requests) in the test do not block
+                  the loop that answers them. Needs no pytest-asyncio.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:  # the server's modules load when a fixture is used: a runtime
     import aiohttp
 
     from sandbox.sandbox import Sandbox
+    from sandbox.threaded import ThreadedSandbox
 
 INI_APP = "arc_sandbox_app"
 
@@ -85,10 +91,9 @@ def _async_fixture() -> Callable[[Any], Any]:
     return pytest_asyncio.fixture
 
 
-@_async_fixture()
-async def arc_sandbox(
-    arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Sandbox]:
+@contextlib.contextmanager
+def _test_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What either fixture sets up in the test's own process around its sandbox."""
     monkeypatch.setenv("_TESTING", "1")  # architect-functions: no discovery cache between tests
     _reset_architect_functions()
     # Handlers print through this logger: keep their lines for pytest's report of a failed test.
@@ -96,20 +101,51 @@ async def arc_sandbox(
     level = output.level
     output.setLevel(logging.INFO)
     try:
-        from sandbox.sandbox import Sandbox
+        yield
+    finally:
+        output.setLevel(level)
+
+
+def _point_clients_at(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test's own process talks to this sandbox too (sandbox.arc, architect-functions, boto3).
+    for key, value in sandbox.app_environment().client().items():
+        monkeypatch.setenv(key, value)
+
+
+def _needs_server() -> None:
+    try:
+        import sandbox.sandbox  # noqa: F401
     except ImportError as error:
         raise pytest.UsageError(
             f"the arc_sandbox fixture needs the sandbox's dependencies: pip install arc-sandbox ({error})"
         ) from None
+
+
+@_async_fixture()
+async def arc_sandbox(
+    arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Sandbox]:
+    _needs_server()
+    from sandbox.sandbox import Sandbox
+
     config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
-    try:
+    with _test_process(monkeypatch):
         async with Sandbox(config, clock=arc_clock) as sandbox:
-            # The test's own process talks to this sandbox too (sandbox.arc, architect-functions, boto3).
-            for key, value in sandbox.app_environment().client().items():
-                monkeypatch.setenv(key, value)
+            _point_clients_at(sandbox, monkeypatch)
             yield sandbox
-    finally:
-        output.setLevel(level)
+
+
+@pytest.fixture
+def arc_sandbox_sync(
+    arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ThreadedSandbox]:
+    _needs_server()
+    from sandbox.threaded import threaded_sandbox
+
+    config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
+    with _test_process(monkeypatch), threaded_sandbox(config, clock=arc_clock) as running:
+        _point_clients_at(running.sandbox, monkeypatch)
+        yield running
 
 
 @_async_fixture()

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from sandbox.cli import cli
 from sandbox.clock import FakeClock
 from sandbox.config import DEFAULT_PORTS, SandboxConfig
-from tests.threaded import ThreadedSandbox, threaded_sandbox
+from sandbox.threaded import ThreadedSandbox, threaded_sandbox
 from tests.wire_app import client_factory
 
 MANIFEST = """@app

@@ -20,7 +20,7 @@ import pytest
 
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
-from tests.threaded import ThreadedSandbox, threaded_sandbox
+from sandbox.threaded import ThreadedSandbox, threaded_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

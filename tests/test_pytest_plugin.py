@@ -89,3 +89,59 @@ def test_pytest_still_runs_where_pytest_asyncio_is_missing(tmp_path: Path) -> No
     result = run_pytest(plain, "-p", "no:asyncio", "-p", "no:aiohttp", extra_path=blocker)
     assert result.returncode != 0
     assert "the arc_sandbox fixtures need pytest-asyncio" in result.stdout + result.stderr
+
+
+SYNC_APP = """
+@app
+sync-test
+
+@http
+post /jobs
+
+@queues
+jobs
+  fifo false
+"""
+SYNC_TEST_FILE = """
+import json
+import urllib.request
+
+import boto3
+
+
+def test_a_synchronous_test_drives_the_app_with_blocking_clients(arc_sandbox_sync):
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(arc_sandbox_sync.url + "/jobs", data=b'{"n": 7}', headers=headers, method="POST")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    arc_sandbox_sync.settle()
+    table = boto3.resource("dynamodb").Table(arc_sandbox_sync.sandbox.store.physical_name("done"))
+    assert table.get_item(Key={"n": 7})["Item"] == {"n": 7, "by": "jobs"}
+    sqs = boto3.client("sqs")  # no endpoint, region or keys: the fixture points the test's clients at the sandbox
+    assert sqs.get_queue_url(QueueName="jobs")["QueueUrl"].endswith("/sync-test-jobs")
+"""
+
+
+@pytest.mark.timeout(180)
+def test_the_sync_fixture_serves_a_test_written_without_async(tmp_path: Path) -> None:
+    (tmp_path / "app.arc").write_text(SYNC_APP + "\n@tables\ndone\n  n *Number\n")
+    post = tmp_path / "src" / "http" / "post-jobs"
+    post.mkdir(parents=True)
+    (post / "lambda.py").write_text(
+        "import json\nimport boto3\n\ndef handler(event, context):\n"
+        "    sqs = boto3.client('sqs')\n"
+        "    url = sqs.get_queue_url(QueueName='jobs')['QueueUrl']\n"
+        "    sqs.send_message(QueueUrl=url, MessageBody=event['body'])\n"
+        "    return {'statusCode': 200}\n"
+    )
+    jobs = tmp_path / "src" / "queues" / "jobs"
+    jobs.mkdir(parents=True)
+    (jobs / "lambda.py").write_text(
+        "import json\nfrom sandbox import arc\n\ndef handler(event, context):\n"
+        "    for record in event['Records']:\n"
+        "        arc.tables().done.put({'n': json.loads(record['body'])['n'], 'by': 'jobs'})\n"
+    )
+    (tmp_path / "test_sync.py").write_text(textwrap.dedent(SYNC_TEST_FILE))
+    result = run_pytest(tmp_path, "-p", "no:asyncio", "-p", "no:aiohttp")  # a synchronous test needs no pytest-asyncio
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -48,5 +48,5 @@ def test_the_readme_testing_example_passes_as_written_with_no_warnings(tmp_path:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert re.search(r"^=+ 1 passed in [\d.]+s =+$", result.stdout, re.MULTILINE), output
+    assert re.search(r"^=+ 2 passed in [\d.]+s =+$", result.stdout, re.MULTILINE), output
     assert "warning" not in output.lower(), output

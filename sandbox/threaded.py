@@ -1,5 +1,9 @@
-"""A real Sandbox running on its own event loop in a background thread, for tests that drive it from
-synchronous code: a browser through Playwright's sync API, or the CLI through click's runner."""
+"""A Sandbox on its own event loop in a background thread, for code that drives it synchronously: a test
+written without async (boto3, requests, a browser through Playwright's sync API, the CLI through click's
+runner), which on the sandbox's own loop would block the loop that has to answer it.
+
+The pytest plugin's `arc_sandbox_sync` fixture is one of these.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import TypeVar
 
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
+from sandbox.messaging.results import DeliveryResult
 from sandbox.sandbox import Sandbox
 
 T = TypeVar("T")
@@ -53,6 +58,15 @@ class ThreadedSandbox:
     @property
     def ports(self) -> dict[str, int]:
         return self.sandbox.ports
+
+    @property
+    def url(self) -> str:
+        """The app's http port."""
+        return self.sandbox.url
+
+    def settle(self, *, raise_on_failure: bool = True, timeout: float = 120) -> list[DeliveryResult]:
+        """`Sandbox.settle()` from this thread: every delivery due, and the retries it makes, handled."""
+        return self.run(self.sandbox.settle(raise_on_failure=raise_on_failure), timeout)
 
     @property
     def dashboard_url(self) -> str:
