@@ -711,3 +711,22 @@ async def test_conformance_index_projection_refuses_unprojected_attributes(port:
     assert got["Items"] == [{"a": S("A")}]
     code, message = await _error(port, "Query", ProjectionExpression="b", ExpressionAttributeValues=values, **query)
     assert code == "ValidationException" and "does not project" in message
+
+
+async def test_conformance_update_checks_its_condition_before_its_operands(port: int) -> None:
+    """`SET n = n + :one` under `attribute_exists(p)` on a missing item: DynamoDB answers the condition
+    (ConditionalCheckFailed), which code that counts only existing items relies on; the missing operand's
+    ValidationException comes only when the condition holds. The same inside a transaction."""
+    update: dict[str, Any] = {
+        "UpdateExpression": "SET n = n + :one",
+        "ExpressionAttributeValues": {":one": N("1")},
+        "ConditionExpression": "attribute_exists(p)",
+    }
+    code, _ = await _error(port, "UpdateItem", TableName=H, Key={"p": S("nobody")}, **update)
+    assert code == "ConditionalCheckFailedException"
+    transact = [{"Update": {"TableName": H, "Key": {"p": S("nobody")}, **update}}]
+    code, message = await _error(port, "TransactWriteItems", TransactItems=transact)
+    assert code == "TransactionCanceledException" and "ConditionalCheckFailed" in message
+    await _call(port, "PutItem", TableName=H, Item={"p": S("somebody")})
+    code, message = await _error(port, "UpdateItem", TableName=H, Key={"p": S("somebody")}, **update)
+    assert code == "ValidationException" and "refers to an attribute that does not exist" in message

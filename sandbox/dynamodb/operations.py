@@ -24,7 +24,7 @@ from sandbox.dynamodb.expressions import (
     updated_paths,
 )
 from sandbox.dynamodb.expressions.nodes import PathPart
-from sandbox.dynamodb.expressions.update import BAD_OPERAND, WRONG_TYPE
+from sandbox.dynamodb.expressions.update import BAD_OPERAND, WRONG_TYPE, check_update
 from sandbox.dynamodb.legacy import translated_from, written_by_sandbox
 from sandbox.dynamodb.request import (
     check_item_keys,
@@ -178,13 +178,17 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
         raw, expires = await storage.load(conn, table, *row)
         now = ctx.clock.now()
         old = storage.live(raw, expires, now)
+        # The condition before the update is worked out on the item, as DynamoDB does: `SET n = n + :one` under
+        # `attribute_exists(pk)` on a missing item is a ConditionalCheckFailed, not the missing operand's error.
+        if update is not None:
+            check_update(update, names, key_attributes=table.key_names())
+        check_condition(cond, old, names, return_old=return_old)
         try:
             new = updated_item(update, old or dict(key), names, table.key_names(), exists=old is not None)
         except ValidationError as error:
             if translated_from(request, "AttributeUpdates") and error.message.startswith(TYPE_ERRORS):
                 raise ValidationError("Type mismatch for attribute to update") from None
             raise
-        check_condition(cond, old, names, return_old=return_old)
         check_item_keys(table, new)
         size = item_size(new)
         check_size(size, update=True)

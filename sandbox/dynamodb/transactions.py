@@ -16,6 +16,7 @@ from sandbox.clock import Clock
 from sandbox.dynamodb import capacity, storage
 from sandbox.dynamodb.context import Context
 from sandbox.dynamodb.expressions import Condition, Names, Update, evaluate, project
+from sandbox.dynamodb.expressions.update import check_update
 from sandbox.dynamodb.operations import condition_of, creates_nothing, projection_of, updated_item
 from sandbox.dynamodb.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamodb.schema import IndexDef, TableDef
@@ -143,13 +144,15 @@ def _action(ctx: Context, entry: object) -> Action:
 def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | None, int, int]:
     """(cancellation reason, the item to store or None to delete/leave alone, that item's size, the
     size the action is charged on: the larger of the item before and after, as for the plain operations)."""
+    if action.update is not None:  # what is wrong whatever the item comes first, as alone
+        check_update(action.update, action.names, key_attributes=action.table.key_names())
     ok = action.cond is None or evaluate(action.cond, old, action.names)
     new: Item | None = None
     size = 0
     if action.kind == "Put":
         new = action.base
         size = action.size
-    elif action.kind == "Update":
+    elif action.kind == "Update" and ok:  # a failed condition cancels before the update is worked out, as alone
         new = updated_item(
             action.update, old or dict(action.base), action.names, action.table.key_names(), exists=old is not None
         )

@@ -62,13 +62,9 @@ def check_overlaps(resolved: list[tuple[PathPart, ...]], label: str = LABEL) -> 
             leading.setdefault(path[:n], path)
 
 
-def apply_update(
-    update: Update, item: Item, names: Names, *, key_attributes: Sequence[str], exists: bool = True
-) -> Item:
-    """A new item: `item` with the update applied. Right-hand sides read the item as it was.
-
-    `exists` False: `item` is only the key of an item not stored yet, so REMOVE and DELETE have
-    nothing to act on (and no path to find invalid)."""
+def check_update(update: Update, names: Names, *, key_attributes: Sequence[str]) -> None:
+    """What is wrong with the update whatever the item: undefined placeholders, overlapping paths, a key
+    attribute changed. DynamoDB says these before it looks at the item, or at the request's condition."""
     names.use(update.placeholders, LABEL)
     resolved = [documents.resolve(p, names) for p in _paths(update)]
     check_overlaps(resolved)
@@ -78,6 +74,16 @@ def apply_update(
                 f"One or more parameter values were invalid: Cannot update attribute {parts[0]}. "
                 "This attribute is part of the key"
             )
+
+
+def apply_update(
+    update: Update, item: Item, names: Names, *, key_attributes: Sequence[str], exists: bool = True
+) -> Item:
+    """A new item: `item` with the update applied. Right-hand sides read the item as it was.
+
+    `exists` False: `item` is only the key of an item not stored yet, so REMOVE and DELETE have
+    nothing to act on (and no path to find invalid)."""
+    check_update(update, names, key_attributes=key_attributes)
     new = documents.deep_copy(item)
     # Past-the-end list indexes append, lowest index first whatever the order of the actions (as DynamoDB).
     for action in sorted(update.sets, key=lambda a: [x for x in a.path.parts if isinstance(x, int)]):
