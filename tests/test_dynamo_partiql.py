@@ -158,7 +158,7 @@ def test_limit_and_next_token_page_through_every_item(db: Any, table: str) -> No
     pages = 0
     token = None
     while True:
-        extra = {"NextToken": token} if token else {}
+        extra: dict[str, Any] = {"NextToken": token} if token else {}
         page = _run(db, f'SELECT pk, sk FROM "{table}"', Limit=2, **extra)
         seen += [(i["pk"]["S"], int(i["sk"]["N"])) for i in page["Items"]]
         pages += 1
@@ -271,7 +271,8 @@ def test_update_of_a_missing_item_or_a_failed_condition_fails_the_check(db: Any,
             Statement=f"UPDATE \"{table}\" SET n = 5 WHERE pk = 'u' AND sk = 1 AND n = 99",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    assert caught.value.response["Item"] == {"pk": S("u"), "sk": N(1), "n": N(1)}
+    failure: dict[str, Any] = dict(caught.value.response)
+    assert failure["Item"] == {"pk": S("u"), "sk": N(1), "n": N(1)}
     status, code, message = _error(db, Statement=f"UPDATE \"{table}\" SET n = 5 WHERE pk = 'u'")
     assert (status, code, message) == (
         400,
@@ -294,7 +295,7 @@ def test_delete_with_and_without_a_failing_condition(db: Any, table: str) -> Non
 
 
 def test_parameters_of_every_type(db: Any, table: str) -> None:
-    values = {
+    values: dict[str, Any] = {
         "s": S("text"),
         "num": {"N": "-1.5"},
         "bin": {"B": b"\x00\x01"},
@@ -507,6 +508,7 @@ def test_a_cancelled_transaction_writes_nothing(db: Any, table: str) -> None:
         {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'new', 'sk': 1}}"},
         {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'a', 'sk': 1}}"},
         {"Statement": f"UPDATE \"{table}\" SET n = 0 WHERE pk = 'nobody' AND sk = 1"},
+        {"Statement": f"UPDATE \"{table}\" SET n = n + 1 WHERE pk = 'nobody' AND sk = 2"},
         {"Statement": f"EXISTS(SELECT * FROM \"{table}\" WHERE pk = 'a' AND sk = 2 AND color = 'red')"},
         {"Statement": f"DELETE FROM \"{table}\" WHERE pk = 'b' AND sk = 1"},
     ]
@@ -517,6 +519,7 @@ def test_a_cancelled_transaction_writes_nothing(db: Any, table: str) -> None:
     assert [r["Code"] for r in error["CancellationReasons"]] == [
         "None",
         "DuplicateItem",
+        "ConditionalCheckFailed",
         "ConditionalCheckFailed",
         "ConditionalCheckFailed",
         "None",

@@ -206,18 +206,20 @@ class PartiQL:
         extra: dict[str, Any],
     ) -> dict[str, Any]:
         actions = [write(self._catalog, statement) for statement in parsed]
-        items = []
-        for entry, action in zip(entries, actions, strict=True):
-            if action.returning is not None:
-                raise ValidationError("RETURNING is not supported in ExecuteTransaction")
-            body = dict(action.body)
-            if "ReturnValuesOnConditionCheckFailure" in entry:
-                body["ReturnValuesOnConditionCheckFailure"] = entry["ReturnValuesOnConditionCheckFailure"]
-            items.append({action.kind: body})
+        if any(action.returning is not None for action in actions):
+            raise ValidationError("RETURNING is not supported in ExecuteTransaction")
         if request.get("ClientRequestToken") is not None:
             extra["ClientRequestToken"] = request["ClientRequestToken"]
         try:
-            return await self._run("TransactWriteItems", {"TransactItems": items, **extra})
+            try:
+                return await self._run("TransactWriteItems", {"TransactItems": _actions(entries, actions), **extra})
+            except ValidationError:
+                checks = await self._missing_as_checks(parsed, actions)
+                if checks is None:
+                    raise
+                # Run again with each UPDATE of a missing item as a check that it exists: the
+                # transaction is then cancelled with every statement's own reason.
+                return await self._run("TransactWriteItems", {"TransactItems": _actions(entries, checks), **extra})
         except TransactionCanceledError as error:
             reasons: list[dict[str, object]] = [
                 {"Code": "DuplicateItem", "Message": DUPLICATE}
@@ -226,3 +228,22 @@ class PartiQL:
                 for action, reason in zip(actions, error.reasons, strict=True)
             ]
             raise TransactionCanceledError(reasons) from None
+
+    async def _missing_as_checks(self, parsed: list[n.Statement], actions: list[Write]) -> list[Write] | None:
+        """The actions with each UPDATE of an item that is not there made an EXISTS; None if there is none.
+        (UpdateItem's arithmetic on a missing attribute fails before any condition is looked at.)"""
+        checks = list(actions)
+        for number, (statement, action) in enumerate(zip(parsed, actions, strict=True)):
+            if isinstance(statement, n.Update) and not await self._exists(action.body):
+                checks[number] = write(self._catalog, n.Exists(n.Select(statement.target, None, statement.where)))
+        return None if checks == actions else checks
+
+
+def _actions(entries: list[Mapping[str, Any]], actions: list[Write]) -> list[dict[str, Any]]:
+    items = []
+    for entry, action in zip(entries, actions, strict=True):
+        body = dict(action.body)
+        if "ReturnValuesOnConditionCheckFailure" in entry:
+            body["ReturnValuesOnConditionCheckFailure"] = entry["ReturnValuesOnConditionCheckFailure"]
+        items.append({action.kind: body})
+    return items
