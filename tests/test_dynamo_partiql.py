@@ -9,9 +9,13 @@ and the other tests assert the documented behaviour.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,7 +23,12 @@ import botocore.exceptions
 import pytest
 from moto.server import ThreadedMotoServer
 
+from sandbox.clock import FakeClock
+from sandbox.config import SandboxConfig
+from sandbox.sandbox import Sandbox
 from tests.test_dynamo_differential import KEYS, SandboxThread
+
+STREAMS_APP = Path(__file__).parent / "fixtures" / "streams-app"
 
 
 @pytest.fixture(scope="module")
@@ -608,3 +617,35 @@ def test_the_same_statements_answer_as_moto_does(endpoints: tuple[Any, Any]) -> 
     ours, moto = endpoints
     for operation, kwargs in DIFFERENTIAL:
         assert _record(ours, operation, kwargs) == _record(moto, operation, kwargs), (operation, kwargs)
+
+
+# --- @tables-streams -------------------------------------------------------------------------
+
+
+async def test_partiql_writes_fire_the_stream_function(tmp_path: Path) -> None:
+    app = Path(shutil.copytree(STREAMS_APP, tmp_path / "streams-app"))
+    async with Sandbox(SandboxConfig.ephemeral(app), clock=FakeClock()) as sandbox:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{sandbox.ports['tables']}", **KEYS)
+        notes = '"streams-app-staging-notes"'
+
+        def write() -> None:
+            client.execute_statement(Statement=f"INSERT INTO {notes} VALUE {{'id': 'p1', 'body': 'hello'}}")
+            client.execute_statement(Statement=f"UPDATE {notes} SET body = 'bye' WHERE id = 'p1'")
+            client.batch_execute_statement(Statements=[{"Statement": f"DELETE FROM {notes} WHERE id = 'p1'"}])
+            client.execute_transaction(TransactStatements=[{"Statement": f"INSERT INTO {notes} VALUE {{'id': 'p2'}}"}])
+
+        wakes: list[str] = []  # the stream readers' wake-up call, which settle() would not need
+        sandbox.store.on_write(lambda: wakes.append("write"))
+        await asyncio.to_thread(write)
+        assert len(wakes) == 4
+        results = await sandbox.settle()
+        assert {(r.pragma, r.name, r.ok) for r in results} == {("tables-streams", "notes", True)}
+        rows = [row for row in await sandbox.tables().received.scan_all() if not str(row["seq"]).startswith("tried-")]
+        records = [json.loads(row["record"]) for row in sorted(rows, key=lambda row: str(row["seq"]))]
+        assert [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records] == [
+            ("INSERT", "p1"),
+            ("MODIFY", "p1"),
+            ("REMOVE", "p1"),
+            ("INSERT", "p2"),
+        ]
+        assert records[1]["dynamodb"]["NewImage"]["body"] == S("bye")
