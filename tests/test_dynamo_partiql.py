@@ -568,6 +568,28 @@ def test_a_transaction_token_makes_a_retry_write_nothing_more(db: Any, table: st
     assert code == "IdempotentParameterMismatchException"
 
 
+# --- ReturnConsumedCapacity ------------------------------------------------------------------
+
+
+def test_consumed_capacity_is_that_of_the_operations_run(db: Any, table: str) -> None:
+    """The units are the translated operations' own (tests/test_dynamo_capacity.py pins those)."""
+    insert = _run(db, f"INSERT INTO \"{table}\" VALUE {{'pk': 'c', 'sk': 1}}", ReturnConsumedCapacity="TOTAL")
+    assert insert["ConsumedCapacity"] == {"TableName": table, "CapacityUnits": 1.0}
+    select = _run(db, f"SELECT * FROM \"{table}\" WHERE pk = 'c'", ReturnConsumedCapacity="TOTAL")
+    assert select["ConsumedCapacity"] == {"TableName": table, "CapacityUnits": 0.5}
+    assert "ConsumedCapacity" not in _run(db, f'SELECT * FROM "{table}"')
+    batch = db.batch_execute_statement(
+        Statements=[{"Statement": f"SELECT * FROM \"{table}\" WHERE pk = 'c' AND sk = {sk}"} for sk in (1, 2)],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert batch["ConsumedCapacity"] == [{"TableName": table, "CapacityUnits": 0.5}] * 2
+    transaction = db.execute_transaction(
+        TransactStatements=[{"Statement": f"UPDATE \"{table}\" SET v = 1 WHERE pk = 'c' AND sk = 1"}],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert transaction["ConsumedCapacity"] == [{"TableName": table, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}]
+
+
 # --- against moto ----------------------------------------------------------------------------
 
 DIFFERENTIAL: list[tuple[str, dict[str, Any]]] = [

@@ -27,7 +27,9 @@ MAX_BATCH = 25
 MAX_TRANSACTION = 100
 DUPLICATE = "Duplicate primary key exists in table"
 OPERATIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
-PASSED_ON = ("ReturnConsumedCapacity", "ReturnValuesOnConditionCheckFailure")
+CAPACITY = "ReturnConsumedCapacity"
+ON_FAILURE = "ReturnValuesOnConditionCheckFailure"
+PASSED_ON = (CAPACITY, ON_FAILURE)
 
 
 def _constraint(field: str, problem: str) -> ValidationError:
@@ -57,6 +59,10 @@ def _entries(request: Mapping[str, Any], field: str, most: int) -> list[Mapping[
     if not all(isinstance(entry, dict) for entry in entries):
         raise ValidationError(f"Each member of {field} is an object with a Statement")
     return entries
+
+
+def _capacity(request: Mapping[str, Any]) -> dict[str, Any]:
+    return {CAPACITY: request[CAPACITY]} if CAPACITY in request else {}
 
 
 def _is_read(statement: n.Statement) -> bool:
@@ -163,15 +169,14 @@ class PartiQL:
             if isinstance(statement, n.Select):
                 table, body = point_read(self._catalog, statement, filtered=True)
                 body["ConsistentRead"] = entry.get("ConsistentRead") is True
-                extra = {k: request[k] for k in PASSED_ON[:1] if k in request}
-                answer = await self._run("Query", {**body, **extra})
+                answer = await self._run("Query", {**body, **_capacity(request)})
             else:
                 action = write(self._catalog, statement)
                 if action.returning is not None:
                     raise ValidationError("RETURNING is not supported in BatchExecuteStatement")
-                body = {**action.body, **{k: request[k] for k in PASSED_ON[:1] if k in request}}
-                if "ReturnValuesOnConditionCheckFailure" in entry:
-                    body["ReturnValuesOnConditionCheckFailure"] = entry["ReturnValuesOnConditionCheckFailure"]
+                body = {**action.body, **_capacity(request)}
+                if ON_FAILURE in entry:
+                    body[ON_FAILURE] = entry[ON_FAILURE]
                 answer = await self._write(action, body)
         except AwsError as error:
             return {"TableName": table, "Error": _batch_error(error)}
@@ -188,7 +193,7 @@ class PartiQL:
         reads = {_is_read(statement) for statement in parsed}
         if len(reads) > 1:
             raise ValidationError("A transaction must consist of either read statements or write statements")
-        extra = {k: request[k] for k in ("ReturnConsumedCapacity",) if k in request}
+        extra = _capacity(request)
         if reads == {True}:
             gets = []
             for statement in parsed:
@@ -243,7 +248,7 @@ def _actions(entries: list[Mapping[str, Any]], actions: list[Write]) -> list[dic
     items = []
     for entry, action in zip(entries, actions, strict=True):
         body = dict(action.body)
-        if "ReturnValuesOnConditionCheckFailure" in entry:
-            body["ReturnValuesOnConditionCheckFailure"] = entry["ReturnValuesOnConditionCheckFailure"]
+        if ON_FAILURE in entry:
+            body[ON_FAILURE] = entry[ON_FAILURE]
         items.append({action.kind: body})
     return items
