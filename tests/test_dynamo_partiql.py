@@ -227,6 +227,11 @@ def test_insert_then_a_duplicate_insert(db: Any, table: str) -> None:
     status, code, message = _error(db, Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'i', 'sk': 1, 'v': 'second'}}")
     assert (status, code, message) == (400, "DuplicateItemException", "Duplicate primary key exists in table")
     assert _all(db, table) == [{"pk": S("i"), "sk": N(1), "v": S("first")}]
+    whole = {"M": {"pk": S("i"), "sk": N(2), "v": S("as one parameter")}}
+    assert _run(db, f'INSERT INTO "{table}" VALUE ?', whole) == {"Items": []}
+    assert _all(db, table)[1] == whole["M"]
+    status, code, _ = _error(db, Statement=f'INSERT INTO "{table}" VALUE ?', Parameters=[S("not a map")])
+    assert (status, code) == (400, "ValidationException")
     status, code, message = _error(db, Statement=f"INSERT INTO \"{table}\" VALUE {{'sk': 2}}")
     assert (status, code) == (400, "ValidationException") and "Missing the key pk" in message
 
