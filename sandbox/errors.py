@@ -181,6 +181,12 @@ class ConditionalCheckFailedError(AwsError):
         self.item = item  # for ReturnValuesOnConditionCheckFailure=ALL_OLD
 
 
+class DuplicateItemError(AwsError):
+    """A PartiQL INSERT of an item whose key is already there."""
+
+    aws_code = "DuplicateItemException"
+
+
 class TransactionCanceledError(AwsError):
     aws_code = "TransactionCanceledException"
 

@@ -29,6 +29,7 @@ from sandbox.dynamodb import (
     ttl,
 )
 from sandbox.dynamodb.context import Context
+from sandbox.dynamodb.partiql import PartiQL
 from sandbox.dynamodb.schema import table_from_spec
 from sandbox.errors import UnknownOperationError, ValidationError
 from sandbox.model import TableSpec
@@ -76,6 +77,8 @@ class TableStore:
         self.streams = stream_api.StreamsApi(self.ctx)
         self._started = False
         self._on_write: list[Callable[[], None]] = []
+        # PartiQL runs as the operations it translates to, through `call`: their writes reach the listeners.
+        self._partiql = PartiQL(self.ctx.catalog, self.call)
         self._ops: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "PutItem": self.put_item,
             "GetItem": self.get_item,
@@ -87,6 +90,9 @@ class TableStore:
             "BatchWriteItem": self.batch_write_item,
             "TransactWriteItems": self.transact_write_items,
             "TransactGetItems": self.transact_get_items,
+            "ExecuteStatement": self._partiql.execute_statement,
+            "BatchExecuteStatement": self._partiql.batch_execute_statement,
+            "ExecuteTransaction": self._partiql.execute_transaction,
             "CreateTable": self.create_table,
             "DeleteTable": self.delete_table,
             "UpdateTable": self.update_table,

@@ -153,7 +153,7 @@ async def test_store_unknown_table_and_operation(store: TableStore) -> None:
     with pytest.raises(ResourceNotFoundError):
         await store.call("GetItem", {"TableName": "nope", "Key": {"pk": S("a")}})
     with pytest.raises(UnknownOperationError):
-        await store.call("ExecuteStatement", {})
+        await store.call("CreateBackup", {})
 
 
 async def test_store_conditional_put_and_failure_returns_old_item(store: TableStore) -> None:
