@@ -114,16 +114,6 @@ class PartiQL:
             if action.insert:  # the only condition an INSERT carries is that the key is new
                 raise DuplicateItemError(DUPLICATE) from None
             raise
-        except ValidationError:
-            # UpdateItem works out the new item before it checks the condition, so `SET n = n + 1` on a
-            # missing item fails as a bad operand; for PartiQL the item not being there comes first.
-            if action.kind == "Update" and not await self._exists(body):
-                raise ConditionalCheckFailedError() from None
-            raise
-
-    async def _exists(self, body: Mapping[str, Any]) -> bool:
-        probe = {"TableName": body["TableName"], "Key": body["Key"]}
-        return "Item" in await self._run("GetItem", probe)
 
     async def _select(
         self, request: Mapping[str, Any], select: n.Select, text: str, parameters: list[dict[str, Any]]
@@ -216,15 +206,7 @@ class PartiQL:
         if request.get("ClientRequestToken") is not None:
             extra["ClientRequestToken"] = request["ClientRequestToken"]
         try:
-            try:
-                return await self._run("TransactWriteItems", {"TransactItems": _actions(entries, actions), **extra})
-            except ValidationError:
-                checks = await self._missing_as_checks(parsed, actions)
-                if checks is None:
-                    raise
-                # Run again with each UPDATE of a missing item as a check that it exists: the
-                # transaction is then cancelled with every statement's own reason.
-                return await self._run("TransactWriteItems", {"TransactItems": _actions(entries, checks), **extra})
+            return await self._run("TransactWriteItems", {"TransactItems": _actions(entries, actions), **extra})
         except TransactionCanceledError as error:
             reasons: list[dict[str, object]] = [
                 {"Code": "DuplicateItem", "Message": DUPLICATE}
@@ -233,15 +215,6 @@ class PartiQL:
                 for action, reason in zip(actions, error.reasons, strict=True)
             ]
             raise TransactionCanceledError(reasons) from None
-
-    async def _missing_as_checks(self, parsed: list[n.Statement], actions: list[Write]) -> list[Write] | None:
-        """The actions with each UPDATE of an item that is not there made an EXISTS; None if there is none.
-        (UpdateItem's arithmetic on a missing attribute fails before any condition is looked at.)"""
-        checks = list(actions)
-        for number, (statement, action) in enumerate(zip(parsed, actions, strict=True)):
-            if isinstance(statement, n.Update) and not await self._exists(action.body):
-                checks[number] = write(self._catalog, n.Exists(n.Select(statement.target, None, statement.where)))
-        return None if checks == actions else checks
 
 
 def _actions(entries: list[Mapping[str, Any]], actions: list[Write]) -> list[dict[str, Any]]:
