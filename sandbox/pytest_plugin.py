@@ -15,6 +15,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -126,13 +127,19 @@ async def arc_sandbox(
     arc_app_dir: Path, arc_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Sandbox]:
     _needs_server()
+    from sandbox.loop_watch import LoopWatch
     from sandbox.sandbox import Sandbox
 
     config = SandboxConfig.ephemeral(arc_app_dir, watch=False)
+    watch = LoopWatch(asyncio.get_running_loop())  # says so when a sync client in the test blocks this loop
     with _test_process(monkeypatch):
         async with Sandbox(config, clock=arc_clock) as sandbox:
             _point_clients_at(sandbox, monkeypatch)
-            yield sandbox
+            watch.start()
+            try:
+                yield sandbox
+            finally:
+                watch.stop()
 
 
 @pytest.fixture

@@ -145,3 +145,29 @@ def test_the_sync_fixture_serves_a_test_written_without_async(tmp_path: Path) ->
     result = run_pytest(tmp_path, "-p", "no:asyncio", "-p", "no:aiohttp")  # a synchronous test needs no pytest-asyncio
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+BLOCKING_TEST_FILE = """
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_a_blocking_call_in_an_async_test(arc_sandbox):
+    with pytest.raises((urllib.error.URLError, TimeoutError)):  # nobody answers: the loop that would is waiting
+        urllib.request.urlopen(arc_sandbox.url + "/ok", timeout=6)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_synchronous_call_blocking_an_async_tests_loop_is_explained(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "test_app.py").write_text(textwrap.dedent(BLOCKING_TEST_FILE))
+    result = run_pytest(root, "-s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert said.count("has been blocked for") == 1, said
+    assert "asyncio.to_thread" in said and "arc_sandbox_sync" in said
+    assert "in test_a_blocking_call_in_an_async_test\n    urllib.request.urlopen(arc_sandbox.url" in said
