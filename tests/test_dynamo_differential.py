@@ -91,6 +91,13 @@ class SandboxThread:
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[tuple[Any, Any]]:
+    with sandbox_and_moto() as pair:
+        yield pair
+
+
+@contextlib.contextmanager
+def sandbox_and_moto() -> Iterator[tuple[Any, Any]]:
+    """boto3 DynamoDB clients of a sandbox's tables port and of a moto server, each on its own thread."""
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     ours = SandboxThread()

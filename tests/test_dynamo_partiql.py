@@ -21,34 +21,19 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from moto.server import ThreadedMotoServer
 
 from sandbox.clock import FakeClock
 from sandbox.config import SandboxConfig
 from sandbox.sandbox import Sandbox
-from tests.test_dynamo_differential import KEYS, SandboxThread
+from tests.test_dynamo_differential import KEYS, sandbox_and_moto
 
 STREAMS_APP = Path(__file__).parent / "fixtures" / "streams-app"
 
 
 @pytest.fixture(scope="module")
 def endpoints() -> Iterator[tuple[Any, Any]]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    ours = SandboxThread()
-    port = ours.start()
-    try:
-        _, moto_port = moto.get_host_and_port()
-        yield (
-            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", **KEYS),
-            boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}", **KEYS),
-        )
-    finally:
-        ours.stop()
-        moto.stop()
-        server = getattr(moto, "_server", None)
-        if server is not None:
-            server.server_close()
+    with sandbox_and_moto() as pair:
+        yield pair
 
 
 @pytest.fixture
