@@ -42,9 +42,9 @@ from sandbox.messaging.results import (
     DeliveryFailedError,
     DeliveryResult,
     EventJob,
-    EventKind,
     Pragma,
     Published,
+    target,
 )
 from sandbox.messaging.schedules import Schedule
 from sandbox.messaging.storage import BusStorage
@@ -96,8 +96,8 @@ class EventBus:
         self._published: deque[tuple[Pragma, str, Json, str, float]] = deque(maxlen=keep_published)
         self._events: dict[str, EventSpec] = {}
         self._functions: dict[str, FunctionSpec] = {}  # by inventory name: what Lambda async invokes name
-        self._parked: list[EventJob] = []
-        self._prepared = False  # the tables exist  # stored jobs whose topic or function left the manifest
+        self._parked: list[EventJob] = []  # stored jobs whose topic or function left the manifest
+        self._prepared = False  # the tables exist
         self._topics: dict[str, records.SnsTopic] = {}  # by ARN: what its records share, worked out once
         self.queues = Queues()
         self._schedules: dict[str, tuple[ScheduleSpec, float | None]] = {}
@@ -166,7 +166,7 @@ class EventBus:
             for job in interrupted:
                 self._logger.warning(
                     "%s attempt %d was still running at stop; it runs again on the next start",
-                    _target(job.kind, job.name),
+                    target(job.kind, job.name),
                     job.attempt,
                 )
         await self._storage.flush()
@@ -203,7 +203,7 @@ class EventBus:
             what = "function" if job.kind == "lambda" else "@events topic"
             self._logger.warning(
                 "%s: the %s is no longer in the manifest; what is waiting for it stays stored until it is back",
-                _target(job.kind, job.name),
+                target(job.kind, job.name),
                 what,
             )
         self._parked.append(job)
@@ -396,12 +396,8 @@ class EventBus:
         return delivery, result
 
     def _log(self, result: DeliveryResult, outcome: str) -> None:
-        if result.pragma == "lambda":
-            line = "Invoke %s (Event) attempt %d %s %.1fms [%s]"
-            args: tuple[Any, ...] = (result.name, result.attempt, outcome, result.duration_ms, result.request_id)
-        else:
-            line = "@%s %s attempt %d %s %.1fms [%s]"
-            args = (result.pragma, result.name, result.attempt, outcome, result.duration_ms, result.request_id)
+        line = "%s attempt %d %s %.1fms [%s]"
+        args = (target(result.pragma, result.name), result.attempt, outcome, result.duration_ms, result.request_id)
         if result.ok:
             self._logger.info(line, *args)
         else:
@@ -609,8 +605,3 @@ def _event_info(job: EventJob) -> dict[str, Json]:
         "pragma": job.kind, "name": job.name, "message_id": job.message_id, "request_id": job.request_id,
         "attempt": job.attempt, "due": job.due,
     }  # fmt: skip
-
-
-def _target(kind: EventKind, name: str) -> str:
-    """How the console names what a job is for."""
-    return f"Invoke {name} (Event)" if kind == "lambda" else f"@events {name}"

@@ -22,6 +22,8 @@ import asyncio
 import collections
 import dataclasses
 import logging
+import time
+from email.utils import formatdate
 from typing import Any, Protocol
 
 from aiohttp.base_protocol import BaseProtocol
@@ -29,6 +31,7 @@ from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_response import REASON_PHRASES
 
 from sandbox import guard
 
@@ -75,8 +78,37 @@ class Settings:
     logger: logging.Logger
 
 
+REASONS = {status: phrase.encode() for status, phrase in REASON_PHRASES.items()}  # encoded once, not per answer
+
+
+def status_line(status: int, version: tuple[int, int]) -> bytes:
+    return b"HTTP/%d.%d %d %s\r\n" % (version[0], version[1], status, REASONS.get(status, b""))
+
+
+def connection_field(version: tuple[int, int], keep_alive: bool) -> bytes:
+    """The Connection header an answer needs: HTTP/1.1 keeps connections open, HTTP/1.0 closes them."""
+    if version >= (1, 1):
+        return b"" if keep_alive else b"Connection: close\r\n"
+    return b"Connection: keep-alive\r\n" if keep_alive else b""
+
+
+class Dates:
+    """The Date header's value, formatted once a second rather than once an answer."""
+
+    def __init__(self) -> None:
+        self._second = 0
+        self._value = b""
+
+    def now(self) -> bytes:
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._value = formatdate(second, usegmt=True).encode()
+        return self._value
+
+
 class Server:
-    """What the connections of one port share: its settings, and one read buffer."""
+    """What the connections of one port share: its settings, one read buffer, and the Date header."""
 
     def __init__(self, settings: Settings) -> None:
         self.policy = settings.policy
@@ -90,6 +122,7 @@ class Server:
         # One buffer every connection reads into, and copies out of at once (they share the loop's thread):
         # asyncio's own reads made a fresh 256 KiB object for every request, a third of a GetItem's time.
         self.read_buffer = memoryview(bytearray(READ_BUFFER))
+        self.dates = Dates()
 
     def close_connections(self) -> None:
         for connection in list(self.connections):

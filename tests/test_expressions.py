@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from sandbox.dynamodb.expressions import ExpressionCache, Names, apply_update, evaluate, key_condition_plan, project
+from sandbox.dynamodb.expressions import (
+    ExpressionCache,
+    Names,
+    apply_update,
+    check_update,
+    evaluate,
+    key_condition_plan,
+    project,
+)
 from sandbox.dynamodb.types import item_from_python, item_to_python
 from sandbox.errors import ValidationError
 
@@ -87,7 +95,9 @@ def test_expressions_are_parsed_once() -> None:
 
 def update(text: str, values: dict[str, Any] | None = None, item: dict[str, Any] | None = None) -> dict[str, Any]:
     base = item_from_python(item) if item is not None else ITEM
-    return item_to_python(apply_update(CACHE.update(text), base, names(values), key_attributes=["pk"]))
+    parsed, context = CACHE.update(text), names(values)
+    check_update(parsed, context, key_attributes=["pk"])  # what is wrong whatever the item, checked first
+    return item_to_python(apply_update(parsed, base, context))
 
 
 def test_expressions_update_set_arithmetic_and_functions() -> None:

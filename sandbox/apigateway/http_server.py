@@ -27,12 +27,11 @@ import json
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from aiohttp.helpers import must_be_empty_body, rfc822_formatted_time, should_remove_content_length
+from aiohttp.helpers import must_be_empty_body, should_remove_content_length
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
-from aiohttp.web_response import REASON_PHRASES
 
 from sandbox import guard, http1
 from sandbox.apigateway.front import HttpFront
@@ -68,10 +67,10 @@ class HttpPortServer(http1.Server):
         return _Connection(self, asyncio.get_running_loop())
 
 
-def encode(response: HttpResponse, method: str, version: tuple[int, int], keep_alive: bool) -> bytes:
+def encode(response: HttpResponse, method: str, version: tuple[int, int], keep_alive: bool, date: bytes) -> bytes:
     """The answer's bytes, framed as aiohttp's `web.Response` framed it."""
     status = response.status
-    lines = [b"HTTP/%d.%d %d %s\r\n" % (version[0], version[1], status, _reason(status))]
+    lines = [http1.status_line(status, version)]
     names: set[str] = set()
     for name, value in response.headers:
         lower = name.lower()
@@ -90,21 +89,13 @@ def encode(response: HttpResponse, method: str, version: tuple[int, int], keep_a
         if body and "content-type" not in names:
             lines.append(b"Content-Type: application/octet-stream\r\n")
     if "date" not in names:
-        lines.append(b"Date: " + rfc822_formatted_time().encode() + b"\r\n")
+        lines.append(b"Date: " + date + b"\r\n")
     if "server" not in names:
         lines.append(b"Server: " + SERVER + b"\r\n")
     if "connection" not in names:
-        if keep_alive and version == (1, 0):
-            lines.append(b"Connection: keep-alive\r\n")
-        elif not keep_alive and version == (1, 1):
-            lines.append(b"Connection: close\r\n")
+        lines.append(http1.connection_field(version, keep_alive))
     lines.append(b"\r\n")
     return b"".join(lines) + body
-
-
-def _reason(status: int) -> bytes:
-    phrase: str = REASON_PHRASES.get(status, "")
-    return phrase.encode()
 
 
 def _guarded(path: str) -> bool:
@@ -147,14 +138,14 @@ class _Connection(http1.Connection):
 
     def unparsable(self, error: HttpProcessingError) -> bytes:
         # What aiohttp's server answered: the parser's message as plain text, as HTTP/1.0.
-        return encode(_plain(400, error.message), "GET", (1, 0), False)
+        return encode(_plain(400, error.message), "GET", (1, 0), False, self._server.dates.now())
 
     def stopped(self, message: RawRequestMessage) -> bytes:
         stopped = _Refusal(503, "the sandbox stopped before this request finished")
-        return encode(stopped.response(), message.method, message.version, False)
+        return encode(stopped.response(), message.method, message.version, False, self._server.dates.now())
 
     def failed(self, message: RawRequestMessage) -> bytes:
-        return encode(_failed(), message.method, message.version, False)
+        return encode(_failed(), message.method, message.version, False, self._server.dates.now())
 
     def hands_over(self, message: RawRequestMessage) -> bool:
         if message.upgrade or ("Upgrade" in message.headers and not self._waiting):
@@ -191,12 +182,13 @@ class _Connection(http1.Connection):
             refused = guard.check(method, message.headers, server.policy)
             if refused is not None:  # answered before the body is read: the connection stays only if it all came
                 keep = keep_alive and payload.is_eof()
-                return encode(_Refusal(403, refused).response(), method, version, keep), keep, payload.is_eof()
+                page = _Refusal(403, refused).response()
+                return encode(page, method, version, keep, server.dates.now()), keep, payload.is_eof()
         expect = message.headers.get("Expect")
         if expect and version == (1, 1):  # as aiohttp's application did, whether the body came or not
             if expect.lower() != "100-continue":
                 unknown = _plain(417, f"Unknown Expect: {expect}")
-                return encode(unknown, method, version, False), False, payload.is_eof()
+                return encode(unknown, method, version, False, server.dates.now()), False, payload.is_eof()
             assert self.transport is not None
             self.transport.write(http1.CONTINUE)
         if payload is EMPTY_PAYLOAD:
@@ -206,7 +198,7 @@ class _Connection(http1.Connection):
                 body = await self.read_body(message, payload)
             except http1.BodyRefused as problem:
                 refusal = _Refusal(problem.status, problem.message)
-                return encode(refusal.response(), method, version, False), False, False
+                return encode(refusal.response(), method, version, False, server.dates.now()), False, False
         headers = message.headers
         request = HttpRequest(
             method=method,
@@ -219,4 +211,4 @@ class _Connection(http1.Connection):
             host=headers.get("Host", f"localhost:{self._local_port}"),
         )
         response = await server.front.answer(request)
-        return encode(response, method, version, keep_alive), keep_alive, True
+        return encode(response, method, version, keep_alive, server.dates.now()), keep_alive, True

@@ -17,9 +17,7 @@ protocol writing fixed bytes). What this port adds to the shared connection:
 from __future__ import annotations
 
 import asyncio
-import time
 import zlib
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -35,19 +33,6 @@ if TYPE_CHECKING:
     from sandbox.dynamodb.protocol import Answer, DynamoEndpoint
 
 SERVER = b"Server: arc-sandbox\r\n"  # DynamoDB names itself in every answer, and clients may look
-REASONS = {
-    200: b"OK",
-    400: b"Bad Request",
-    403: b"Forbidden",
-    404: b"Not Found",
-    405: b"Method Not Allowed",
-    408: b"Request Timeout",
-    410: b"Gone",
-    413: b"Request Entity Too Large",
-    500: b"Internal Server Error",
-    502: b"Bad Gateway",
-    503: b"Service Unavailable",
-}
 
 
 class _Refusal(AwsError):
@@ -59,36 +44,19 @@ class _Refusal(AwsError):
         self.aws_code = code  # type: ignore[misc]
 
 
-class _Dates:
-    """The Date header, formatted once a second rather than once an answer."""
-
-    def __init__(self) -> None:
-        self._second = 0
-        self._value = b""
-
-    def now(self) -> bytes:
-        second = int(time.time())
-        if second != self._second:
-            self._second = second
-            self._value = formatdate(second, usegmt=True).encode()
-        return self._value
-
-
 class TablesHttpServer(http1.Server):
     """The connections of one tables port: `connection()` is the protocol factory for `create_server`."""
 
     def __init__(self, endpoint: DynamoEndpoint, settings: http1.Settings) -> None:
         super().__init__(settings)
         self.endpoint = endpoint
-        self.dates = _Dates()
 
     def connection(self) -> asyncio.BaseProtocol:
         return _Connection(self, asyncio.get_running_loop())
 
 
 def _head(status: int, version: tuple[int, int], fields: list[bytes]) -> bytes:
-    line = b"HTTP/%d.%d %d %s\r\n" % (version[0], version[1], status, REASONS.get(status, b"Error"))
-    return line + b"".join(fields) + b"\r\n"
+    return http1.status_line(status, version) + b"".join(fields) + b"\r\n"
 
 
 class _Connection(http1.Connection):
@@ -153,7 +121,7 @@ class _Connection(http1.Connection):
             b"x-amzn-RequestId: " + answer.request_id.encode() + b"\r\n",
             b"Date: " + self._server.dates.now() + b"\r\n",
             SERVER,
-            *self._connection_field(version, keep_alive),
+            http1.connection_field(version, keep_alive),
         ]
         return _head(answer.status, version, fields) + answer.body
 
@@ -177,12 +145,6 @@ class _Connection(http1.Connection):
             b"Date: " + self._server.dates.now() + b"\r\n",
             SERVER,
             *extra,
-            *self._connection_field(version, keep_alive),
+            http1.connection_field(version, keep_alive),
         ]
         return _head(status, version, fields) + (b"" if message.method == "HEAD" else body)
-
-    @staticmethod
-    def _connection_field(version: tuple[int, int], keep_alive: bool) -> list[bytes]:
-        if version >= (1, 1):
-            return [] if keep_alive else [b"Connection: close\r\n"]
-        return [b"Connection: keep-alive\r\n"] if keep_alive else []

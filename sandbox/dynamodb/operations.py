@@ -18,13 +18,14 @@ from sandbox.dynamodb.expressions import (
     Projection,
     Update,
     apply_update,
+    check_update,
     evaluate,
     project,
     project_paths,
     updated_paths,
 )
 from sandbox.dynamodb.expressions.nodes import PathPart
-from sandbox.dynamodb.expressions.update import BAD_OPERAND, WRONG_TYPE, check_update
+from sandbox.dynamodb.expressions.update import BAD_OPERAND, WRONG_TYPE
 from sandbox.dynamodb.legacy import translated_from, written_by_sandbox
 from sandbox.dynamodb.request import (
     check_item_keys,
@@ -184,7 +185,7 @@ async def update_item(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any
             check_update(update, names, key_attributes=table.key_names())
         check_condition(cond, old, names, return_old=return_old)
         try:
-            new = updated_item(update, old or dict(key), names, table.key_names(), exists=old is not None)
+            new = updated_item(update, old or dict(key), names, exists=old is not None)
         except ValidationError as error:
             if translated_from(request, "AttributeUpdates") and error.message.startswith(TYPE_ERRORS):
                 raise ValidationError("Type mismatch for attribute to update") from None
@@ -224,10 +225,11 @@ def _spend_writes(
     capacity.add(out, "ConsumedCapacity", capacity.shape(cap, table.name, units, spent))
 
 
-def updated_item(update: Any, base: Item, names: Names, key_names: tuple[str, ...], *, exists: bool = True) -> Item:
+def updated_item(update: Any, base: Item, names: Names, *, exists: bool = True) -> Item:
+    """The item after `update` (checked first with `check_update`), or a copy of `base` when there is none."""
     if update is None:
         return dict(base)
-    return apply_update(update, base, names, key_attributes=key_names, exists=exists)
+    return apply_update(update, base, names, exists=exists)
 
 
 def creates_nothing(update: Update | None, old: Item | None) -> bool:

@@ -15,8 +15,7 @@ from typing import Any
 from sandbox.clock import Clock
 from sandbox.dynamodb import capacity, storage
 from sandbox.dynamodb.context import Context
-from sandbox.dynamodb.expressions import Condition, Names, Update, evaluate, project
-from sandbox.dynamodb.expressions.update import check_update
+from sandbox.dynamodb.expressions import Condition, Names, Update, check_update, evaluate, project
 from sandbox.dynamodb.operations import condition_of, creates_nothing, projection_of, updated_item
 from sandbox.dynamodb.request import check_item_keys, check_key, check_size, names_for, on_failure_returns_old
 from sandbox.dynamodb.schema import IndexDef, TableDef
@@ -153,9 +152,7 @@ def _outcome(action: Action, old: Item | None) -> tuple[dict[str, Any], Item | N
         new = action.base
         size = action.size
     elif action.kind == "Update" and ok:  # a failed condition cancels before the update is worked out, as alone
-        new = updated_item(
-            action.update, old or dict(action.base), action.names, action.table.key_names(), exists=old is not None
-        )
+        new = updated_item(action.update, old or dict(action.base), action.names, exists=old is not None)
         check_item_keys(action.table, new)
         size = item_size(new)
         check_size(size, update=True)

@@ -66,12 +66,15 @@ class DeadLetter:
 class DeliveryFailedError(SandboxError):
     def __init__(self, failures: list[DeliveryResult]) -> None:
         self.failures = failures
-        text = "\n\n".join(f"{_source(f)} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures)
+        text = "\n\n".join(
+            f"{target(f.pragma, f.name)} (attempt {f.attempt}): {f.traceback or f.error}" for f in failures
+        )
         super().__init__(f"{len(failures)} delivery(ies) failed:\n{text}")
 
 
-def _source(result: DeliveryResult) -> str:
-    return f"Invoke {result.name} (Event)" if result.pragma == "lambda" else f"@{result.pragma} {result.name}"
+def target(pragma: Pragma, name: str) -> str:
+    """How the console names what a delivery is for: `@queues work`, `Invoke work (Event)`."""
+    return f"Invoke {name} (Event)" if pragma == "lambda" else f"@{pragma} {name}"
 
 
 @dataclass(order=True)

@@ -67,13 +67,23 @@ def _kind(stored: str) -> EventKind:
     return "events"
 
 
-async def _add_missing(conn: aiosqlite.Connection, table: str, columns: dict[str, str]) -> None:
-    """Add the columns (name: definition) an older version's `table` lacks."""
+async def _add_missing(conn: aiosqlite.Connection, table: str, columns: dict[str, str]) -> set[str]:
+    """Add the columns (name: definition) an older version's `table` lacks; returns those it added."""
     async with conn.execute(f"SELECT name FROM pragma_table_info('{table}')") as cursor:
         present = {row[0] for row in await cursor.fetchall()}
-    for name, definition in columns.items():
-        if name not in present:
-            await conn.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+    added = set(columns) - present
+    for name in added:
+        await conn.execute(f"ALTER TABLE {table} ADD COLUMN {columns[name]}")
+    return added
+
+
+async def _name_older_jobs(conn: aiosqlite.Connection) -> None:
+    """An older version's jobs get their request id, so that their next attempts share it: an async
+    invoke's is its message id (the 202 answered with it), an event delivery's a new one."""
+    await conn.execute("UPDATE bus_events SET request_id = message_id WHERE request_id IS NULL AND kind = 'lambda'")
+    async with conn.execute("SELECT message_id FROM bus_events WHERE request_id IS NULL") as cursor:
+        unnamed = [(new_request_id(), row[0]) for row in await cursor.fetchall()]
+    await conn.executemany("UPDATE bus_events SET request_id = ? WHERE message_id = ?", unnamed)
 
 
 class BusStorage:
@@ -87,23 +97,18 @@ class BusStorage:
                 await conn.execute(statement)
             # Before Lambda async invokes were stored beside events, every row was an @events topic's.
             # Before request ids were stored, every attempt made its own (and dead letters kept none).
-            await _add_missing(conn, "bus_events", {"kind": _KIND_COLUMN, "request_id": _REQUEST_ID_COLUMN})
+            added = await _add_missing(conn, "bus_events", {"kind": _KIND_COLUMN, "request_id": _REQUEST_ID_COLUMN})
             await _add_missing(conn, "bus_dead_letters", {"request_id": _REQUEST_ID_COLUMN})
             # Before events were stored at publish, only retries were, in a table of the same shape.
             async with conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'bus_event_retries'") as cursor:
-                if await cursor.fetchone() is not None:
-                    await conn.execute(
-                        f"INSERT OR IGNORE INTO bus_events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM bus_event_retries"
-                    )
-                    await conn.execute("DROP TABLE bus_event_retries")
-            # An older version's jobs get their request id now, once, so their next attempts share it: an async
-            # invoke's is its message id (the 202 answered with it), an event delivery's a new one.
-            await conn.execute(
-                "UPDATE bus_events SET request_id = message_id WHERE request_id IS NULL AND kind = 'lambda'"
-            )
-            async with conn.execute("SELECT message_id FROM bus_events WHERE request_id IS NULL") as cursor:
-                unnamed = [(new_request_id(), row[0]) for row in await cursor.fetchall()]
-            await conn.executemany("UPDATE bus_events SET request_id = ? WHERE message_id = ?", unnamed)
+                retries = await cursor.fetchone() is not None
+            if retries:
+                await conn.execute(
+                    f"INSERT OR IGNORE INTO bus_events ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} FROM bus_event_retries"
+                )
+                await conn.execute("DROP TABLE bus_event_retries")
+            if retries or "request_id" in added:  # once: every job stored since has its own
+                await _name_older_jobs(conn)
 
     async def flush(self) -> None:
         await self.commits.flush()

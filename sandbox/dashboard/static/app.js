@@ -214,6 +214,12 @@ function onInvocation(kind, inv) {
   }
 }
 
+// From another view: the Invocations view, then the call's drawer once the view is on screen.
+function openInvocation(key) {
+  location.hash = "#/invocations";
+  setTimeout(() => showInvocation(key), 50);
+}
+
 // `key`: a call's sequence number, or a request id for the newest call that has it.
 async function showInvocation(key) {
   const inv = await attempt(() => api(`/invocations/${encodeURIComponent(key)}`));
@@ -258,7 +264,7 @@ function showDeadLetter(d, fn) {
   openDrawer("Dead letter " + short(d.id),
     h("dl", { class: "meta" }, h("dt", {}, "From"), h("dd", {}, h("span", { class: "tag" }, d.pragma === "lambda" ? "Invoke (Event)" : "@" + d.pragma), " ", d.name),
       h("dt", {}, "Attempts"), h("dd", {}, d.attempts), h("dt", {}, "Failed"), h("dd", {}, dateTime(d.failed_at)),
-      d.request_id ? [h("dt", {}, "Request id"), h("dd", { class: "mono" }, h("a", { href: "#/invocations", id: "dead-letter-request", title: "The last attempt", onclick: (e) => { e.preventDefault(); location.hash = "#/invocations"; setTimeout(() => showInvocation(d.request_id), 50); } }, d.request_id))] : null,
+      d.request_id ? [h("dt", {}, "Request id"), h("dd", { class: "mono" }, h("a", { href: "#/invocations", id: "dead-letter-request", title: "The last attempt", onclick: (e) => { e.preventDefault(); openInvocation(d.request_id); } }, d.request_id))] : null,
       h("dt", {}, "Handler"), h("dd", {}, h("a", { href: "#/invocations", id: "dead-letter-invocations", onclick: (e) => { e.preventDefault(); showInvocationsOf(fn); } }, `${fn}'s invocations and their logs`))),
     h("h3", {}, "Error"), h("pre", { class: "json trace" }, (d.traceback || d.error || "").trim()),
     h("h3", {}, "Payload"), h("pre", { class: "json" }, pretty(d.payload)));
@@ -494,7 +500,7 @@ views.schedules = async () => {
   const rows = data.schedules.map((s) => h("tr", { dataset: { schedule: s.name } },
     h("td", {}, h("strong", {}, s.name)), h("td", { class: "mono" }, s.expression + (s.timezone ? ` ${s.timezone}` : "")),
     h("td", {}, s.next_fire_at ? `${dateTime(s.next_fire_at)} ` : "never", s.next_fire_at ? h("span", { class: "muted" }, `(${relative(s.next_fire_at, now)})`) : null),
-    h("td", { class: "last" }, s.last ? h("a", { href: "#/invocations", onclick: (e) => { e.preventDefault(); location.hash = "#/invocations"; setTimeout(() => showInvocation(s.last.seq), 50); } }, pill(s.last.status), " ", h("span", { class: "muted" }, `${relative(s.last.started_at, now)} · ${ms(s.last.duration_ms)}`)) : h("span", { class: "muted" }, "not run yet")),
+    h("td", { class: "last" }, s.last ? h("a", { href: "#/invocations", onclick: (e) => { e.preventDefault(); openInvocation(s.last.seq); } }, pill(s.last.status), " ", h("span", { class: "muted" }, `${relative(s.last.started_at, now)} · ${ms(s.last.duration_ms)}`)) : h("span", { class: "muted" }, "not run yet")),
     h("td", {}, h("button", { class: "small run-now", onclick: async () => {
       const r = await attempt(() => api(`/schedules/${encodeURIComponent(s.name)}/run`, { method: "POST", body: {} }));
       if (r) toast(r.ok ? `${s.name} ran` : `${s.name} failed: ${r.error}`, !r.ok);

@@ -12,7 +12,7 @@ from sandbox.dynamodb.expressions.names import Names
 from sandbox.dynamodb.expressions.nodes import Condition, Projection, Update
 from sandbox.dynamodb.expressions.parser import parse_condition, parse_projection, parse_update
 from sandbox.dynamodb.expressions.projection import project, project_paths
-from sandbox.dynamodb.expressions.update import apply_update, updated_paths
+from sandbox.dynamodb.expressions.update import apply_update, check_update, updated_paths
 
 __all__ = [
     "Condition",
@@ -22,6 +22,7 @@ __all__ = [
     "Projection",
     "Update",
     "apply_update",
+    "check_update",
     "evaluate",
     "key_condition_plan",
     "project",

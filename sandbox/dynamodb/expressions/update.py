@@ -76,14 +76,12 @@ def check_update(update: Update, names: Names, *, key_attributes: Sequence[str])
             )
 
 
-def apply_update(
-    update: Update, item: Item, names: Names, *, key_attributes: Sequence[str], exists: bool = True
-) -> Item:
-    """A new item: `item` with the update applied. Right-hand sides read the item as it was.
+def apply_update(update: Update, item: Item, names: Names, *, exists: bool = True) -> Item:
+    """A new item: `item` with the update applied. Right-hand sides read the item as it was. The caller
+    has run `check_update` first (before the request's condition, as DynamoDB orders them).
 
     `exists` False: `item` is only the key of an item not stored yet, so REMOVE and DELETE have
     nothing to act on (and no path to find invalid)."""
-    check_update(update, names, key_attributes=key_attributes)
     new = documents.deep_copy(item)
     # Past-the-end list indexes append, lowest index first whatever the order of the actions (as DynamoDB).
     for action in sorted(update.sets, key=lambda a: [x for x in a.path.parts if isinstance(x, int)]):
